@@ -1,0 +1,88 @@
+"""Structured logging: JSON lines by default, a readable console format on request.
+
+Our own records (structlog) and those of uvicorn, litestar and psycopg (stdlib
+``logging``) go through one formatter, so every line has the same shape and carries
+the request id (and later the run and step ids) bound in :mod:`structlog.contextvars`.
+Secret-named fields are redacted before rendering.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+from dataworkflows.runtime.redaction import REDACTED, is_secret_key, redact
+from dataworkflows.runtime.settings import LogFormat
+
+__all__ = ["configure_logging", "get_logger"]
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A logger for module ``name``; bind run/step ids on it or via contextvars."""
+    return structlog.stdlib.get_logger(name)
+
+
+def _redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
+    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured copy of "event"
+    for key, value in event_dict.items():
+        if key in _PASSTHROUGH:
+            continue
+        event_dict[key] = REDACTED if is_secret_key(key) and value else redact(value)
+    return event_dict
+
+
+# Fields structlog itself interprets: left as they are.
+_PASSTHROUGH = frozenset({"exc_info", "stack_info", "_record", "_from_structlog", "logger"})
+
+
+def configure_logging(*, level: str, fmt: LogFormat, stream: TextIO | None = None) -> None:
+    """Route every log record of this process to ``stream`` (stderr) in format ``fmt``."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact_secrets,
+    ]
+    renderer: Processor
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer()
+        shared.append(structlog.processors.format_exc_info)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Module-level loggers may be created before this runs; caching would pin
+        # them to the defaults.
+        cache_logger_on_first_use=False,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's own handlers would print a second, differently shaped line; its
+    # access log is replaced by our request log, which carries the request id.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+    # pgserver narrates every start at INFO; its failures still show.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -1,0 +1,165 @@
+"""One typed settings object, parsed once from the environment and an optional ``.env``.
+
+Every process reads its configuration here and nowhere else. Each variable has one
+parser that either returns a typed value or raises :class:`SettingsError` naming the
+variable and the problem, so a bad deployment fails on start with one clear line.
+Environment variables win over the ``.env`` file, as in every twelve-factor tool.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Final, Literal, TypeVar
+
+import msgspec
+from dotenv import dotenv_values
+from psycopg.conninfo import conninfo_to_dict
+
+__all__ = [
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+LogFormat = Literal["json", "console"]
+LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS: Final = ("json", "console")
+
+_T = TypeVar("_T")
+
+
+class SettingsError(ValueError):
+    """A configuration variable has an invalid value."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The configuration of one Data Workflows process.
+
+    Built by :func:`load_settings`; tests build it directly with keyword arguments.
+    """
+
+    database_url: str | None = None
+    """``DATABASE_URL``: a ``postgresql://`` URL; unset means "embedded PostgreSQL" in ``dev``."""
+    host: str = "127.0.0.1"
+    """``DW_HOST``: the address the component binds."""
+    port: int | None = None
+    """``DW_PORT``: the port of the component this process serves (None: its default)."""
+    log_level: str = "info"
+    """``DW_LOG_LEVEL``: one of :data:`LOG_LEVELS`."""
+    log_format: LogFormat = "json"
+    """``DW_LOG_FORMAT``: ``json`` (default) or ``console``."""
+    data_dir: Path = Path(".dataworkflows")
+    """``DW_DATA_DIR``: where ``dev`` keeps the embedded database and its API key."""
+    db_pool_max: int = 10
+    """``DW_DB_POOL_MAX``: the most PostgreSQL connections one process opens."""
+
+    def port_or(self, default: int) -> int:
+        """The configured port, or ``default`` for the component being served."""
+        return self.port if self.port is not None else default
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    env_file: Path | None = Path(".env"),
+) -> Settings:
+    """Parse the configuration from ``environ`` (default: ``os.environ``) and ``env_file``.
+
+    Raises :class:`SettingsError` for the first invalid variable.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str, parse: Callable[[str, str], _T], default: _T) -> _T:
+        raw = values.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        return parse(name, raw.strip())
+
+    return Settings(
+        database_url=get("DATABASE_URL", _parse_database_url, None),
+        host=get("DW_HOST", _parse_host, "127.0.0.1"),
+        port=get("DW_PORT", _parse_port, None),
+        log_level=get("DW_LOG_LEVEL", _parse_log_level, "info"),
+        log_format=get("DW_LOG_FORMAT", _parse_log_format, "json"),
+        data_dir=get("DW_DATA_DIR", _parse_path, Path(".dataworkflows")),
+        db_pool_max=get("DW_DB_POOL_MAX", _int_between(1, 1000), 10),
+    )
+
+
+def _parse_database_url(name: str, raw: str) -> str:
+    scheme, sep, _ = raw.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            name, "must be a postgresql:// URL, e.g. postgresql://user:password@host:5432/dbname"
+        )
+    try:
+        params = conninfo_to_dict(raw)
+    except Exception:
+        # psycopg's message may quote the URL; never echo it (it can hold a password).
+        raise SettingsError(name, "is not a valid PostgreSQL connection URL") from None
+    for port in str(params.get("port") or "5432").split(","):
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise SettingsError(
+                name, "is not a valid PostgreSQL connection URL (the port must be 1-65535)"
+            )
+    return raw
+
+
+_HOST_RE: Final = re.compile(r"^[A-Za-z0-9.\-:\[\]]+$")
+
+
+def _parse_host(name: str, raw: str) -> str:
+    if not _HOST_RE.match(raw):
+        raise SettingsError(name, f"{raw!r} is not a host name or IP address")
+    return raw
+
+
+def _int_between(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(
+                name, f"must be an integer between {low} and {high}, got {raw!r}"
+            ) from None
+        if not low <= value <= high:
+            raise SettingsError(name, f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+_parse_port = _int_between(1, 65535)
+
+
+def _parse_log_level(name: str, raw: str) -> str:
+    level = raw.lower()
+    if level not in LOG_LEVELS:
+        raise SettingsError(name, f"must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level
+
+
+def _parse_log_format(name: str, raw: str) -> LogFormat:
+    fmt = raw.lower()
+    if fmt == "json":
+        return "json"
+    if fmt == "console":
+        return "console"
+    raise SettingsError(name, f"must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+
+
+def _parse_path(name: str, raw: str) -> Path:
+    return Path(raw).expanduser()

@@ -1,0 +1,109 @@
+"""Configuration parsing: defaults, the .env file, and one clear error per bad variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dataworkflows.runtime.settings import Settings, SettingsError, load_settings
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    """With no variables at all, every setting has its documented default."""
+    settings = load_settings({}, env_file=None)
+    assert settings == Settings()
+    assert settings.host == "127.0.0.1"
+    assert settings.port is None
+    assert settings.port_or(8080) == 8080
+    assert settings.log_format == "json"
+    assert settings.log_level == "info"
+    assert settings.database_url is None
+
+
+def test_values_are_parsed_into_types() -> None:
+    """Variables become typed values (ints, paths, normalised names)."""
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://dw:secret@db.internal:5433/dw",
+            "DW_HOST": "0.0.0.0",
+            "DW_PORT": "9000",
+            "DW_LOG_LEVEL": "DEBUG",
+            "DW_LOG_FORMAT": "Console",
+            "DW_DATA_DIR": "/var/lib/dw",
+            "DW_DB_POOL_MAX": "20",
+        },
+        env_file=None,
+    )
+    assert settings.database_url == "postgresql://dw:secret@db.internal:5433/dw"
+    assert settings.host == "0.0.0.0"
+    assert settings.port == 9000
+    assert settings.port_or(8080) == 9000
+    assert settings.log_level == "debug"
+    assert settings.log_format == "console"
+    assert settings.data_dir == Path("/var/lib/dw")
+    assert settings.db_pool_max == 20
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    """A .env file supplies values; a real environment variable overrides it."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        'DW_PORT=9100\nDW_LOG_LEVEL="warning"\n# a comment\nexport DW_HOST=0.0.0.0\n'
+    )
+    settings = load_settings({"DW_PORT": "9200"}, env_file=env_file)
+    assert settings.port == 9200
+    assert settings.log_level == "warning"
+    assert settings.host == "0.0.0.0"
+
+
+def test_empty_values_mean_default() -> None:
+    """An empty variable (DW_PORT=) counts as unset, as in most twelve-factor tools."""
+    assert load_settings({"DW_PORT": "", "DATABASE_URL": "  "}, env_file=None) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DW_PORT", "99999", "between 1 and 65535"),
+        ("DW_PORT", "0", "between 1 and 65535"),
+        ("DW_PORT", "eighty", "must be an integer"),
+        ("DW_LOG_LEVEL", "verbose", "must be one of debug, info, warning, error, critical"),
+        ("DW_LOG_FORMAT", "xml", "must be one of json, console"),
+        ("DATABASE_URL", "mysql://root@localhost/db", "must be a postgresql:// URL"),
+        ("DATABASE_URL", "localhost:5432", "must be a postgresql:// URL"),
+        ("DATABASE_URL", "postgresql://u@h:notaport/db", "not a valid PostgreSQL connection URL"),
+        ("DW_HOST", "bad host!", "not a host name"),
+        ("DW_DB_POOL_MAX", "0", "between 1 and 1000"),
+    ],
+)
+def test_invalid_value_names_variable_and_problem(variable: str, value: str, expected: str) -> None:
+    """Each invalid value raises one error that names the variable and the problem."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: value}, env_file=None)
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: ")
+    assert expected in str(caught.value)
+
+
+def test_database_url_error_never_echoes_the_password() -> None:
+    """A malformed DATABASE_URL is reported without repeating its secret parts."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DATABASE_URL": "postgresql://u:hunter2@h:notaport/db"}, env_file=None)
+    assert "hunter2" not in str(caught.value)
+
+
+@given(st.text(max_size=12))
+def test_any_port_text_parses_or_fails_cleanly(raw: str) -> None:
+    """Arbitrary DW_PORT text gives a valid port or a SettingsError, never anything else."""
+    error: SettingsError | None = None
+    try:
+        settings = load_settings({"DW_PORT": raw}, env_file=None)
+    except SettingsError as exc:
+        error = exc
+    if error is not None:
+        assert error.variable == "DW_PORT"
+    else:
+        assert settings.port is None or 1 <= settings.port <= 65535
