@@ -1,0 +1,1 @@
+"""SQL blocks used by the runtime itself (the migration runner)."""
