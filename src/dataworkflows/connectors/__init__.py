@@ -1,0 +1,1 @@
+"""Connectors: one package per upstream service (port, client, fake, sandbox, service)."""

@@ -1,0 +1,34 @@
+"""Wire types shared by the engine and the connectors: the internal connector API.
+
+The only code modules share (besides ``runtime``). Every connector serves:
+
+- ``GET /v1/actions`` -> :class:`ActionCatalog`
+- ``POST /v1/actions/{action}`` with :class:`ActionRequest` -> :class:`ActionResult`,
+  or an :class:`ActionErrorEnvelope` with the HTTP status of its :class:`ErrorCode`.
+"""
+
+from dataworkflows.contracts.connector_api import (
+    ERROR_STATUS,
+    ActionCatalog,
+    ActionContext,
+    ActionDescriptor,
+    ActionError,
+    ActionErrorEnvelope,
+    ActionRequest,
+    ActionResult,
+    Effect,
+    ErrorCode,
+)
+
+__all__ = [
+    "ERROR_STATUS",
+    "ActionCatalog",
+    "ActionContext",
+    "ActionDescriptor",
+    "ActionError",
+    "ActionErrorEnvelope",
+    "ActionRequest",
+    "ActionResult",
+    "Effect",
+    "ErrorCode",
+]

@@ -1,0 +1,1 @@
+"""The workflow engine: definitions, runs, the durable executor and its REST API."""

@@ -1,0 +1,179 @@
+"""The Litestar app factory every component is built with.
+
+It adds what each process needs in the same shape: ``GET /healthz`` (the process is
+alive), ``GET /readyz`` (its dependencies answer; 503 with the reasons otherwise),
+errors as problem details, a request id on every response and log line, and one
+access log line per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final
+
+import msgspec
+import structlog
+from litestar import Litestar, Response, get
+from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+
+from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.problems import (
+    PROBLEM_MEDIA_TYPE,
+    REQUEST_ID_HEADER,
+    ProblemDocument,
+    exception_handlers,
+    request_id_from_header,
+)
+
+__all__ = ["ReadinessCheck", "create_app"]
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+"""Returns None when ready, else one line saying what is wrong."""
+
+READINESS_TIMEOUT_S: Final = 3.0
+_QUIET_PATHS: Final = frozenset({"/healthz", "/readyz"})
+
+_log = get_logger("dataworkflows.http")
+
+
+class Health(msgspec.Struct, frozen=True):
+    """The answer of ``/healthz``."""
+
+    status: str
+    component: str
+
+
+class Readiness(msgspec.Struct, frozen=True):
+    """The answer of ``/readyz``: each check's result (``ok`` or what is wrong)."""
+
+    status: str
+    component: str
+    checks: dict[str, str]
+
+
+def request_context(app: ASGIApp) -> ASGIApp:
+    """Middleware: bind a request id for logs and responses, and log each request."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = request_id_from_header(incoming)
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableScopeHeaders.from_message(message)
+                headers[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            path = scope["path"]
+            log = _log.debug if path in _QUIET_PATHS and status < 400 else _log.info
+            log(
+                "request",
+                method=scope["method"],
+                path=path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    return middleware
+
+
+def _health_routes(component: str, checks: Mapping[str, ReadinessCheck]) -> list[Any]:
+    @get("/healthz", tags=["health"], summary="The process is alive", sync_to_thread=False)
+    def healthz() -> Health:
+        return Health(status="ok", component=component)
+
+    @get(
+        "/readyz",
+        tags=["health"],
+        summary="The process can do its work",
+        description="503 with the failing checks when a dependency is not ready.",
+        responses={
+            503: ResponseSpec(
+                data_container=ProblemDocument,
+                description="Not ready; `detail` and `checks` say what is wrong",
+                media_type=PROBLEM_MEDIA_TYPE,
+            )
+        },
+    )
+    async def readyz() -> Response[Readiness]:
+        names = list(checks)
+        results = await asyncio.gather(*(_run_check(checks[n]) for n in names))
+        report = {n: (r or "ok") for n, r in zip(names, results, strict=True)}
+        failing = [f"{n}: {r}" for n, r in zip(names, results, strict=True) if r]
+        if not failing:
+            return Response(Readiness(status="ready", component=component, checks=report))
+        body = {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": "; ".join(failing),
+            "instance": "/readyz",
+            "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+            "component": component,
+            "checks": report,
+        }
+        return Response(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE)  # type: ignore[arg-type]
+
+    return [healthz, readyz]
+
+
+async def _run_check(check: ReadinessCheck) -> str | None:
+    try:
+        return await asyncio.wait_for(check(), timeout=READINESS_TIMEOUT_S)
+    except TimeoutError:
+        return f"no answer within {READINESS_TIMEOUT_S:g} s"
+    except Exception as exc:
+        _log.warning("readiness check failed", error_type=type(exc).__name__, error=str(exc))
+        return f"check failed ({type(exc).__name__})"
+
+
+def create_app(
+    *,
+    component: str,
+    route_handlers: Sequence[ControllerRouterHandler] = (),
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
+    dependencies: Mapping[str, Provide] | None = None,
+    openapi: OpenAPIConfig | None = None,
+    debug: bool = False,
+) -> Litestar:
+    """A Litestar app for ``component`` with the shared endpoints and behaviour.
+
+    ``readiness`` maps a check name to a check; ``/readyz`` runs them concurrently.
+    ``openapi`` None means the component publishes no API documentation.
+    """
+    return Litestar(
+        route_handlers=[*_health_routes(component, readiness or {}), *route_handlers],
+        middleware=[request_context],
+        exception_handlers=exception_handlers(),
+        lifespan=list(lifespan),
+        dependencies=dict(dependencies or {}),
+        openapi_config=openapi,
+        debug=debug,
+        # Our middleware logs requests; Litestar's own exception logging would
+        # print a second traceback for errors the problem handler already logged.
+        logging_config=None,
+    )

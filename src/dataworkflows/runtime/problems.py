@@ -1,0 +1,169 @@
+"""Errors as RFC 9457 problem details, each carrying the request id.
+
+Every error response of every component has the media type
+``application/problem+json`` and the members ``type``, ``title``, ``status``,
+``detail``, ``instance`` and ``request_id``; validation problems add ``errors``, a
+list of ``{"field": ..., "message": ...}``. Unexpected exceptions are logged with
+their traceback and answered with a 500 that reveals nothing but the request id.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, Final
+
+import msgspec
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from dataworkflows.runtime.logging import get_logger
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "FieldError",
+    "Problem",
+    "ProblemDocument",
+    "current_request_id",
+    "exception_handlers",
+]
+
+PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
+REQUEST_ID_HEADER: Final = "x-request-id"
+_REQUEST_ID_RE: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_log = get_logger(__name__)
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One invalid field: its path (``steps[2].with.board_id``) and what is wrong."""
+
+    field: str
+    message: str
+
+
+class ProblemDocument(msgspec.Struct, frozen=True, kw_only=True):
+    """The shape of an error response, for the API documentation."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """An error to answer as a problem document; raise it from handlers and services."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        type_: str = "about:blank",
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.type = type_
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def request_id_from_header(value: str | None) -> str:
+    """The caller's request id when it is safe to echo, else a new one."""
+    if value and _REQUEST_ID_RE.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def current_request_id(request: Request[Any, Any, Any] | None = None) -> str:
+    """The id of the request being served (bound by the request-context middleware)."""
+    bound = structlog.contextvars.get_contextvars().get("request_id")
+    if isinstance(bound, str):
+        return bound
+    header = request.headers.get(REQUEST_ID_HEADER) if request is not None else None
+    return request_id_from_header(header)
+
+
+def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[bytes]:
+    """Render ``problem`` for ``request``."""
+    request_id = current_request_id(request)
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.url.path,
+        "request_id": request_id,
+    }
+    if problem.errors:
+        body["errors"] = [msgspec.structs.asdict(e) for e in problem.errors]
+    body.update(problem.extra)
+    headers = {**problem.headers, REQUEST_ID_HEADER: request_id}
+    return Response(
+        content=msgspec.json.encode(body),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _from_validation(exc: ValidationException) -> Problem:
+    errors: list[FieldError] = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, Mapping):
+                field = str(item.get("key") or item.get("source") or "body")
+                errors.append(FieldError(field=field, message=str(item.get("message", ""))))
+    detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "The request is invalid."
+    # Litestar's detail names the route ("Validation failed for POST /v1/...");
+    # the field list says more, so keep it short.
+    if detail.startswith("Validation failed for"):
+        detail = "The request is invalid; see errors."
+    return Problem(exc.status_code, detail, errors=errors)
+
+
+def _handle_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    assert isinstance(exc, Problem)
+    return problem_response(request, exc)
+
+
+def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, ValidationException):
+        return problem_response(request, _from_validation(exc))
+    status = exc.status_code
+    detail = exc.detail or HTTPStatus(status).phrase
+    if status >= 500:
+        _log.error("request failed", status=status, detail=detail)
+    return problem_response(request, Problem(status, detail, headers=exc.headers))
+
+
+def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    _log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
+    return problem_response(
+        request,
+        Problem(500, "An unexpected error occurred; quote the request id when reporting it."),
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """The handlers that make every error a problem document."""
+    return {
+        Problem: _handle_problem,
+        HTTPException: _handle_http,
+        Exception: _handle_unexpected,
+    }

@@ -1,0 +1,159 @@
+"""Serving one or several ASGI apps in one process until Ctrl-C or SIGTERM.
+
+uvicorn's own signal capture assumes one server per process and re-raises the signal
+when it stops; ``dev`` runs several servers, so signals are handled here once and
+every server is asked to stop gracefully (a second Ctrl-C forces it). Sockets are
+bound before any server starts, so a port in use is reported as a clear error naming
+the address instead of a traceback from inside uvicorn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import uvicorn
+
+__all__ = [
+    "AddressUnavailable",
+    "ServedApp",
+    "Terminated",
+    "bind_socket",
+    "serve_until_stopped",
+    "sigterm_raises",
+]
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived outside the serving loop; unwinds like KeyboardInterrupt."""
+
+
+class AddressUnavailable(Exception):
+    """The address to listen on cannot be bound; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServedApp:
+    """An ASGI app and the bound socket it answers on."""
+
+    name: str
+    app: Any
+    sock: socket.socket
+
+    @property
+    def port(self) -> int:
+        """The port the socket is bound to (useful when it was 0)."""
+        return int(self.sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` so ``finally`` blocks run (no orphans)."""
+
+    def raise_terminated(signum: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def bind_socket(host: str, port: int, *, variable: str = "DW_PORT") -> socket.socket:
+    """A listening TCP socket on ``host:port``, or :class:`AddressUnavailable`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise AddressUnavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = f"; another process uses it: stop it or choose another port with {variable}"
+        raise AddressUnavailable(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # Signals are handled once for all servers in serve_until_stopped().
+        yield
+
+
+async def serve_until_stopped(
+    apps: Sequence[ServedApp],
+    *,
+    on_started: Callable[[], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve ``apps`` until SIGINT/SIGTERM (or ``stop`` is set), then shut down gracefully.
+
+    ``on_started`` runs once every server accepts connections.
+    """
+    stop = stop or asyncio.Event()
+    servers = [
+        _Server(
+            uvicorn.Config(
+                served.app,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+                server_header=False,
+                timeout_graceful_shutdown=10,
+            )
+        )
+        for served in apps
+    ]
+    loop = asyncio.get_running_loop()
+
+    def request_stop() -> None:
+        if stop.is_set():
+            for server in servers:
+                server.force_exit = True
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, request_stop)
+    try:
+        tasks = [
+            asyncio.create_task(server.serve(sockets=[served.sock]), name=served.name)
+            for server, served in zip(servers, apps, strict=True)
+        ]
+        while not all(s.started for s in servers):
+            done = [t for t in tasks if t.done()]
+            if done:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            if on_started is not None:
+                on_started()
+        stop_wait = asyncio.create_task(stop.wait())
+        await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:
+            server.should_exit = True
+        stop_wait.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

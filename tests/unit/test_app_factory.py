@@ -1,0 +1,178 @@
+"""The app factory every component shares: probes, problem details, request ids."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import msgspec
+import pytest
+from litestar import get, post
+from litestar.params import JSONBody
+from litestar.testing import TestClient
+
+from dataworkflows.runtime.app import create_app
+from dataworkflows.runtime.logging import configure_logging
+from dataworkflows.runtime.problems import FieldError, Problem
+
+
+class Order(msgspec.Struct):
+    """A request body for validation tests."""
+
+    quantity: int
+    name: str
+
+
+@get("/boom", sync_to_thread=False)
+def boom() -> None:
+    """A handler with a bug."""
+    raise RuntimeError("database password is hunter2")
+
+
+@get("/teapot", sync_to_thread=False)
+def teapot() -> None:
+    """A handler that refuses with a problem of its own."""
+    raise Problem(
+        422,
+        "The order is invalid.",
+        errors=[FieldError(field="steps[2].with.board_id", message="must be a string")],
+    )
+
+
+@post("/orders", sync_to_thread=False)
+def create_order(data: JSONBody[Order]) -> Order:
+    """Echo a validated body."""
+    return data
+
+
+async def ready() -> str | None:
+    return None
+
+
+async def not_ready() -> str | None:
+    return "2 migration(s) pending: 0002_a.sql, 0003_b.sql"
+
+
+async def hanging() -> str | None:
+    await asyncio.sleep(60)
+    return None
+
+
+async def broken() -> str | None:
+    raise ConnectionError("no route")
+
+
+def client(**kwargs: object) -> TestClient:  # type: ignore[type-arg]
+    app = create_app(component="test", route_handlers=[boom, teapot, create_order], **kwargs)  # type: ignore[arg-type]
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_healthz_answers_while_alive() -> None:
+    """/healthz says ok and names the component."""
+    with client() as c:
+        response = c.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "component": "test"}
+
+
+def test_readyz_ok_lists_every_check() -> None:
+    """/readyz is 200 with each check's result when all pass."""
+    with client(readiness={"database": ready, "migrations": ready}) as c:
+        response = c.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "migrations": "ok"}
+
+
+def test_readyz_503_gives_the_reason() -> None:
+    """/readyz is a 503 problem naming the failing check and why."""
+    with client(readiness={"database": ready, "migrations": not_ready}) as c:
+        response = c.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["detail"] == "migrations: 2 migration(s) pending: 0002_a.sql, 0003_b.sql"
+    assert body["checks"]["database"] == "ok"
+
+
+def test_readyz_never_hangs_or_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check that hangs times out and one that raises is reported, both as 503."""
+    monkeypatch.setattr("dataworkflows.runtime.app.READINESS_TIMEOUT_S", 0.05)
+    with client(readiness={"slow": hanging, "broken": broken}) as c:
+        response = c.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["slow"].startswith("no answer within")
+    assert checks["broken"] == "check failed (ConnectionError)"
+
+
+def test_unknown_route_is_a_problem_document_with_request_id() -> None:
+    """A 404 is RFC 9457 JSON with a request id that matches the response header."""
+    with client() as c:
+        response = c.get("/nowhere")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert {"type", "title", "status", "detail", "instance", "request_id"} <= body.keys()
+    assert body["status"] == 404
+    assert body["instance"] == "/nowhere"
+    assert response.headers["x-request-id"] == body["request_id"]
+
+
+def test_callers_request_id_is_echoed() -> None:
+    """A safe X-Request-ID from the caller is kept; an unsafe one is replaced."""
+    with client() as c:
+        kept = c.get("/healthz", headers={"X-Request-ID": "abc-123"})
+        replaced = c.get("/teapot", headers={"X-Request-ID": "evil value <script>"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    assert replaced.headers["x-request-id"] != "evil value <script>"
+    assert replaced.json()["request_id"] == replaced.headers["x-request-id"]
+
+
+def test_unexpected_error_reveals_nothing() -> None:
+    """A bug gives a 500 problem without the exception text (it may hold secrets)."""
+    with client() as c:
+        response = c.get("/boom")
+    assert response.status_code == 500
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert response.json()["request_id"]
+
+
+def test_problem_keeps_field_errors() -> None:
+    """A Problem raised by a handler keeps its status and field paths."""
+    with client() as c:
+        response = c.get("/teapot")
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "steps[2].with.board_id", "message": "must be a string"}
+    ]
+
+
+def test_invalid_body_names_the_field() -> None:
+    """A body that fails validation is a 400 problem whose errors name the field."""
+    with client() as c:
+        response = c.post("/orders", json={"quantity": "many", "name": "x"})
+    assert response.status_code == 400
+    body = response.json()
+    assert any("quantity" in e["field"] or "quantity" in e["message"] for e in body["errors"])
+
+
+def test_logs_are_json_with_request_id_and_no_secrets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each request logs one JSON line carrying its request id; secret fields are redacted."""
+    configure_logging(level="info", fmt="json")
+    try:
+        with client() as c:
+            c.get("/teapot", headers={"X-Request-ID": "req-42"})
+        logging.getLogger("test").info("login", extra={"password": "hunter2"})
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    finally:
+        logging.getLogger().handlers.clear()
+    request_lines = [line for line in lines if line.get("event") == "request"]
+    assert request_lines
+    assert request_lines[-1]["request_id"] == "req-42"
+    assert request_lines[-1]["status"] == 422
+    login = next(line for line in lines if line.get("event") == "login")
+    assert login["password"] == "[redacted]"
