@@ -1,0 +1,307 @@
+"""The ``dataworkflows`` command: one entrypoint for every component and task.
+
+Exit status: 0 success (also after Ctrl-C or SIGTERM stopped a server gracefully),
+1 a runtime failure (database unreachable, a migration refused, a port in use),
+2 a usage or configuration error. Errors are one line on stderr, never a traceback
+(``DW_LOG_LEVEL=debug`` logs the traceback of an unexpected error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import webbrowser
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from dataworkflows import __version__
+from dataworkflows.runtime.database import DatabaseUnavailable, describe_target
+from dataworkflows.runtime.embedded import EmbeddedPostgres, EmbeddedPostgresUnavailable
+from dataworkflows.runtime.logging import configure_logging, get_logger
+from dataworkflows.runtime.migrations import (
+    MigrationError,
+    MigrationFile,
+    apply_migrations,
+    migration_status,
+)
+from dataworkflows.runtime.resources import bundled_dir
+from dataworkflows.runtime.serving import (
+    AddressUnavailable,
+    ServedApp,
+    Terminated,
+    bind_socket,
+    serve_until_stopped,
+    sigterm_raises,
+)
+from dataworkflows.runtime.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+PROG = "dataworkflows"
+CONNECTORS = ("monday", "slack", "confluence", "outlook", "tasktracker")
+SANDBOXES = ("monday", "slack", "confluence", "outlook")
+COMPONENTS = ("engine", "connector", "slack-bot", "tracker", "sandbox")
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+_log = get_logger("dataworkflows.cli")
+
+
+class _UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+    def __init__(self, message: str, *, status: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Data Workflows: durable workflows across your project tools.",
+        epilog="Configuration comes from environment variables and ./.env "
+        "(see .env.example). Run '%(prog)s <command> --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+
+    dev = commands.add_parser(
+        "dev",
+        help="run every component in one process (embedded PostgreSQL unless DATABASE_URL)",
+        description="Run every component in one process for development. Without "
+        "DATABASE_URL an embedded PostgreSQL keeps its data in DW_DATA_DIR "
+        "(./.dataworkflows). Pending migrations are applied on start. Ctrl-C stops "
+        "everything, the embedded database included.",
+    )
+    dev.add_argument(
+        "--no-browser", action="store_true", help="do not open the API docs in a browser"
+    )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run one component (the container entrypoint)",
+        description="Run one component in this process. Components: engine, "
+        f"connector {{{','.join(CONNECTORS)}}}, slack-bot, tracker, "
+        f"sandbox {{{','.join(SANDBOXES)}}}.",
+    )
+    components = serve.add_subparsers(dest="component", required=True, metavar="<component>")
+    components.add_parser(
+        "engine",
+        help="the REST API, the durable executor and the scheduler",
+        description="Serve the engine on DW_HOST:DW_PORT (default port 8080). Needs "
+        "DATABASE_URL; applies pending migrations on start.",
+    )
+    connector = components.add_parser(
+        "connector", help="the internal connector API for one service"
+    )
+    connector.add_argument("name", choices=CONNECTORS, help="which connector")
+    components.add_parser("slack-bot", help="Slack slash commands, events and interactivity")
+    components.add_parser("tracker", help="the mock Task Tracker API")
+    sandbox = components.add_parser("sandbox", help="a local stand-in for a SaaS API")
+    sandbox.add_argument("name", choices=SANDBOXES, help="which service to stand in for")
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply pending database migrations",
+        description="Apply pending migrations from migrations/ in order, each in a "
+        "transaction. Uses DATABASE_URL, or the embedded PostgreSQL of `dev` when unset.",
+    )
+    migrate.add_argument(
+        "--status", action="store_true", help="list applied and pending migrations; change nothing"
+    )
+
+    commands.add_parser("version", help="print the version", description="Print the version.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``) and exit."""
+    args = _parser().parse_args(argv)
+    if args.command == "version":
+        print(f"{PROG} {__version__}")
+        sys.exit(0)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    command: Callable[[argparse.Namespace, Settings], int] = {
+        "dev": _dev,
+        "serve": _serve,
+        "migrate": _migrate,
+    }[args.command]
+    try:
+        with sigterm_raises():
+            status = command(args, settings)
+    except _UserError as exc:
+        _fail(str(exc), exc.status)
+    except (
+        DatabaseUnavailable,
+        MigrationError,
+        AddressUnavailable,
+        EmbeddedPostgresUnavailable,
+    ) as exc:
+        _fail(str(exc), EXIT_FAILURE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Terminated:
+        sys.exit(143)
+    except Exception as exc:
+        _log.debug("unexpected error", exc_info=True)
+        _fail(
+            f"unexpected error ({type(exc).__name__}: {exc}); "
+            "set DW_LOG_LEVEL=debug to log the traceback",
+            EXIT_FAILURE,
+        )
+    sys.exit(status)
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+# Commands ---------------------------------------------------------------------------
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as url:
+        directory = bundled_dir("migrations")
+        target = describe_target(url)
+        if args.status:
+            return _print_status(url, directory, target)
+
+        def report(migration: MigrationFile, duration_ms: int) -> None:
+            print(f"applied  {migration.name}  ({duration_ms} ms)")
+
+        applied = apply_migrations(url, directory, on_applied=report)
+        if not applied:
+            print(f"Nothing to apply: {target} is up to date.")
+        else:
+            print(f"Applied {len(applied)} migration(s) to {target}.")
+    return 0
+
+
+def _print_status(url: str, directory: Path, target: str) -> int:
+    status = migration_status(url, directory)
+    by_name = {m.name: m for m in status.applied}
+    for name in sorted({*by_name, *(m.name for m in status.pending)}):
+        if name in status.edited:
+            print(f"edited   {name}  (applied, but the file changed since)")
+        elif name in by_name:
+            applied = by_name[name]
+            when = applied.applied_at.strftime("%Y-%m-%d %H:%M:%S %Z")
+            unknown = "  (no such file here: a newer release)" if name in status.unknown else ""
+            print(f"applied  {name}  {when}  ({applied.duration_ms} ms){unknown}")
+        else:
+            print(f"pending  {name}")
+    print(
+        f"{target}: {len(status.applied)} applied, {len(status.pending)} pending"
+        + (f", {len(status.edited)} edited" if status.edited else "")
+        + "."
+    )
+    return EXIT_FAILURE if status.edited else 0
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """The database URL: ``DATABASE_URL``, or the embedded server of ``dev`` (started here)."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    pgdata = settings.data_dir / "pgdata"
+    _log.info("starting the embedded PostgreSQL", data_dir=str(pgdata))
+    with EmbeddedPostgres(pgdata) as server:
+        yield server.url
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.component == "engine":
+        if settings.database_url is None:
+            raise _UserError(
+                "DATABASE_URL is not set: `serve engine` needs a PostgreSQL server "
+                "(`dataworkflows dev` starts an embedded one)",
+                status=EXIT_USAGE,
+            )
+        return _run_engine(settings, settings.database_url, dev=False, open_docs=False)
+    name = f"{args.component} {args.name}" if hasattr(args, "name") else args.component
+    raise _UserError(
+        f"the {name} component is not part of this release yet; "
+        f"available now: {', '.join(_AVAILABLE)}",
+        status=EXIT_USAGE,
+    )
+
+
+_AVAILABLE = ("engine",)
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    with _database(settings) as url:
+        return _run_engine(settings, url, dev=True, open_docs=not args.no_browser)
+
+
+def _run_engine(settings: Settings, url: str, *, dev: bool, open_docs: bool) -> int:
+    from dataworkflows.engine.component import ENGINE_DEFAULT_PORT, engine_component
+
+    directory = bundled_dir("migrations")
+    for migration in apply_migrations(url, directory):
+        _log.info("migration applied", migration=migration.name)
+    port = settings.port_or(ENGINE_DEFAULT_PORT)
+    sock = bind_socket(settings.host, port)
+
+    async def run() -> None:
+        async with engine_component(settings, database_url=url) as app:
+            served = ServedApp(name="engine", app=app, sock=sock)
+
+            def started() -> None:
+                base = f"http://{_display_host(settings.host)}:{served.port}"
+                _log.info("engine listening", url=base, database=describe_target(url))
+                if dev:
+                    _print_banner(base, settings, url)
+                    if open_docs:
+                        _open_browser(f"{base}/docs")
+
+            await serve_until_stopped([served], on_started=started)
+
+    try:
+        asyncio.run(run())
+    finally:
+        sock.close()
+    return 0
+
+
+def _display_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _print_banner(base: str, settings: Settings, url: str) -> None:
+    database = (
+        f"embedded PostgreSQL, data in {settings.data_dir / 'pgdata'}"
+        if settings.database_url is None
+        else describe_target(url)
+    )
+    print(
+        f"\nData Workflows {__version__} is running (dev).\n"
+        f"  API docs   {base}/docs\n"
+        f"  Health     {base}/readyz\n"
+        f"  Database   {database}\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+
+
+def _open_browser(url: str) -> None:
+    # Only where a graphical browser can exist: on a headless Linux box webbrowser
+    # would start a text browser (lynx, w3m) in this terminal.
+    graphical = sys.platform in ("darwin", "win32") or bool(
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if graphical and sys.stdout.isatty() and not os.environ.get("CI"):
+        with contextlib.suppress(webbrowser.Error):
+            webbrowser.open(url)

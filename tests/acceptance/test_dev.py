@@ -1,0 +1,89 @@
+"""`dataworkflows dev` as a new user runs it: embedded database, docs, clean stop."""
+
+from __future__ import annotations
+
+import signal
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.support.net import free_port
+from tests.support.processes import CliProcess
+
+pytestmark = pytest.mark.acceptance
+
+
+def embedded_url(pgdata: Path) -> tuple[str, int]:
+    """The URL of the running embedded server and its postmaster pid (from postmaster.pid)."""
+    lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    pid, port, socket_dir = int(lines[0]), lines[3], lines[4]
+    return f"postgresql://postgres@/dataworkflows?host={socket_dir}&port={port}", pid
+
+
+def exits_soon(pid: int, timeout: float = 10.0) -> bool:
+    """Whether process ``pid`` is gone (or a zombie) within ``timeout`` seconds.
+
+    pg_ctl's wait ends when postmaster.pid is removed, a moment before the exit.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+class _Assets(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        url = a.get("src") if tag == "script" else a.get("href") if tag == "link" else None
+        if url:
+            self.urls.append(url)
+
+
+def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
+    """dev serves the engine and its docs, keeps data across restarts, and stops its database."""
+    port = free_port()
+    data_dir = tmp_path / "state"
+    env = {"DW_PORT": str(port), "DW_DATA_DIR": str(data_dir)}
+    base = f"http://127.0.0.1:{port}"
+
+    with CliProcess("dev", "--no-browser", env=env, cwd=tmp_path) as dev:
+        ready = dev.wait_http(f"{base}/readyz")
+        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
+        page = httpx.get(f"{base}/docs")
+        assert page.status_code == 200
+        assets = _Assets()
+        assets.feed(page.text)
+        assert assets.urls
+        for url in assets.urls:
+            assert httpx.get(f"{base}{url}").status_code == 200, url
+        assert f"{base}/docs" in dev.stdout
+
+        url, postmaster = embedded_url(data_dir / "pgdata")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT dw.put_workflow_version_v1('kept', '', '{}', '', %s)", ("9" * 64,))
+        assert dev.stop(signal.SIGTERM) == 0
+    assert exits_soon(postmaster), "SIGTERM left the embedded PostgreSQL running"
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+    with CliProcess("dev", "--no-browser", env=env, cwd=tmp_path) as dev:
+        dev.wait_http(f"{base}/readyz")
+        url, postmaster = embedded_url(data_dir / "pgdata")
+        with psycopg.connect(url) as conn:
+            names = [r[0] for r in conn.execute("SELECT name FROM dw.list_workflows_v1()")]
+        assert names == ["kept"]
+        assert dev.stop(signal.SIGINT) == 0
+    assert exits_soon(postmaster), "Ctrl-C left the embedded PostgreSQL running"
