@@ -1,4 +1,5 @@
--- The engine's first tables and the stored functions that read and write them.
+-- The engine's tables, the stored functions that read and write them, and the
+-- analytics views.
 --
 -- Conventions (see README "Data access"):
 -- * Application code calls only dw.*_vN functions, with bound parameters.
@@ -27,7 +28,20 @@ CREATE TABLE dw.workflow_versions (
     PRIMARY KEY (workflow_name, version)
 );
 
--- Runs ---------------------------------------------------------------------------
+-- Engines and runs -----------------------------------------------------------------
+
+-- One row per engine process (an incarnation: a restarted process is a new row).
+-- An engine renews its lease while alive; the runs of an engine whose lease expired
+-- may be claimed by any other engine.
+CREATE TABLE dw.engines (
+    id               text PRIMARY KEY,
+    host             text NOT NULL,
+    pid              integer NOT NULL,
+    version          text NOT NULL,
+    started_at       timestamptz NOT NULL DEFAULT now(),
+    heartbeat_at     timestamptz NOT NULL DEFAULT now(),
+    lease_expires_at timestamptz NOT NULL
+);
 
 CREATE TABLE dw.runs (
     id                  uuid PRIMARY KEY,
@@ -43,41 +57,47 @@ CREATE TABLE dw.runs (
     created_at          timestamptz NOT NULL DEFAULT now(),
     started_at          timestamptz,
     finished_at         timestamptz,
+    -- The run's time limit, and the deadline it gives once the run first starts.
+    timeout_seconds     double precision CHECK (timeout_seconds > 0),
     deadline_at         timestamptz,
-    -- The engine process that executes the run, until lease_expires_at; an engine
-    -- renews its leases while alive, so an expired lease means the engine died.
-    lease_owner         text,
-    lease_expires_at    timestamptz,
+    -- The engine executing the run (while status = 'running').
+    owner               text REFERENCES dw.engines (id),
     claim_count         integer NOT NULL DEFAULT 0,
     cancel_requested_at timestamptz,
     FOREIGN KEY (workflow_name, workflow_version) REFERENCES dw.workflow_versions,
     CHECK ((status IN ('succeeded', 'failed', 'cancelled')) = (finished_at IS NOT NULL)),
-    CHECK ((lease_owner IS NULL) = (lease_expires_at IS NULL))
+    CHECK ((status = 'running') = (owner IS NOT NULL))
 );
 
 CREATE UNIQUE INDEX runs_idempotency_key ON dw.runs (workflow_name, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
--- Claiming looks only at unfinished runs; keep that index small.
-CREATE INDEX runs_unfinished ON dw.runs (created_at) WHERE status IN ('queued', 'running');
+CREATE INDEX runs_queued ON dw.runs (created_at) WHERE status = 'queued';
+CREATE INDEX runs_running_by_owner ON dw.runs (owner) WHERE status = 'running';
 CREATE INDEX runs_by_time ON dw.runs (created_at DESC, id DESC);
 CREATE INDEX runs_by_workflow ON dw.runs (workflow_name, created_at DESC, id DESC);
 
 -- One row per attempt of a step. iteration -1 is the step as a whole; 0..n-1 are the
--- items of a foreach step. A row is written as 'running' when the attempt starts and
--- completed in place when it ends.
+-- items of a foreach step, whose whole-step row is a summary (aggregate = true). A
+-- short attempt is written once, when it ends; a long one is written as 'running'
+-- first and completed in place.
 CREATE TABLE dw.step_attempts (
     run_id      uuid NOT NULL REFERENCES dw.runs (id) ON DELETE CASCADE,
     step_id     text NOT NULL,
     iteration   integer NOT NULL CHECK (iteration >= -1),
     attempt     integer NOT NULL CHECK (attempt > 0),
-    status      text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'skipped')),
+    action      text NOT NULL,
+    aggregate   boolean NOT NULL DEFAULT false,
+    status      text NOT NULL
+        CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'cancelled')),
     input       jsonb,
     output      jsonb,
     error       jsonb,
+    queued_at   timestamptz NOT NULL,
     started_at  timestamptz NOT NULL,
     finished_at timestamptz,
     PRIMARY KEY (run_id, step_id, iteration, attempt),
-    CHECK ((status = 'running') = (finished_at IS NULL))
+    CHECK ((status = 'running') = (finished_at IS NULL)),
+    CHECK (queued_at <= started_at AND started_at <= coalesce(finished_at, started_at))
 );
 
 CREATE TABLE dw.run_events (
@@ -161,62 +181,185 @@ LANGUAGE sql STABLE AS $$
       AND wv.version = coalesce(p_version, w.latest_version)
 $$;
 
+-- Engines: functions ---------------------------------------------------------------
+
+-- Register or renew an engine's lease. Returns the ids of this engine's runs that
+-- were asked to cancel, so a cancel reaches the engine at the latest one beat later.
+CREATE FUNCTION dw.heartbeat_engine_v1(
+    p_engine text, p_lease_seconds double precision, p_host text, p_pid integer,
+    p_version text
+)
+RETURNS TABLE (cancel_requested uuid)
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO dw.engines AS e (id, host, pid, version, lease_expires_at)
+    VALUES (p_engine, p_host, p_pid, p_version, now() + make_interval(secs => p_lease_seconds))
+    ON CONFLICT (id) DO UPDATE
+        SET heartbeat_at = now(),
+            lease_expires_at = now() + make_interval(secs => p_lease_seconds);
+    RETURN QUERY
+        SELECT r.id FROM dw.runs AS r
+        WHERE r.owner = p_engine AND r.status = 'running'
+          AND r.cancel_requested_at IS NOT NULL;
+END
+$$;
+
+-- A graceful stop: this engine's unfinished runs go back to the queue at once
+-- (nobody waits for the lease to expire) and its lease ends now.
+CREATE FUNCTION dw.release_engine_v1(p_engine text)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_released integer;
+BEGIN
+    WITH released AS (
+        UPDATE dw.runs AS r SET status = 'queued', owner = NULL
+        WHERE r.owner = p_engine AND r.status = 'running'
+        RETURNING r.id
+    ), events AS (
+        INSERT INTO dw.run_events (run_id, kind, detail)
+        SELECT released.id, 'released', jsonb_build_object('engine', p_engine) FROM released
+    )
+    SELECT count(*) INTO v_released FROM released;
+    UPDATE dw.engines AS e SET lease_expires_at = now() WHERE e.id = p_engine;
+    IF v_released > 0 THEN
+        PERFORM pg_notify('dw_runs', 'queued');
+    END IF;
+    RETURN v_released;
+END
+$$;
+
 -- Runs: functions ----------------------------------------------------------------
 
-CREATE TYPE dw.run_v1 AS (
-    id uuid, workflow_name text, workflow_version integer, status text,
-    inputs jsonb, output jsonb, error jsonb, trigger jsonb, idempotency_key text,
-    created_at timestamptz, started_at timestamptz, finished_at timestamptz,
-    deadline_at timestamptz, lease_owner text, lease_expires_at timestamptz,
-    claim_count integer, cancel_requested_at timestamptz
-);
+-- The shape run-returning functions answer with (a view is also a row type). The
+-- explicit column list keeps it stable when dw.runs gains columns.
+CREATE VIEW dw.run_v1 AS
+    SELECT r.id, r.workflow_name, r.workflow_version, r.status, r.inputs, r.output,
+           r.error, r.trigger, r.idempotency_key, r.created_at, r.started_at,
+           r.finished_at, r.timeout_seconds, r.deadline_at, r.owner, r.claim_count,
+           r.cancel_requested_at
+    FROM dw.runs AS r;
 
 -- Create a run, or find the existing one with the same idempotency key
--- (created = false). With p_lease_owner the run starts claimed by that engine
--- (status 'running'), which saves the claim round trip for runs started locally.
+-- (created = false). With p_engine the run starts claimed by that engine (status
+-- 'running'), which saves the claim round trip for runs started locally; without
+-- it the run is queued and engines are told so.
 CREATE FUNCTION dw.create_run_v1(
     p_id uuid, p_workflow_name text, p_workflow_version integer, p_inputs jsonb,
-    p_trigger jsonb, p_idempotency_key text, p_deadline_at timestamptz,
-    p_lease_owner text, p_lease_seconds double precision
+    p_trigger jsonb, p_idempotency_key text, p_timeout_seconds double precision,
+    p_engine text
 )
-RETURNS TABLE (created boolean, id uuid, status text, created_at timestamptz)
+RETURNS SETOF dw.run_v1
 LANGUAGE plpgsql AS $$
-#variable_conflict use_column
 DECLARE
-    v_claimed boolean := p_lease_owner IS NOT NULL;
+    v_claimed boolean := p_engine IS NOT NULL;
 BEGIN
-    RETURN QUERY
     INSERT INTO dw.runs AS r (
         id, workflow_name, workflow_version, status, inputs, trigger, idempotency_key,
-        deadline_at, started_at, lease_owner, lease_expires_at, claim_count
+        timeout_seconds, deadline_at, started_at, owner, claim_count
     )
     VALUES (
         p_id, p_workflow_name, p_workflow_version,
         CASE WHEN v_claimed THEN 'running' ELSE 'queued' END,
-        p_inputs, p_trigger, p_idempotency_key, p_deadline_at,
+        p_inputs, p_trigger, p_idempotency_key, p_timeout_seconds,
+        CASE WHEN v_claimed THEN now() + make_interval(secs => p_timeout_seconds) END,
         CASE WHEN v_claimed THEN now() END,
-        p_lease_owner,
-        CASE WHEN v_claimed THEN now() + make_interval(secs => p_lease_seconds) END,
+        p_engine,
         CASE WHEN v_claimed THEN 1 ELSE 0 END
     )
     ON CONFLICT (workflow_name, idempotency_key) WHERE idempotency_key IS NOT NULL
-    DO NOTHING
-    RETURNING true, r.id, r.status, r.created_at;
+    DO NOTHING;
     IF FOUND THEN
         INSERT INTO dw.run_events (run_id, kind, detail)
         VALUES (p_id, 'created', jsonb_build_object('version', p_workflow_version));
+        IF v_claimed THEN
+            INSERT INTO dw.run_events (run_id, kind, detail)
+            VALUES (p_id, 'claimed', jsonb_build_object('engine', p_engine));
+        ELSE
+            PERFORM pg_notify('dw_runs', 'queued');
+        END IF;
+        RETURN QUERY SELECT v.* FROM dw.run_v1 AS v WHERE v.id = p_id;
         RETURN;
     END IF;
-    RETURN QUERY
-    SELECT false, r.id, r.status, r.created_at FROM dw.runs AS r
-    WHERE r.workflow_name = p_workflow_name AND r.idempotency_key = p_idempotency_key;
+    RETURN QUERY SELECT v.* FROM dw.run_v1 AS v
+    WHERE v.workflow_name = p_workflow_name AND v.idempotency_key = p_idempotency_key;
 END
+$$;
+
+-- Claim up to p_limit runs for p_engine: first runs whose engine's lease expired
+-- (their engine died), then queued runs, oldest first. SKIP LOCKED lets any number
+-- of engines claim at once without waiting for each other or taking the same run.
+CREATE FUNCTION dw.claim_runs_v1(p_engine text, p_limit integer)
+RETURNS TABLE (
+    id uuid, workflow_name text, workflow_version integer, inputs jsonb,
+    deadline_at timestamptz, claim_count integer, previous_engine text
+)
+LANGUAGE sql AS $$
+    WITH orphaned AS (
+        SELECT r.id, r.owner FROM dw.runs AS r
+        JOIN dw.engines AS e ON e.id = r.owner
+        WHERE r.status = 'running' AND e.lease_expires_at < now() AND r.owner <> p_engine
+        LIMIT p_limit
+        FOR UPDATE OF r SKIP LOCKED
+    ), queued AS (
+        SELECT r.id, NULL::text AS owner FROM dw.runs AS r
+        WHERE r.status = 'queued'
+        ORDER BY r.created_at
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    ), picked AS (
+        SELECT * FROM (SELECT * FROM orphaned UNION ALL SELECT * FROM queued) AS both_kinds
+        LIMIT p_limit
+    ), claimed AS (
+        UPDATE dw.runs AS r
+        SET status = 'running',
+            owner = p_engine,
+            claim_count = r.claim_count + 1,
+            started_at = coalesce(r.started_at, now()),
+            deadline_at = coalesce(r.deadline_at, now() + make_interval(secs => r.timeout_seconds))
+        FROM picked
+        WHERE r.id = picked.id
+        RETURNING r.id, r.workflow_name, r.workflow_version, r.inputs, r.deadline_at,
+                  r.claim_count, picked.owner AS previous_engine
+    ), events AS (
+        INSERT INTO dw.run_events (run_id, kind, detail)
+        SELECT c.id,
+               CASE WHEN c.previous_engine IS NULL THEN 'claimed' ELSE 'recovered' END,
+               jsonb_strip_nulls(jsonb_build_object(
+                   'engine', p_engine, 'previous_engine', c.previous_engine))
+        FROM claimed AS c
+    )
+    SELECT * FROM claimed
+$$;
+
+-- Finish a batch of runs executed by p_engine: [{id, status, output, error}].
+-- Runs p_engine no longer holds are left alone and returned.
+CREATE FUNCTION dw.finish_runs_v1(p_engine text, p_runs jsonb)
+RETURNS TABLE (lost_run_id uuid)
+LANGUAGE sql AS $$
+    WITH batch AS (
+        SELECT x.* FROM jsonb_to_recordset(p_runs)
+            AS x(id uuid, status text, output jsonb, error jsonb)
+    ), finished AS (
+        UPDATE dw.runs AS r
+        SET status = b.status, output = b.output, error = b.error,
+            finished_at = now(), owner = NULL
+        FROM batch AS b
+        WHERE r.id = b.id AND r.owner = p_engine AND r.status = 'running'
+        RETURNING r.id, r.status, r.error
+    ), events AS (
+        INSERT INTO dw.run_events (run_id, kind, detail)
+        SELECT f.id, 'finished',
+               jsonb_strip_nulls(jsonb_build_object('status', f.status, 'error', f.error->'code'))
+        FROM finished AS f
+    )
+    SELECT b.id FROM batch AS b WHERE b.id NOT IN (SELECT f.id FROM finished AS f)
 $$;
 
 CREATE FUNCTION dw.get_run_v1(p_id uuid)
 RETURNS SETOF dw.run_v1
 LANGUAGE sql STABLE AS $$
-    SELECT r.* FROM dw.runs AS r WHERE r.id = p_id
+    SELECT v.* FROM dw.run_v1 AS v WHERE v.id = p_id
 $$;
 
 -- Newest first, filtered, keyset-paged: pass the (created_at, id) of the last row seen.
@@ -226,23 +369,70 @@ CREATE FUNCTION dw.list_runs_v1(
 )
 RETURNS SETOF dw.run_v1
 LANGUAGE sql STABLE AS $$
-    SELECT r.* FROM dw.runs AS r
-    WHERE (p_workflow_name IS NULL OR r.workflow_name = p_workflow_name)
-      AND (p_status IS NULL OR r.status = p_status)
-      AND (p_created_from IS NULL OR r.created_at >= p_created_from)
-      AND (p_created_to IS NULL OR r.created_at < p_created_to)
-      AND (p_after_created_at IS NULL OR (r.created_at, r.id) < (p_after_created_at, p_after_id))
-    ORDER BY r.created_at DESC, r.id DESC
+    SELECT v.* FROM dw.run_v1 AS v
+    WHERE (p_workflow_name IS NULL OR v.workflow_name = p_workflow_name)
+      AND (p_status IS NULL OR v.status = p_status)
+      AND (p_created_from IS NULL OR v.created_at >= p_created_from)
+      AND (p_created_to IS NULL OR v.created_at < p_created_to)
+      AND (p_after_created_at IS NULL OR (v.created_at, v.id) < (p_after_created_at, p_after_id))
+    ORDER BY v.created_at DESC, v.id DESC
     LIMIT least(greatest(p_limit, 1), 1000)
+$$;
+
+-- Ask a run to stop. A queued run is cancelled at once; a running one is flagged and
+-- its engine told (it stops between steps). Returns the run as it now is.
+CREATE FUNCTION dw.request_cancel_v1(p_id uuid)
+RETURNS SETOF dw.run_v1
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status text;
+BEGIN
+    SELECT r.status INTO v_status FROM dw.runs AS r WHERE r.id = p_id FOR UPDATE;
+    IF v_status = 'queued' THEN
+        UPDATE dw.runs AS r SET status = 'cancelled', finished_at = now(),
+            cancel_requested_at = now(),
+            error = jsonb_build_object('code', 'cancelled', 'message', 'cancelled before it started')
+        WHERE r.id = p_id;
+        INSERT INTO dw.run_events (run_id, kind) VALUES (p_id, 'cancelled');
+    ELSIF v_status = 'running' THEN
+        UPDATE dw.runs AS r SET cancel_requested_at = coalesce(r.cancel_requested_at, now())
+        WHERE r.id = p_id;
+        INSERT INTO dw.run_events (run_id, kind) VALUES (p_id, 'cancel_requested');
+        PERFORM pg_notify('dw_runs', 'cancel:' || p_id::text);
+    END IF;
+    RETURN QUERY SELECT v.* FROM dw.run_v1 AS v WHERE v.id = p_id;
+END
+$$;
+
+-- Put a failed or cancelled run back in the queue. Its recorded step results stay,
+-- so it resumes from the step that did not complete. Returns the run as it now is.
+CREATE FUNCTION dw.retry_run_v1(p_id uuid)
+RETURNS SETOF dw.run_v1
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status text;
+BEGIN
+    SELECT r.status INTO v_status FROM dw.runs AS r WHERE r.id = p_id FOR UPDATE;
+    IF v_status IN ('failed', 'cancelled') THEN
+        UPDATE dw.runs AS r
+        SET status = 'queued', output = NULL, error = NULL, finished_at = NULL,
+            cancel_requested_at = NULL, deadline_at = NULL
+        WHERE r.id = p_id;
+        INSERT INTO dw.run_events (run_id, kind, detail)
+        VALUES (p_id, 'retried', jsonb_build_object('previous_status', v_status));
+        PERFORM pg_notify('dw_runs', 'queued');
+    END IF;
+    RETURN QUERY SELECT v.* FROM dw.run_v1 AS v WHERE v.id = p_id;
+END
 $$;
 
 -- Step attempts: functions ---------------------------------------------------------
 
--- Record (insert or complete) a batch of step attempts, fenced by the run's lease:
--- rows for runs that p_owner no longer holds are dropped, and those run ids are
+-- Record (insert or complete) a batch of step attempts, fenced by run ownership:
+-- rows for runs that p_engine no longer executes are dropped, and those run ids are
 -- returned so the engine stops executing them. FOR SHARE makes a concurrent claim
 -- by another engine wait for this batch, so the new owner reads what was recorded.
-CREATE FUNCTION dw.record_step_attempts_v1(p_owner text, p_attempts jsonb)
+CREATE FUNCTION dw.record_step_attempts_v1(p_engine text, p_attempts jsonb)
 RETURNS TABLE (lost_run_id uuid)
 LANGUAGE sql AS $$
     WITH batch AS (
@@ -250,25 +440,27 @@ LANGUAGE sql AS $$
         -- the end (an upsert cannot touch one row twice).
         SELECT DISTINCT ON (x.run_id, x.step_id, x.iteration, x.attempt) x.*
         FROM jsonb_to_recordset(p_attempts) AS x(
-            run_id uuid, step_id text, iteration integer, attempt integer, status text,
-            input jsonb, output jsonb, error jsonb,
-            started_at timestamptz, finished_at timestamptz
+            run_id uuid, step_id text, iteration integer, attempt integer, action text,
+            aggregate boolean, status text, input jsonb, output jsonb, error jsonb,
+            queued_at timestamptz, started_at timestamptz, finished_at timestamptz
         )
         ORDER BY x.run_id, x.step_id, x.iteration, x.attempt, (x.status = 'running')
     ),
     held AS (
         SELECT r.id FROM dw.runs AS r
         WHERE r.id IN (SELECT b.run_id FROM batch AS b)
-          AND r.lease_owner = p_owner AND r.status = 'running'
+          AND r.owner = p_engine AND r.status = 'running'
         FOR SHARE
     ),
     written AS (
         INSERT INTO dw.step_attempts AS s (
-            run_id, step_id, iteration, attempt, status, input, output, error,
-            started_at, finished_at
+            run_id, step_id, iteration, attempt, action, aggregate, status, input, output,
+            error, queued_at, started_at, finished_at
         )
-        SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.status, b.input, b.output,
-               b.error, b.started_at, b.finished_at
+        SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.action,
+               coalesce(b.aggregate, false), b.status, b.input,
+               b.output, b.error, coalesce(b.queued_at, b.started_at), b.started_at,
+               b.finished_at
         FROM batch AS b
         WHERE b.run_id IN (SELECT h.id FROM held AS h)
         ON CONFLICT (run_id, step_id, iteration, attempt) DO UPDATE
@@ -287,12 +479,14 @@ $$;
 
 CREATE FUNCTION dw.get_step_attempts_v1(p_run_id uuid)
 RETURNS TABLE (
-    step_id text, iteration integer, attempt integer, status text, input jsonb,
-    output jsonb, error jsonb, started_at timestamptz, finished_at timestamptz
+    step_id text, iteration integer, attempt integer, action text, aggregate boolean,
+    status text, input jsonb, output jsonb, error jsonb, queued_at timestamptz,
+    started_at timestamptz, finished_at timestamptz
 )
 LANGUAGE sql STABLE AS $$
-    SELECT s.step_id, s.iteration, s.attempt, s.status, s.input, s.output, s.error,
-           s.started_at, s.finished_at
+    SELECT s.step_id, s.iteration, s.attempt, s.action, s.aggregate, s.status, s.input,
+           s.output,
+           s.error, s.queued_at, s.started_at, s.finished_at
     FROM dw.step_attempts AS s
     WHERE s.run_id = p_run_id
     ORDER BY s.started_at, s.step_id, s.iteration, s.attempt
@@ -319,3 +513,39 @@ LANGUAGE sql STABLE AS $$
     WHERE e.run_id = p_run_id
     ORDER BY e.id
 $$;
+
+-- Analytics views (documented in README "Analytics") --------------------------------
+
+-- Runs started per day, per workflow and final status.
+CREATE VIEW dw.runs_per_day AS
+    SELECT date_trunc('day', r.created_at) AS day, r.workflow_name, r.status,
+           count(*) AS runs,
+           avg(extract(epoch FROM (r.finished_at - r.started_at)) * 1000)::bigint
+               AS avg_duration_ms
+    FROM dw.runs AS r
+    GROUP BY 1, 2, 3;
+
+-- How long each connector action takes, over finished attempts.
+CREATE VIEW dw.step_duration_by_action AS
+    SELECT s.action,
+           count(*) AS attempts,
+           count(*) FILTER (WHERE s.status = 'failed') AS failed,
+           percentile_cont(0.50) WITHIN GROUP (ORDER BY d.ms) AS p50_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY d.ms) AS p95_ms,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY d.ms) AS p99_ms,
+           max(d.ms) AS max_ms
+    FROM dw.step_attempts AS s
+    CROSS JOIN LATERAL (
+        SELECT extract(epoch FROM (s.finished_at - s.started_at)) * 1000 AS ms
+    ) AS d
+    WHERE s.status IN ('succeeded', 'failed') AND NOT s.aggregate
+    GROUP BY s.action;
+
+-- Why steps fail, most frequent first.
+CREATE VIEW dw.failure_reasons AS
+    SELECT s.action, s.error->>'code' AS code, s.error->>'message' AS message,
+           count(*) AS occurrences, max(s.finished_at) AS last_seen
+    FROM dw.step_attempts AS s
+    WHERE s.status = 'failed' AND NOT s.aggregate
+    GROUP BY 1, 2, 3
+    ORDER BY occurrences DESC, last_seen DESC;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -35,15 +36,26 @@ def put(db: psycopg.Connection[dict[str, Any]], name: str, checksum: str) -> dic
     return row
 
 
+def engine(db: psycopg.Connection[dict[str, Any]], name: str, lease_seconds: float = 30.0) -> str:
+    """Register (or renew) engine ``name``."""
+    db.execute(
+        "SELECT * FROM dw.heartbeat_engine_v1(%s, %s, 'host', 1, 'test')", (name, lease_seconds)
+    )
+    return name
+
+
 def create_run(
     db: psycopg.Connection[dict[str, Any]],
     workflow: str,
     *,
     key: str | None = None,
     owner: str | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
-    row = db.execute(
-        "SELECT * FROM dw.create_run_v1(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+    if owner is not None:
+        engine(db, owner)
+    rows = db.execute(
+        "SELECT * FROM dw.create_run_v1(%s, %s, %s, %s, %s, %s, %s, %s)",
         (
             uuid.uuid4(),
             workflow,
@@ -51,13 +63,19 @@ def create_run(
             Jsonb({"board_id": "1"}),
             Jsonb({"source": "api"}),
             key,
-            None,
+            timeout,
             owner,
-            30.0,
         ),
-    ).fetchone()
-    assert row is not None
-    return row
+    ).fetchall()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def claim(
+    db: psycopg.Connection[dict[str, Any]], owner: str, limit: int = 10
+) -> list[dict[str, Any]]:
+    engine(db, owner)
+    return db.execute("SELECT * FROM dw.claim_runs_v1(%s, %s)", (owner, limit)).fetchall()
 
 
 def test_put_workflow_version_numbers_changes_and_keeps_unchanged(
@@ -122,31 +140,33 @@ def test_workflow_names_are_checked(db: psycopg.Connection[dict[str, Any]]) -> N
 
 
 def test_create_run_queued_or_claimed(db: psycopg.Connection[dict[str, Any]]) -> None:
-    """A run starts queued, or running under the given engine's lease; both get an event."""
+    """A run starts queued, or running and owned by the given engine; both log events."""
     put(db, "runs-demo", "f" * 64)
-    queued = create_run(db, "runs-demo")
-    claimed = create_run(db, "runs-demo", owner="engine-a")
-    assert (queued["created"], queued["status"]) == (True, "queued")
-    assert (claimed["created"], claimed["status"]) == (True, "running")
+    queued = create_run(db, "runs-demo", timeout=60)
+    claimed = create_run(db, "runs-demo", owner="engine-a", timeout=60)
+    assert queued["status"] == "queued"
+    assert queued["deadline_at"] is None  # the deadline counts from the start
+    assert claimed["status"] == "running"
     run = db.execute("SELECT * FROM dw.get_run_v1(%s)", (claimed["id"],)).fetchone()
     assert run is not None
-    assert run["lease_owner"] == "engine-a"
-    assert run["lease_expires_at"] > run["started_at"]
+    assert run["owner"] == "engine-a"
     assert run["claim_count"] == 1
+    assert run["deadline_at"] - run["started_at"] == timedelta(seconds=60)
     assert run["inputs"] == {"board_id": "1"}
     events = db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (queued["id"],)).fetchall()
     assert [e["kind"] for e in events] == ["created"]
+    events = db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (claimed["id"],)).fetchall()
+    assert [e["kind"] for e in events] == ["created", "claimed"]
 
 
 def test_create_run_is_idempotent_per_key(db: psycopg.Connection[dict[str, Any]]) -> None:
     """The same idempotency key returns the first run instead of starting another."""
     put(db, "idem-demo", "1" * 64)
     first = create_run(db, "idem-demo", key="k-1")
-    again = create_run(db, "idem-demo", key="k-1")
+    again = create_run(db, "idem-demo", key="k-1", owner="engine-a")
     other = create_run(db, "idem-demo", key="k-2")
-    assert first["created"]
-    assert not again["created"]
     assert again["id"] == first["id"]
+    assert again["status"] == "queued"  # the first run, untouched
     assert other["id"] != first["id"]
 
 
@@ -165,7 +185,7 @@ def test_list_runs_filters_and_pages(db: psycopg.Connection[dict[str, Any]]) -> 
     """Runs list newest first, filter by workflow and status, and page by keyset."""
     put(db, "page-demo", "2" * 64)
     ids = [create_run(db, "page-demo")["id"] for _ in range(5)]
-    create_run(db, "page-demo", owner="engine-a")
+    create_run(db, "page-demo", owner="engine-page")
 
     def page(after: dict[str, Any] | None, status: str | None = None) -> list[dict[str, Any]]:
         return db.execute(
@@ -205,7 +225,9 @@ def attempt(run_id: uuid.UUID, step: str, status: str, **extra: Any) -> dict[str
         "iteration": -1,
         "attempt": 1,
         "status": status,
+        "action": "probe.record",
         "input": {"board_id": "1"},
+        "queued_at": now,
         "started_at": now,
         "finished_at": None if status == "running" else now,
         **extra,
@@ -263,7 +285,8 @@ def test_records_from_an_engine_without_the_lease_are_refused(
     queued = create_run(db, "fence-demo")["id"]
     batch = [attempt(mine, "s", "succeeded"), attempt(queued, "s", "succeeded")]
     lost = db.execute(
-        "SELECT lost_run_id FROM dw.record_step_attempts_v1(%s, %s)", ("engine-b", Jsonb(batch))
+        "SELECT lost_run_id FROM dw.record_step_attempts_v1(%s, %s)",
+        (engine(db, "engine-b"), Jsonb(batch)),
     ).fetchall()
     assert sorted(r["lost_run_id"] for r in lost) == sorted([mine, queued])
     assert db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (mine,)).fetchall() == []
@@ -292,3 +315,163 @@ def test_run_events_append_in_batches_and_read_in_order(
     events = db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (a,)).fetchall()
     assert [e["kind"] for e in events] == ["created", "claimed", "finished"]
     assert events[1]["detail"] == {"owner": "engine-a"}
+
+
+def test_claim_takes_queued_runs_oldest_first_once(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """Queued runs are claimed oldest first, each by one engine, with a 'claimed' event."""
+    put(db, "claim-demo", "8" * 64)
+    db.execute("SELECT dw.release_engine_v1(e.id) FROM dw.engines AS e")  # nothing else claimable
+    db.execute(
+        "UPDATE dw.runs SET status = 'cancelled', finished_at = now(), owner = NULL WHERE status IN ('queued', 'running')"
+    )
+    ids = [create_run(db, "claim-demo", timeout=30)["id"] for _ in range(3)]
+    first = claim(db, "claimer-a", limit=2)
+    second = claim(db, "claimer-b", limit=5)
+    assert [r["id"] for r in first] == ids[:2]
+    assert [r["id"] for r in second] == ids[2:]
+    assert all(r["previous_engine"] is None and r["claim_count"] == 1 for r in first + second)
+    assert all(r["deadline_at"] is not None for r in first)
+    run = db.execute("SELECT * FROM dw.get_run_v1(%s)", (ids[0],)).fetchone()
+    assert run is not None
+    assert (run["status"], run["owner"]) == ("running", "claimer-a")
+    assert claim(db, "claimer-c") == []
+
+
+def test_runs_of_an_expired_engine_are_recovered(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """When an engine's lease expires, another engine claims its runs as 'recovered'."""
+    put(db, "recover-demo", "9" * 64)
+    run_id = create_run(db, "recover-demo", owner="dying")["id"]
+    assert claim(db, "rescuer") == []  # the owner's lease is still valid
+    db.execute("SELECT * FROM dw.heartbeat_engine_v1('dying', 0.001, 'host', 1, 'test')")
+    time.sleep(0.01)
+    recovered = claim(db, "rescuer")
+    assert [(r["id"], r["previous_engine"], r["claim_count"]) for r in recovered] == [
+        (run_id, "dying", 2)
+    ]
+    events = db.execute("SELECT kind, detail FROM dw.get_run_events_v1(%s)", (run_id,)).fetchall()
+    assert events[-1] == {
+        "kind": "recovered",
+        "detail": {"engine": "rescuer", "previous_engine": "dying"},
+    }
+
+
+def test_concurrent_claims_never_share_a_run(database_url: str) -> None:
+    """Many engines claiming at once get disjoint sets of runs (SKIP LOCKED)."""
+    with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as db:
+        put(db, "race-claim", "a1" * 32)
+        for _ in range(40):
+            create_run(db, "race-claim")
+    got: dict[str, list[uuid.UUID]] = {}
+
+    def claimer(name: str) -> None:
+        with psycopg.connect(database_url, autocommit=True, row_factory=dict_row) as conn:
+            engine(conn, name)
+            mine: list[uuid.UUID] = []
+            while rows := conn.execute(
+                "SELECT id FROM dw.claim_runs_v1(%s, 3)", (name,)
+            ).fetchall():
+                mine.extend(r["id"] for r in rows)
+            got[name] = mine
+
+    threads = [threading.Thread(target=claimer, args=(f"racer-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = [run_id for ids in got.values() for run_id in ids]
+    assert len(claimed) == len(set(claimed))
+    assert len(claimed) >= 40
+
+
+def test_finish_runs_is_fenced_and_logged(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """Only the owner can finish a run; a finish clears the owner and logs the status."""
+    put(db, "finish-demo", "b1" * 32)
+    run_id = create_run(db, "finish-demo", owner="owner-x")["id"]
+    batch = Jsonb([{"id": str(run_id), "status": "succeeded", "output": {"n": 1}}])
+    lost = db.execute(
+        "SELECT * FROM dw.finish_runs_v1(%s, %s)", (engine(db, "intruder"), batch)
+    ).fetchall()
+    assert [r["lost_run_id"] for r in lost] == [run_id]
+    assert db.execute("SELECT * FROM dw.finish_runs_v1('owner-x', %s)", (batch,)).fetchall() == []
+    run = db.execute("SELECT * FROM dw.get_run_v1(%s)", (run_id,)).fetchone()
+    assert run is not None
+    assert (run["status"], run["output"], run["owner"]) == ("succeeded", {"n": 1}, None)
+    assert run["finished_at"] is not None
+    kinds = [e["kind"] for e in db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (run_id,))]
+    assert kinds[-1] == "finished"
+
+
+def test_cancel_request_depends_on_status(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """Queued runs cancel at once; running ones are flagged; the heartbeat reports the flag."""
+    put(db, "cancel-demo", "c1" * 32)
+    queued = create_run(db, "cancel-demo")["id"]
+    running = create_run(db, "cancel-demo", owner="canceller")["id"]
+    now_queued = db.execute("SELECT * FROM dw.request_cancel_v1(%s)", (queued,)).fetchone()
+    now_running = db.execute("SELECT * FROM dw.request_cancel_v1(%s)", (running,)).fetchone()
+    assert now_queued is not None
+    assert now_running is not None
+    assert (now_queued["status"], now_queued["error"]["code"]) == ("cancelled", "cancelled")
+    assert now_running["status"] == "running"
+    assert now_running["cancel_requested_at"] is not None
+    flagged = db.execute(
+        "SELECT * FROM dw.heartbeat_engine_v1('canceller', 30, 'host', 1, 'test')"
+    ).fetchall()
+    assert [r["cancel_requested"] for r in flagged] == [running]
+    assert db.execute("SELECT * FROM dw.request_cancel_v1(%s)", (uuid.uuid4(),)).fetchall() == []
+
+
+def test_retry_requeues_only_failed_or_cancelled_runs(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """A failed run goes back to the queue with its results kept; others are unchanged."""
+    put(db, "retry-demo", "d1" * 32)
+    run_id = create_run(db, "retry-demo", owner="retrier")["id"]
+    db.execute(
+        "SELECT * FROM dw.record_step_attempts_v1('retrier', %s)",
+        (Jsonb([attempt(run_id, "a", "succeeded")]),),
+    )
+    unchanged = db.execute("SELECT * FROM dw.retry_run_v1(%s)", (run_id,)).fetchone()
+    assert unchanged is not None
+    assert unchanged["status"] == "running"
+    db.execute(
+        "SELECT * FROM dw.finish_runs_v1('retrier', %s)",
+        (Jsonb([{"id": str(run_id), "status": "failed", "error": {"code": "x"}}]),),
+    )
+    retried = db.execute("SELECT * FROM dw.retry_run_v1(%s)", (run_id,)).fetchone()
+    assert retried is not None
+    assert (retried["status"], retried["error"], retried["finished_at"]) == ("queued", None, None)
+    assert len(db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall()) == 1
+
+
+def test_release_engine_requeues_its_runs(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """A graceful stop puts the engine's running runs back in the queue at once."""
+    put(db, "release-demo", "e1" * 32)
+    run_id = create_run(db, "release-demo", owner="leaver")["id"]
+    released = db.execute("SELECT dw.release_engine_v1('leaver') AS n").fetchone()
+    assert released == {"n": 1}
+    run = db.execute("SELECT * FROM dw.get_run_v1(%s)", (run_id,)).fetchone()
+    assert run is not None
+    assert (run["status"], run["owner"]) == ("queued", None)
+
+
+def test_analytics_views_summarise_runs_and_steps(db: psycopg.Connection[dict[str, Any]]) -> None:
+    """The documented views answer: runs per day, step durations per action, failure reasons."""
+    put(db, "views-demo", "f1" * 32)
+    run_id = create_run(db, "views-demo", owner="viewer")["id"]
+    batch = [
+        attempt(run_id, "a", "succeeded"),
+        attempt(run_id, "b", "failed", error={"code": "rate_limited", "message": "slow down"}),
+    ]
+    db.execute("SELECT * FROM dw.record_step_attempts_v1('viewer', %s)", (Jsonb(batch),))
+    per_day = db.execute(
+        "SELECT * FROM dw.runs_per_day WHERE workflow_name = 'views-demo'"
+    ).fetchall()
+    assert [(r["status"], r["runs"]) for r in per_day] == [("running", 1)]
+    durations = db.execute(
+        "SELECT * FROM dw.step_duration_by_action WHERE action = 'probe.record'"
+    ).fetchone()
+    assert durations is not None
+    assert durations["attempts"] >= 2
+    assert durations["p50_ms"] is not None
+    reasons = db.execute("SELECT * FROM dw.failure_reasons WHERE code = 'rate_limited'").fetchall()
+    assert reasons[0]["message"] == "slow down"
