@@ -1,0 +1,243 @@
+"""Checking a definition against the connector catalogs, and compiling it for runs.
+
+:func:`compile_workflow` reports every problem it finds, each with its path: unknown
+connectors and actions, literal inputs that do not match the action's input schema,
+references to unknown or later steps and undeclared inputs, duplicate ids, and
+expressions that do not compile. Its result is what the executor runs, compiled once
+per definition version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from dataworkflows.contracts import ActionDescriptor
+from dataworkflows.engine.definitions import (
+    DefinitionError,
+    RetryPolicy,
+    Step,
+    WorkflowDefinition,
+)
+from dataworkflows.engine.expressions import (
+    CompiledValue,
+    allowed_roots,
+    compile_condition,
+    compile_value,
+)
+from dataworkflows.runtime.problems import FieldError
+
+__all__ = ["CompiledStep", "CompiledWorkflow", "compile_workflow"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStep:
+    """A step ready to execute."""
+
+    index: int
+    id: str
+    action: str
+    with_: CompiledValue
+    condition: CompiledValue | None
+    foreach: CompiledValue | None
+    concurrency: int
+    retry: RetryPolicy
+    timeout: float | None
+    on_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledWorkflow:
+    """A definition version ready to execute."""
+
+    name: str
+    version: int
+    definition: WorkflowDefinition
+    steps: tuple[CompiledStep, ...]
+    output: CompiledValue | None
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        """The run deadline, in seconds from the run's start."""
+        return self.definition.timeout_seconds
+
+
+class _Checker:
+    def __init__(
+        self, definition: WorkflowDefinition, catalog: Mapping[str, ActionDescriptor] | None
+    ) -> None:
+        self.definition = definition
+        self.catalog = catalog
+        self.problems: list[FieldError] = []
+        self.positions = {step.id: i for i, step in reversed(list(enumerate(definition.steps)))}
+
+    def problem(self, field: str, message: str) -> None:
+        self.problems.append(FieldError(field=field, message=message))
+
+    def references(
+        self, value: CompiledValue, field: str, *, step_index: int | None, in_foreach: bool
+    ) -> None:
+        allowed = allowed_roots(in_foreach=in_foreach)
+        for ref in sorted(value.references, key=lambda r: (r.root, r.attr or "")):
+            if ref.attr is None:
+                if ref.root not in allowed:
+                    hint = (
+                        " (item and index exist only in the with of a foreach step)"
+                        if ref.root in ("item", "index")
+                        else "; use inputs, steps or run"
+                    )
+                    self.problem(field, f"unknown name {ref.root!r}{hint}")
+                continue
+            if ref.root == "inputs" and ref.attr not in self.definition.inputs:
+                self.problem(field, f"refers to undeclared input {ref.attr!r}")
+            if ref.root == "steps":
+                position = self.positions.get(ref.attr)
+                if position is None:
+                    self.problem(field, f"refers to unknown step {ref.attr!r}")
+                elif step_index is not None and position == step_index:
+                    self.problem(field, f"refers to its own step {ref.attr!r}")
+                elif step_index is not None and position > step_index:
+                    self.problem(field, f"refers to step {ref.attr!r}, which runs later")
+
+    def compile(self, raw: Any, field: str, *, condition: bool = False) -> CompiledValue | None:
+        try:
+            return compile_condition(raw) if condition else compile_value(raw)
+        except ValueError as exc:
+            self.problem(field, str(exc))
+            return None
+
+    def step(self, index: int, step: Step) -> CompiledStep | None:
+        at = f"steps[{index}]"
+        first = self.positions[step.id]
+        if first != index:
+            self.problem(f"{at}.id", f"duplicate id {step.id!r} (also steps[{first}])")
+        descriptor = self.action(step, at)
+        in_foreach = step.foreach is not None
+
+        with_values: dict[str, CompiledValue] = {}
+        for key, raw in step.with_.items():
+            compiled = self.compile(raw, f"{at}.with.{key}")
+            if compiled is not None:
+                self.references(
+                    compiled, f"{at}.with.{key}", step_index=index, in_foreach=in_foreach
+                )
+                with_values[key] = compiled
+        if descriptor is not None:
+            self.literal_inputs(step, with_values, descriptor, at)
+
+        condition = None
+        if step.if_ is not None:
+            condition = self.compile(step.if_, f"{at}.if", condition=True)
+            if condition is not None:
+                self.references(condition, f"{at}.if", step_index=index, in_foreach=False)
+        foreach = None
+        if step.foreach is not None:
+            foreach = self.compile(step.foreach, f"{at}.foreach", condition=True)
+            if foreach is not None:
+                self.references(foreach, f"{at}.foreach", step_index=index, in_foreach=False)
+
+        with_compiled = compile_value(step.with_) if len(with_values) == len(step.with_) else None
+        if with_compiled is None or (step.if_ is not None and condition is None):
+            return None
+        if step.foreach is not None and foreach is None:
+            return None
+        return CompiledStep(
+            index=index,
+            id=step.id,
+            action=step.uses,
+            with_=with_compiled,
+            condition=condition,
+            foreach=foreach,
+            concurrency=step.concurrency,
+            retry=step.retry,
+            timeout=None if step.timeout is None else float(step.timeout),
+            on_error=step.on_error,
+        )
+
+    def action(self, step: Step, at: str) -> ActionDescriptor | None:
+        if self.catalog is None:
+            return None
+        descriptor = self.catalog.get(step.uses)
+        if descriptor is not None:
+            return descriptor
+        connector = step.connector
+        offered = sorted(n.split(".", 1)[1] for n in self.catalog if n.startswith(f"{connector}."))
+        if offered:
+            self.problem(
+                f"{at}.uses",
+                f"unknown action {step.uses!r}; {connector} offers: {', '.join(offered)}",
+            )
+        else:
+            known = sorted({n.split(".", 1)[0] for n in self.catalog})
+            self.problem(
+                f"{at}.uses", f"unknown connector {connector!r}; known: {', '.join(known)}"
+            )
+        return None
+
+    def literal_inputs(
+        self,
+        step: Step,
+        values: Mapping[str, CompiledValue],
+        descriptor: ActionDescriptor,
+        at: str,
+    ) -> None:
+        """Check the literal part of ``with`` against the action's input schema."""
+        literal = {k: v.literal for k, v in values.items() if v.is_literal}
+        computed = {k for k, v in values.items() if not v.is_literal}
+        validator = Draft202012Validator(descriptor.input_schema)
+        for error in validator.iter_errors(literal):
+            path = [str(p) for p in error.absolute_path]
+            if error.validator == "required" and not path:
+                missing = error.message.split("'")[1] if "'" in error.message else ""
+                if missing in computed:
+                    continue
+                self.problem(f"{at}.with.{missing}", f"is required by {step.uses}")
+                continue
+            if error.validator == "additionalProperties" and not path:
+                for key in sorted(set(literal) - set(_declared(descriptor.input_schema))):
+                    self.problem(f"{at}.with.{key}", f"is not an input of {step.uses}")
+                continue
+            field = ".".join([f"{at}.with", *path]) if path else f"{at}.with"
+            self.problem(field, error.message)
+
+
+def _declared(schema: Mapping[str, Any]) -> set[str]:
+    """Property names of an object schema, following a top-level $ref into $defs."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        schema = schema.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {})
+    properties = schema.get("properties", {})
+    return set(properties) if isinstance(properties, dict) else set()
+
+
+def compile_workflow(
+    definition: WorkflowDefinition,
+    *,
+    catalog: Mapping[str, ActionDescriptor] | None,
+    version: int = 0,
+) -> CompiledWorkflow:
+    """Check ``definition`` and compile it; :class:`DefinitionError` lists every problem.
+
+    With ``catalog`` None the connector checks are skipped (a stored version that
+    passed them when it was registered).
+    """
+    checker = _Checker(definition, catalog)
+    steps = [checker.step(i, step) for i, step in enumerate(definition.steps)]
+    output = None
+    if definition.output is not None:
+        output = checker.compile(definition.output, "output")
+        if output is not None:
+            checker.references(output, "output", step_index=None, in_foreach=False)
+    if checker.problems:
+        raise DefinitionError(checker.problems)
+    assert all(s is not None for s in steps)
+    return CompiledWorkflow(
+        name=definition.name,
+        version=version,
+        definition=definition,
+        steps=tuple(s for s in steps if s is not None),
+        output=output,
+    )
