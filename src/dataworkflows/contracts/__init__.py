@@ -9,11 +9,13 @@ The only code modules share (besides ``runtime``). Every connector serves:
 
 from dataworkflows.contracts.connector_api import (
     ERROR_STATUS,
+    RETRYABLE_BY_DEFAULT,
     ActionCatalog,
     ActionContext,
     ActionDescriptor,
     ActionError,
     ActionErrorEnvelope,
+    ActionFailed,
     ActionRequest,
     ActionResult,
     Effect,
@@ -22,11 +24,13 @@ from dataworkflows.contracts.connector_api import (
 
 __all__ = [
     "ERROR_STATUS",
+    "RETRYABLE_BY_DEFAULT",
     "ActionCatalog",
     "ActionContext",
     "ActionDescriptor",
     "ActionError",
     "ActionErrorEnvelope",
+    "ActionFailed",
     "ActionRequest",
     "ActionResult",
     "Effect",

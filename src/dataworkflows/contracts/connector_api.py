@@ -83,3 +83,35 @@ class ActionErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     """The body of a failed call."""
 
     error: ActionError
+
+
+class ActionFailed(Exception):
+    """An action call failed with a typed :class:`ActionError` (raised by connectors)."""
+
+    def __init__(self, error: ActionError) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+
+    @classmethod
+    def of(
+        cls,
+        code: ErrorCode,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        retry_after_s: float | None = None,
+    ) -> ActionFailed:
+        """An error with the usual retryability of ``code`` unless given."""
+        if retryable is None:
+            retryable = code in RETRYABLE_BY_DEFAULT
+        return cls(
+            ActionError(
+                code=code, message=message, retryable=retryable, retry_after_s=retry_after_s
+            )
+        )
+
+
+RETRYABLE_BY_DEFAULT: Final[frozenset[ErrorCode]] = frozenset(
+    {"rate_limited", "upstream_unavailable"}
+)
+"""Codes worth another try unless the connector says otherwise."""

@@ -1,0 +1,187 @@
+"""How the engine reaches connectors: one port, an in-process and an HTTP adapter.
+
+:class:`Connector` is the port (catalog + invoke). In ``dev`` connectors run in the
+engine's process (:class:`InProcessConnector`); in a split deployment they are
+separate processes reached over the internal connector API with a service token
+(:class:`HttpConnector`). :class:`ConnectorRegistry` is what the rest of the engine
+uses: it knows every configured connector and caches their catalogs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import httpx
+import msgspec
+
+from dataworkflows.contracts import (
+    ActionCatalog,
+    ActionDescriptor,
+    ActionErrorEnvelope,
+    ActionFailed,
+    ActionRequest,
+    ActionResult,
+)
+from dataworkflows.runtime.actions import ActionSet
+
+__all__ = [
+    "Connector",
+    "ConnectorRegistry",
+    "ConnectorUnavailable",
+    "HttpConnector",
+    "InProcessConnector",
+]
+
+
+class ConnectorUnavailable(Exception):
+    """A connector's catalog could not be read (it is down or misconfigured)."""
+
+
+class Connector(Protocol):
+    """Port: one connector, however it is reached."""
+
+    name: str
+
+    async def catalog(self) -> ActionCatalog:
+        """The connector's actions with their schemas."""
+        ...
+
+    async def invoke(self, action: str, request: ActionRequest) -> dict[str, Any]:
+        """Call ``action`` (qualified name); raises :class:`ActionFailed` on failure."""
+        ...
+
+
+class InProcessConnector:
+    """A connector whose actions run in this process."""
+
+    def __init__(self, actions: ActionSet) -> None:
+        self.name = actions.connector
+        self._actions = actions
+
+    async def catalog(self) -> ActionCatalog:
+        return self._actions.catalog()
+
+    async def invoke(self, action: str, request: ActionRequest) -> dict[str, Any]:
+        return await self._actions.invoke(action, request)
+
+
+_request_encoder = msgspec.json.Encoder()
+_result_decoder = msgspec.json.Decoder(ActionResult)
+_error_decoder = msgspec.json.Decoder(ActionErrorEnvelope)
+_catalog_decoder = msgspec.json.Decoder(ActionCatalog)
+
+
+class HttpConnector:
+    """A connector process reached over the internal connector API."""
+
+    def __init__(self, name: str, *, base_url: str, token: str, client: httpx.AsyncClient) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._client = client
+
+    async def catalog(self) -> ActionCatalog:
+        try:
+            response = await self._client.get(f"{self.base_url}/v1/actions", headers=self._headers)
+        except httpx.TransportError as exc:
+            raise ConnectorUnavailable(
+                f"connector {self.name} at {self.base_url} does not answer ({type(exc).__name__})"
+            ) from None
+        if response.status_code != 200:
+            raise ConnectorUnavailable(
+                f"connector {self.name} at {self.base_url} answered {response.status_code} "
+                "to GET /v1/actions"
+            )
+        try:
+            return _catalog_decoder.decode(response.content)
+        except msgspec.DecodeError:
+            raise ConnectorUnavailable(
+                f"connector {self.name} at {self.base_url} sent a malformed catalog"
+            ) from None
+
+    async def invoke(self, action: str, request: ActionRequest) -> dict[str, Any]:
+        url = f"{self.base_url}/v1/actions/{action}"
+        try:
+            response = await self._client.post(
+                url, content=_request_encoder.encode(request), headers=self._headers
+            )
+        except httpx.TimeoutException:
+            raise ActionFailed.of(
+                "upstream_unavailable", f"connector {self.name} did not answer in time"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ActionFailed.of(
+                "upstream_unavailable",
+                f"connector {self.name} at {self.base_url} is unreachable ({type(exc).__name__})",
+            ) from None
+        if response.status_code == 200:
+            try:
+                return _result_decoder.decode(response.content).output
+            except msgspec.DecodeError:
+                raise ActionFailed.of(
+                    "upstream_error", f"connector {self.name} sent a malformed result"
+                ) from None
+        try:
+            raise ActionFailed(_error_decoder.decode(response.content).error)
+        except msgspec.DecodeError:
+            pass
+        retryable = response.status_code in (429, 502, 503, 504)
+        raise ActionFailed.of(
+            "upstream_unavailable" if retryable else "upstream_error",
+            f"connector {self.name} answered HTTP {response.status_code}",
+            retryable=retryable,
+        )
+
+
+class ConnectorRegistry:
+    """Every connector the engine can use, by name, with cached catalogs."""
+
+    def __init__(self, connectors: Sequence[Connector]) -> None:
+        self._connectors = {c.name: c for c in connectors}
+        self._catalogs: dict[str, ActionCatalog] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        """The configured connectors."""
+        return sorted(self._connectors)
+
+    def get(self, name: str) -> Connector | None:
+        """The connector called ``name``, or None."""
+        return self._connectors.get(name)
+
+    async def catalogs(self, *, refresh: bool = False) -> dict[str, ActionCatalog | str]:
+        """Each connector's catalog, or why it could not be read."""
+        async with self._lock:
+            result: dict[str, ActionCatalog | str] = {}
+            for name, connector in sorted(self._connectors.items()):
+                if refresh or name not in self._catalogs:
+                    try:
+                        self._catalogs[name] = await connector.catalog()
+                    except ConnectorUnavailable as exc:
+                        result[name] = str(exc)
+                        continue
+                result[name] = self._catalogs[name]
+            return result
+
+    async def descriptors(
+        self, *, refresh: bool = False
+    ) -> tuple[dict[str, ActionDescriptor], dict[str, str]]:
+        """Every known action by qualified name, and the connectors that did not answer."""
+        actions: dict[str, ActionDescriptor] = {}
+        unavailable: dict[str, str] = {}
+        for name, catalog in (await self.catalogs(refresh=refresh)).items():
+            if isinstance(catalog, str):
+                unavailable[name] = catalog
+            else:
+                actions.update((a.name, a) for a in catalog.actions)
+        return actions, unavailable
+
+    async def invoke(self, action: str, request: ActionRequest) -> dict[str, Any]:
+        """Call a qualified action on its connector."""
+        connector = self._connectors.get(action.split(".", 1)[0])
+        if connector is None:
+            raise ActionFailed.of("not_found", f"no connector serves {action!r}")
+        return await connector.invoke(action, request)
