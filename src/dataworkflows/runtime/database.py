@@ -6,8 +6,10 @@ Nothing here knows about tables; components reach data through stored functions
 
 from __future__ import annotations
 
+import msgspec
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 __all__ = ["DatabaseUnavailable", "connect", "describe_target", "open_pool"]
@@ -52,6 +54,11 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[tuple[ob
         ) from None
 
 
+async def _configure(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
+    # msgspec parses json/jsonb columns several times faster than the json module.
+    set_json_loads(msgspec.json.decode, conn)
+
+
 async def open_pool(
     url: str, *, max_size: int, name: str, min_size: int = 1
 ) -> AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]:
@@ -74,6 +81,7 @@ async def open_pool(
         name=name,
         open=False,
         kwargs={"autocommit": True},
+        configure=_configure,
     )
     await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
     return pool

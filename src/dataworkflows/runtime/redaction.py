@@ -1,20 +1,21 @@
 """Keep secrets out of logs, recorded step data and error messages.
 
 A value is treated as secret when its key names a secret (``token``, ``password``,
-``authorization``, ...). Passwords inside URLs are removed too. The functions return
-new values and never mutate their argument.
+``authorization``, ...); a :class:`Redactor` also masks the configured secret values
+(API keys, service tokens) wherever they appear in a string. Passwords inside URLs
+are removed too. The functions return new values and never mutate their argument.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "is_secret_key", "redact", "redact_url"]
+__all__ = ["REDACTED", "Redactor", "is_secret_key", "redact", "redact_url"]
 
-REDACTED: Final = "[redacted]"
+REDACTED: Final = "***"
 
 _SECRET_KEY_RE: Final = re.compile(
     r"(pass(word|wd)?|secret|token|authorization|api[_-]?key|credential|private[_-]?key|cookie"
@@ -55,3 +56,29 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+class Redactor:
+    """:func:`redact`, plus masking of known secret values inside any string."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Short values would mask innocent text; configured secrets are long.
+        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+
+    def __call__(self, value: Any) -> Any:
+        """A copy of ``value`` with secret-keyed values and known secrets masked."""
+        if not self._secrets:
+            return redact(value)
+        return self._mask(redact(value))
+
+    def _mask(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self._secrets:
+                if secret in value:
+                    value = value.replace(secret, REDACTED)
+            return value
+        if isinstance(value, dict):
+            return {k: self._mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._mask(v) for v in value]
+        return value

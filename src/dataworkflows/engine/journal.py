@@ -1,0 +1,186 @@
+"""Group commit for the executor: many runs' records, few transactions.
+
+Every run hands its step attempts, run results and events to the journal. Flusher
+tasks write whatever has accumulated as one batch (one round trip, one commit); a
+caller that needs durability (a step's result before the next step starts) awaits
+its record, which resolves when that batch commits. While one batch is in flight the
+next one fills, so the busier the engine the larger the batches and the fewer the
+commits per step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, Final
+from uuid import UUID
+
+import psycopg
+import stamina
+
+from dataworkflows.engine.store import EngineStore, RunFinish, StepAttempt
+from dataworkflows.runtime.logging import get_logger
+
+__all__ = ["Journal", "JournalUnavailable", "RunLost"]
+
+MAX_BATCH: Final = 2000
+_log = get_logger(__name__)
+
+
+class RunLost(Exception):
+    """The engine no longer holds the run (another engine took it over)."""
+
+
+class JournalUnavailable(Exception):
+    """The database did not accept a batch even after retries."""
+
+
+class _Pending:
+    __slots__ = ("attempts", "events", "finishes", "waiters")
+
+    def __init__(self) -> None:
+        self.attempts: list[StepAttempt] = []
+        self.finishes: list[RunFinish] = []
+        self.events: list[dict[str, Any]] = []
+        # (the record waited for, its run, the future resolved when it commits)
+        self.waiters: list[tuple[object, UUID, asyncio.Future[None]]] = []
+
+    def __len__(self) -> int:
+        return len(self.attempts) + len(self.finishes) + len(self.events)
+
+
+class Journal:
+    """Batches the records of every run of one engine into few transactions."""
+
+    def __init__(
+        self,
+        store: EngineStore,
+        *,
+        engine_id: str,
+        flushers: int = 2,
+        retry_timeout_s: float = 10.0,
+    ) -> None:
+        self.engine_id = engine_id
+        self._store = store
+        self._flusher_count = flushers
+        self._retry_timeout_s = retry_timeout_s
+        self._pending = _Pending()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.batches = 0
+        """How many batches were committed (for benchmarks and tests)."""
+
+    def start(self) -> None:
+        """Start the flusher tasks."""
+        self._closing = False
+        self._tasks = [
+            asyncio.create_task(self._flusher(), name=f"journal-flusher-{i}")
+            for i in range(self._flusher_count)
+        ]
+
+    async def close(self) -> None:
+        """Write what is pending, then stop the flushers."""
+        self._closing = True
+        self._wake.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def _future_for(self, record: object, run_id: UUID) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.waiters.append((record, run_id, future))
+        self._wake.set()
+        return future
+
+    async def record(self, attempt: StepAttempt) -> None:
+        """Record ``attempt`` and wait until it is committed.
+
+        Raises :class:`RunLost` when the engine no longer holds the run and
+        :class:`JournalUnavailable` when the database keeps refusing the batch.
+        """
+        self._pending.attempts.append(attempt)
+        await self._future_for(attempt, attempt.run_id)
+
+    def record_later(self, attempt: StepAttempt) -> None:
+        """Record ``attempt`` with the next batch, without waiting (progress rows)."""
+        self._pending.attempts.append(attempt)
+        self._wake.set()
+
+    async def finish(self, finish: RunFinish) -> None:
+        """Record a run's final status and wait until it is committed."""
+        self._pending.finishes.append(finish)
+        await self._future_for(finish, finish.id)
+
+    def event(self, run_id: UUID, kind: str, detail: dict[str, Any] | None = None) -> None:
+        """Append to a run's event log with the next batch, without waiting."""
+        self._pending.events.append({"run_id": run_id, "kind": kind, "detail": detail or {}})
+        self._wake.set()
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._wake.wait()
+            batch = self._take()
+            if batch is None:
+                if self._closing:
+                    return
+                self._wake.clear()
+                continue
+            await self._write(batch)
+
+    def _take(self) -> _Pending | None:
+        pending = self._pending
+        if not len(pending):
+            return None
+        if len(pending) <= MAX_BATCH:
+            self._pending = _Pending()
+            return pending
+        # Split an oversized batch; each waiter goes with the batch holding its record,
+        # so none is resolved by another batch's commit.
+        batch = _Pending()
+        batch.attempts, pending.attempts = (
+            pending.attempts[:MAX_BATCH],
+            pending.attempts[MAX_BATCH:],
+        )
+        room = MAX_BATCH - len(batch.attempts)
+        batch.finishes, pending.finishes = pending.finishes[:room], pending.finishes[room:]
+        taken = {id(r) for r in batch.attempts} | {id(r) for r in batch.finishes}
+        batch.waiters = [w for w in pending.waiters if id(w[0]) in taken]
+        pending.waiters = [w for w in pending.waiters if id(w[0]) not in taken]
+        return batch
+
+    async def _write(self, batch: _Pending) -> None:
+        try:
+            lost = await self._write_with_retries(batch.attempts, batch.finishes, batch.events)
+        except Exception as exc:
+            _log.error("journal write failed", error_type=type(exc).__name__, records=len(batch))
+            for _, _, future in batch.waiters:
+                if not future.done():
+                    future.set_exception(JournalUnavailable(str(exc)))
+            return
+        self.batches += 1
+        for _, run_id, future in batch.waiters:
+            if future.done():
+                continue
+            if run_id in lost:
+                future.set_exception(RunLost(str(run_id)))
+            else:
+                future.set_result(None)
+
+    async def _write_with_retries(
+        self,
+        attempts: Sequence[StepAttempt],
+        finishes: Sequence[RunFinish],
+        events: Sequence[dict[str, Any]],
+    ) -> set[UUID]:
+        async for attempt in stamina.retry_context(
+            on=(psycopg.OperationalError, TimeoutError),
+            attempts=None,
+            timeout=self._retry_timeout_s,
+            wait_initial=0.05,
+            wait_max=1.0,
+        ):
+            with attempt:
+                return await self._store.write_batch(
+                    engine=self.engine_id, attempts=attempts, finishes=finishes, events=events
+                )
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,226 @@
+"""The storage port on PostgreSQL: every call is one stored function (engine.sql)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Final, TypeVar
+from uuid import UUID
+
+import msgspec
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from dataworkflows.engine.store import (
+    ClaimedRun,
+    Registration,
+    RunEvent,
+    RunFinish,
+    RunRecord,
+    StepAttempt,
+    StepAttemptRecord,
+    StoredDefinition,
+    WorkflowSummary,
+    WorkflowVersionInfo,
+)
+from dataworkflows.runtime.queries import load_queries
+
+__all__ = ["PostgresEngineStore"]
+
+_Q: Final = load_queries("dataworkflows.engine.sql", "engine.sql")
+_T = TypeVar("_T")
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
+
+
+def _json(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=msgspec.json.encode)
+
+
+class PostgresEngineStore:
+    """:class:`~dataworkflows.engine.store.EngineStore` over a psycopg pool."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def _rows(self, query: str, params: dict[str, Any], into: type[_T]) -> list[_T]:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query, params)
+            rows = await cursor.fetchall()
+        return [msgspec.convert(row, into) for row in rows]
+
+    async def _one(self, query: str, params: dict[str, Any], into: type[_T]) -> _T | None:
+        rows = await self._rows(query, params, into)
+        return rows[0] if rows else None
+
+    async def put_workflow_version(
+        self, *, name: str, description: str, definition: dict[str, Any], source: str, checksum: str
+    ) -> Registration:
+        row = await self._one(
+            _Q["put_workflow_version"],
+            {
+                "name": name,
+                "description": description,
+                "definition": _json(definition),
+                "source": source,
+                "checksum": checksum,
+            },
+            Registration,
+        )
+        assert row is not None
+        return row
+
+    async def list_workflows(self) -> list[WorkflowSummary]:
+        return await self._rows(_Q["list_workflows"], {}, WorkflowSummary)
+
+    async def get_workflow_versions(self, name: str) -> list[WorkflowVersionInfo]:
+        return await self._rows(_Q["get_workflow_versions"], {"name": name}, WorkflowVersionInfo)
+
+    async def get_workflow_version(
+        self, name: str, version: int | None = None
+    ) -> StoredDefinition | None:
+        return await self._one(
+            _Q["get_workflow_version"], {"name": name, "version": version}, StoredDefinition
+        )
+
+    async def create_run(
+        self,
+        *,
+        run_id: UUID,
+        workflow_name: str,
+        workflow_version: int,
+        inputs: dict[str, Any],
+        trigger: dict[str, Any],
+        idempotency_key: str | None,
+        timeout_seconds: float | None,
+        engine: str | None,
+    ) -> tuple[RunRecord, bool]:
+        run = await self._one(
+            _Q["create_run"],
+            {
+                "id": run_id,
+                "workflow_name": workflow_name,
+                "workflow_version": workflow_version,
+                "inputs": _json(inputs),
+                "trigger": _json(trigger),
+                "idempotency_key": idempotency_key,
+                "timeout_seconds": timeout_seconds,
+                "engine": engine,
+            },
+            RunRecord,
+        )
+        assert run is not None
+        return run, run.id == run_id
+
+    async def get_run(self, run_id: UUID) -> RunRecord | None:
+        return await self._one(_Q["get_run"], {"id": run_id}, RunRecord)
+
+    async def list_runs(
+        self,
+        *,
+        workflow_name: str | None,
+        status: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[RunRecord]:
+        return await self._rows(
+            _Q["list_runs"],
+            {
+                "workflow_name": workflow_name,
+                "status": status,
+                "created_from": created_from,
+                "created_to": created_to,
+                "after_created_at": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "limit": limit,
+            },
+            RunRecord,
+        )
+
+    async def get_step_attempts(self, run_id: UUID) -> list[StepAttemptRecord]:
+        return await self._rows(_Q["get_step_attempts"], {"run_id": run_id}, StepAttemptRecord)
+
+    async def get_run_events(self, run_id: UUID) -> list[RunEvent]:
+        return await self._rows(_Q["get_run_events"], {"run_id": run_id}, RunEvent)
+
+    async def request_cancel(self, run_id: UUID) -> RunRecord | None:
+        return await self._one(_Q["request_cancel"], {"id": run_id}, RunRecord)
+
+    async def retry_run(self, run_id: UUID) -> RunRecord | None:
+        return await self._one(_Q["retry_run"], {"id": run_id}, RunRecord)
+
+    async def heartbeat(
+        self, *, engine: str, lease_seconds: float, host: str, pid: int, version: str
+    ) -> list[UUID]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                _Q["heartbeat_engine"],
+                {
+                    "engine": engine,
+                    "lease_seconds": lease_seconds,
+                    "host": host,
+                    "pid": pid,
+                    "version": version,
+                },
+            )
+            return [row[0] for row in await cursor.fetchall()]  # type: ignore[misc]
+
+    async def release_engine(self, engine: str) -> int:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_Q["release_engine"], {"engine": engine})
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    async def claim_runs(self, *, engine: str, limit: int) -> list[ClaimedRun]:
+        return await self._rows(_Q["claim_runs"], {"engine": engine, "limit": limit}, ClaimedRun)
+
+    async def write_batch(
+        self,
+        *,
+        engine: str,
+        attempts: Sequence[StepAttempt],
+        finishes: Sequence[RunFinish],
+        events: Sequence[dict[str, Any]],
+    ) -> set[UUID]:
+        lost: set[UUID] = set()
+        async with self._pool.connection() as conn, conn.transaction():
+            # One round trip for the whole batch (pipeline mode), one commit.
+            async with conn.pipeline():
+                cursors = []
+                if attempts:
+                    cursors.append(
+                        await conn.execute(
+                            _Q["record_step_attempts"],
+                            {"engine": engine, "attempts": _json(attempts)},
+                        )
+                    )
+                if finishes:
+                    cursors.append(
+                        await conn.execute(
+                            _Q["finish_runs"], {"engine": engine, "runs": _json(finishes)}
+                        )
+                    )
+                if events:
+                    await conn.execute(_Q["append_run_events"], {"events": _json(events)})
+            for cursor in cursors:
+                lost.update(row[0] for row in await cursor.fetchall())  # type: ignore[misc]
+        return lost
+
+    async def notifications(self) -> AsyncIterator[str]:
+        # LISTEN needs a connection of its own for as long as we listen.
+        conninfo = self._pool.conninfo
+        assert isinstance(conninfo, str)
+        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        try:
+            await conn.execute(_Q["listen_runs"])
+            while True:
+                # Bounded waits: the connection's lock is released between them.
+                async for notify in conn.notifies(timeout=5.0):
+                    yield notify.payload
+        finally:
+            await conn.close()

@@ -1,0 +1,1 @@
+"""SQL blocks the engine runs: calls of the dw.* stored functions."""

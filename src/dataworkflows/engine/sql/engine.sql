@@ -1,0 +1,65 @@
+-- put_workflow_version --
+SELECT version, created, created_at
+FROM dw.put_workflow_version_v1(%(name)s, %(description)s, %(definition)s, %(source)s, %(checksum)s)
+
+-- list_workflows --
+SELECT name, latest_version, description, created_at, updated_at FROM dw.list_workflows_v1()
+
+-- get_workflow_versions --
+SELECT version, description, checksum, created_at FROM dw.get_workflow_versions_v1(%(name)s)
+
+-- get_workflow_version --
+SELECT name, version, description, definition, source, checksum, created_at
+FROM dw.get_workflow_version_v1(%(name)s, %(version)s)
+
+-- create_run --
+SELECT * FROM dw.create_run_v1(
+    %(id)s, %(workflow_name)s, %(workflow_version)s, %(inputs)s, %(trigger)s,
+    %(idempotency_key)s, %(timeout_seconds)s, %(engine)s
+)
+
+-- get_run --
+SELECT * FROM dw.get_run_v1(%(id)s)
+
+-- list_runs --
+SELECT * FROM dw.list_runs_v1(
+    %(workflow_name)s, %(status)s, %(created_from)s, %(created_to)s,
+    %(after_created_at)s, %(after_id)s, %(limit)s
+)
+
+-- get_step_attempts --
+SELECT step_id, iteration, attempt, action, aggregate, status, input, output, error,
+       queued_at, started_at, finished_at
+FROM dw.get_step_attempts_v1(%(run_id)s)
+
+-- get_run_events --
+SELECT id, at, kind, detail FROM dw.get_run_events_v1(%(run_id)s)
+
+-- request_cancel --
+SELECT * FROM dw.request_cancel_v1(%(id)s)
+
+-- retry_run --
+SELECT * FROM dw.retry_run_v1(%(id)s)
+
+-- heartbeat_engine --
+SELECT cancel_requested
+FROM dw.heartbeat_engine_v1(%(engine)s, %(lease_seconds)s, %(host)s, %(pid)s, %(version)s)
+
+-- release_engine --
+SELECT dw.release_engine_v1(%(engine)s)
+
+-- claim_runs --
+SELECT id, workflow_name, workflow_version, inputs, deadline_at, claim_count, previous_engine
+FROM dw.claim_runs_v1(%(engine)s, %(limit)s)
+
+-- record_step_attempts --
+SELECT lost_run_id FROM dw.record_step_attempts_v1(%(engine)s, %(attempts)s)
+
+-- finish_runs --
+SELECT lost_run_id FROM dw.finish_runs_v1(%(engine)s, %(runs)s)
+
+-- append_run_events --
+SELECT dw.append_run_events_v1(%(events)s)
+
+-- listen_runs --
+LISTEN dw_runs

@@ -1,0 +1,270 @@
+"""The engine's storage port: what it reads and writes, in its own value types.
+
+The executor and the API see only this Protocol and these records; the PostgreSQL
+adapter (:mod:`dataworkflows.engine.postgres_store`) implements it with stored
+functions. Nothing here mentions psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+import msgspec
+
+__all__ = [
+    "ClaimedRun",
+    "EngineStore",
+    "Registration",
+    "RunEvent",
+    "RunFinish",
+    "RunRecord",
+    "RunStatus",
+    "StepAttempt",
+    "StepAttemptRecord",
+    "StoredDefinition",
+    "WorkflowSummary",
+    "WorkflowVersionInfo",
+]
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+StepStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class Registration(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of storing a definition."""
+
+    version: int
+    created: bool
+    created_at: datetime
+
+
+class WorkflowSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow and its latest version."""
+
+    name: str
+    latest_version: int
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkflowVersionInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored version of a workflow."""
+
+    version: int
+    description: str
+    checksum: str
+    created_at: datetime
+
+
+class StoredDefinition(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored definition version with its source text."""
+
+    name: str
+    version: int
+    description: str
+    definition: dict[str, Any]
+    source: str
+    checksum: str
+    created_at: datetime
+
+
+class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A run as stored."""
+
+    id: UUID
+    workflow_name: str
+    workflow_version: int
+    status: RunStatus
+    inputs: dict[str, Any]
+    output: Any
+    error: dict[str, Any] | None
+    trigger: dict[str, Any]
+    idempotency_key: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    timeout_seconds: float | None
+    deadline_at: datetime | None
+    owner: str | None
+    claim_count: int
+    cancel_requested_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run reached a final status."""
+        return self.status in FINISHED
+
+
+class StepAttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A recorded attempt of a step (or of one foreach item)."""
+
+    step_id: str
+    iteration: int
+    attempt: int
+    action: str
+    aggregate: bool
+    status: StepStatus
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    queued_at: datetime
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class RunEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of a run's event log."""
+
+    id: int
+    at: datetime
+    kind: str
+    detail: dict[str, Any]
+
+
+class ClaimedRun(msgspec.Struct, frozen=True, kw_only=True):
+    """A run an engine just took: queued, or recovered from a dead engine."""
+
+    id: UUID
+    workflow_name: str
+    workflow_version: int
+    inputs: dict[str, Any]
+    deadline_at: datetime | None
+    claim_count: int
+    previous_engine: str | None
+
+
+class StepAttempt(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A step attempt to record (its start or its end)."""
+
+    run_id: UUID
+    step_id: str
+    iteration: int
+    attempt: int
+    action: str
+    status: StepStatus
+    queued_at: datetime
+    started_at: datetime
+    finished_at: datetime | None = None
+    aggregate: bool = False
+    input: Any = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+class RunFinish(msgspec.Struct, kw_only=True):
+    """A run's final status to record."""
+
+    id: UUID
+    status: RunStatus
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+class EngineStore(Protocol):
+    """Port: everything the engine keeps in its database."""
+
+    async def put_workflow_version(
+        self, *, name: str, description: str, definition: dict[str, Any], source: str, checksum: str
+    ) -> Registration:
+        """Store a definition; an unchanged one keeps its version."""
+        ...
+
+    async def list_workflows(self) -> list[WorkflowSummary]:
+        """Every workflow with its latest version."""
+        ...
+
+    async def get_workflow_versions(self, name: str) -> list[WorkflowVersionInfo]:
+        """The versions of ``name``, oldest first (empty: unknown workflow)."""
+        ...
+
+    async def get_workflow_version(
+        self, name: str, version: int | None = None
+    ) -> StoredDefinition | None:
+        """One version (the latest when None), or None."""
+        ...
+
+    async def create_run(
+        self,
+        *,
+        run_id: UUID,
+        workflow_name: str,
+        workflow_version: int,
+        inputs: dict[str, Any],
+        trigger: dict[str, Any],
+        idempotency_key: str | None,
+        timeout_seconds: float | None,
+        engine: str | None,
+    ) -> tuple[RunRecord, bool]:
+        """Create a run (claimed by ``engine`` when given); an existing run with the same
+        idempotency key is returned instead, with False."""
+        ...
+
+    async def get_run(self, run_id: UUID) -> RunRecord | None:
+        """A run, or None."""
+        ...
+
+    async def list_runs(
+        self,
+        *,
+        workflow_name: str | None,
+        status: str | None,
+        created_from: datetime | None,
+        created_to: datetime | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[RunRecord]:
+        """Runs, newest first, after the (created_at, id) cursor."""
+        ...
+
+    async def get_step_attempts(self, run_id: UUID) -> list[StepAttemptRecord]:
+        """Every recorded attempt of a run's steps."""
+        ...
+
+    async def get_run_events(self, run_id: UUID) -> list[RunEvent]:
+        """A run's event log, oldest first."""
+        ...
+
+    async def request_cancel(self, run_id: UUID) -> RunRecord | None:
+        """Ask a run to stop; the run as it now is, or None."""
+        ...
+
+    async def retry_run(self, run_id: UUID) -> RunRecord | None:
+        """Queue a failed or cancelled run again; the run as it now is, or None."""
+        ...
+
+    async def heartbeat(
+        self, *, engine: str, lease_seconds: float, host: str, pid: int, version: str
+    ) -> list[UUID]:
+        """Renew ``engine``'s lease; its runs with a pending cancel request."""
+        ...
+
+    async def release_engine(self, engine: str) -> int:
+        """Requeue ``engine``'s unfinished runs and end its lease; how many runs."""
+        ...
+
+    async def claim_runs(self, *, engine: str, limit: int) -> list[ClaimedRun]:
+        """Take up to ``limit`` runs (orphaned first, then queued)."""
+        ...
+
+    async def write_batch(
+        self,
+        *,
+        engine: str,
+        attempts: Sequence[StepAttempt],
+        finishes: Sequence[RunFinish],
+        events: Sequence[dict[str, Any]],
+    ) -> set[UUID]:
+        """Record a batch in one transaction; the runs ``engine`` no longer holds."""
+        ...
+
+    def notifications(self) -> AsyncIterator[str]:
+        """Wake-ups from other processes: ``queued`` (a run waits) and ``cancel:<run id>``.
+
+        Iterates until cancelled; raises when the connection breaks (callers reconnect).
+        """
+        ...
