@@ -12,11 +12,14 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import sys
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
+
+import msgspec
 
 from dataworkflows import __version__
 from dataworkflows.runtime.database import DatabaseUnavailable, describe_target
@@ -91,9 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     components = serve.add_subparsers(dest="component", required=True, metavar="<component>")
     components.add_parser(
         "engine",
-        help="the REST API, the durable executor and the scheduler",
+        help="the REST API and the durable executor",
         description="Serve the engine on DW_HOST:DW_PORT (default port 8080). Needs "
-        "DATABASE_URL; applies pending migrations on start.",
+        "DATABASE_URL and DW_API_KEYS; applies pending migrations on start.",
     )
     connector = components.add_parser(
         "connector", help="the internal connector API for one service"
@@ -227,6 +230,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 "(`dataworkflows dev` starts an embedded one)",
                 status=EXIT_USAGE,
             )
+        if not settings.api_keys:
+            raise _UserError(
+                "DW_API_KEYS is not set: the engine API needs at least one key of 16+ "
+                "characters (e.g. from `python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`)",
+                status=EXIT_USAGE,
+            )
         return _run_engine(settings, settings.database_url, dev=False, open_docs=False)
     name = f"{args.component} {args.name}" if hasattr(args, "name") else args.component
     raise _UserError(
@@ -240,12 +250,33 @@ _AVAILABLE = ("engine",)
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.api_keys:
+        settings = msgspec.structs.replace(settings, api_keys=(_dev_api_key(settings.data_dir),))
     with _database(settings) as url:
         return _run_engine(settings, url, dev=True, open_docs=not args.no_browser)
 
 
+def _dev_api_key(data_dir: Path) -> str:
+    """The API key of `dev`: made on first start, kept in DW_DATA_DIR/api-key (mode 0600)."""
+    path = data_dir / "api-key"
+    if path.is_file():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) >= 16:
+            return key
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
+
+
 def _run_engine(settings: Settings, url: str, *, dev: bool, open_docs: bool) -> int:
-    from dataworkflows.engine.component import ENGINE_DEFAULT_PORT, engine_component
+    from dataworkflows.engine.component import (
+        ENGINE_DEFAULT_PORT,
+        EngineConfigurationError,
+        engine_component,
+    )
 
     directory = bundled_dir("migrations")
     for migration in apply_migrations(url, directory):
@@ -269,6 +300,8 @@ def _run_engine(settings: Settings, url: str, *, dev: bool, open_docs: bool) -> 
 
     try:
         asyncio.run(run())
+    except EngineConfigurationError as exc:
+        raise _UserError(str(exc), status=EXIT_USAGE) from None
     finally:
         sock.close()
     return 0
@@ -286,11 +319,17 @@ def _print_banner(base: str, settings: Settings, url: str) -> None:
         if settings.database_url is None
         else describe_target(url)
     )
+    key = settings.api_keys[0]
     print(
         f"\nData Workflows {__version__} is running (dev).\n"
         f"  API docs   {base}/docs\n"
+        f"  API key    {key}\n"
+        f"             (kept in {settings.data_dir / 'api-key'}; send it as "
+        "'Authorization: Bearer <key>', or use Authorize in the docs)\n"
         f"  Health     {base}/readyz\n"
         f"  Database   {database}\n"
+        f"  Try it     curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
+        f"-d '{{}}' '{base}/v1/workflows/hello-world/runs?wait=5'\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -54,7 +54,7 @@ class _Assets(HTMLParser):
 
 
 def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
-    """dev serves the engine and its docs, keeps data across restarts, and stops its database."""
+    """dev serves the engine, its docs and a key; keeps data across restarts; stops its database."""
     port = free_port()
     data_dir = tmp_path / "state"
     env = {"DW_PORT": str(port), "DW_DATA_DIR": str(data_dir)}
@@ -62,7 +62,7 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
 
     with CliProcess("dev", "--no-browser", env=env, cwd=tmp_path) as dev:
         ready = dev.wait_http(f"{base}/readyz")
-        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "executor": "ok"}
         page = httpx.get(f"{base}/docs")
         assert page.status_code == 200
         assets = _Assets()
@@ -70,20 +70,32 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
         assert assets.urls
         for url in assets.urls:
             assert httpx.get(f"{base}{url}").status_code == 200, url
-        assert f"{base}/docs" in dev.stdout
+        dev.wait_stdout(f"{base}/docs")
 
-        url, postmaster = embedded_url(data_dir / "pgdata")
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SELECT dw.put_workflow_version_v1('kept', '', '{}', '', %s)", ("9" * 64,))
+        key_file = data_dir / "api-key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        key = key_file.read_text().strip()
+        assert key in dev.wait_stdout("API key"), "dev prints its API key"
+        auth = {"Authorization": f"Bearer {key}"}
+        run = httpx.post(
+            f"{base}/v1/workflows/hello-world/runs", params={"wait": 10}, json={}, headers=auth
+        )
+        assert run.status_code == 200, run.text
+        assert run.json()["status"] == "succeeded"
+        _, postmaster = embedded_url(data_dir / "pgdata")
         assert dev.stop(signal.SIGTERM) == 0
     assert exits_soon(postmaster), "SIGTERM left the embedded PostgreSQL running"
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
 
     with CliProcess("dev", "--no-browser", env=env, cwd=tmp_path) as dev:
         dev.wait_http(f"{base}/readyz")
+        assert key in dev.wait_stdout("API key"), "the key is kept across restarts"
+        history = httpx.get(f"{base}/v1/runs/{run.json()['id']}", headers=auth)
+        assert history.status_code == 200
+        assert history.json()["run"]["status"] == "succeeded"
         url, postmaster = embedded_url(data_dir / "pgdata")
         with psycopg.connect(url) as conn:
             names = [r[0] for r in conn.execute("SELECT name FROM dw.list_workflows_v1()")]
-        assert names == ["kept"]
+        assert "hello-world" in names
         assert dev.stop(signal.SIGINT) == 0
     assert exits_soon(postmaster), "Ctrl-C left the embedded PostgreSQL running"

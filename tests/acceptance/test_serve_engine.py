@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.engine import API_KEY
 from tests.support.net import free_port
 from tests.support.processes import CliProcess, run_cli
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.acceptance
 def test_serve_engine_migrates_serves_and_stops(empty_database_url: str, tmp_path: Path) -> None:
     """The engine applies pending migrations, becomes ready, and exits 0 on SIGTERM."""
     port = free_port()
-    env = {"DATABASE_URL": empty_database_url, "DW_PORT": str(port)}
+    env = {"DATABASE_URL": empty_database_url, "DW_PORT": str(port), "DW_API_KEYS": API_KEY}
     with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
         ready = engine.wait_http(f"http://127.0.0.1:{port}/readyz")
         assert ready.json()["component"] == "engine"
@@ -49,3 +50,10 @@ def test_bad_configuration_through_the_real_entrypoint(tmp_path: Path) -> None:
         "dataworkflows: DW_PORT: must be an integer between 1 and 65535, got 'http'"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_serve_engine_requires_api_keys(empty_database_url: str, tmp_path: Path) -> None:
+    """Without DW_API_KEYS the engine refuses to start, saying what to set (exit 2)."""
+    result = run_cli("serve", "engine", env={"DATABASE_URL": empty_database_url}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("dataworkflows: DW_API_KEYS is not set")

@@ -87,6 +87,16 @@ class CliProcess:
             f"{url} did not answer {status} in {timeout} s: {last}\n{self.stderr[-4000:]}"
         )
 
+    def wait_stdout(self, text: str, *, timeout: float = 10.0) -> str:
+        """Wait until ``text`` appears on stdout; the whole stdout then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.stdout
+            if text in out:
+                return out
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not printed within {timeout} s:\n{self.stdout[-2000:]}")
+
     def stop(self, signum: int = signal.SIGTERM, *, timeout: float = 30.0) -> int:
         """Send ``signum`` and wait for the exit status."""
         assert self.process is not None

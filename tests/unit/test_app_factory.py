@@ -175,4 +175,4 @@ def test_logs_are_json_with_request_id_and_no_secrets(
     assert request_lines[-1]["request_id"] == "req-42"
     assert request_lines[-1]["status"] == 422
     login = next(line for line in lines if line.get("event") == "login")
-    assert login["password"] == "[redacted]"
+    assert login["password"] == "***"

@@ -24,7 +24,7 @@ class _AssetCollector(HTMLParser):
 
 def test_docs_page_and_every_asset_it_references_answer_200() -> None:
     """/docs references only local assets, and each of them is served."""
-    with TestClient(create_engine_app(readiness={})) as client:
+    with TestClient(create_engine_app(readiness={}, api=None)) as client:
         page = client.get("/docs")
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
@@ -40,7 +40,7 @@ def test_docs_page_and_every_asset_it_references_answer_200() -> None:
 
 def test_openapi_document_is_served_as_json() -> None:
     """/docs/openapi.json is the OpenAPI 3.1 document of the engine."""
-    with TestClient(create_engine_app(readiness={})) as client:
+    with TestClient(create_engine_app(readiness={}, api=None)) as client:
         response = client.get("/docs/openapi.json")
     assert response.status_code == 200
     document = response.json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.openapi.spec import Tag
 
 from dataworkflows import __version__
@@ -17,21 +17,37 @@ DESCRIPTION = """\
 Data Workflows runs declared multi-step workflows across Monday.com, Confluence,
 Slack, Outlook and the task tracker, and records every run and step in PostgreSQL.
 
-Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
-(`application/problem+json`) carrying a `request_id`; quote it when reporting one.
+**Authentication.** Every `/v1` route needs `Authorization: Bearer <key>` with a key
+from `DW_API_KEYS` (`dataworkflows dev` prints its key on start). Use the
+*Authorize* button to try requests here.
+
+**Errors** are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
+(`application/problem+json`) carrying a `request_id`; invalid input lists each field
+and its problem in `errors`.
 """
 
+TAGS = [
+    Tag(name="workflows", description="Register definitions (YAML) and start runs"),
+    Tag(name="runs", description="Run history with every step attempt; cancel and retry"),
+    Tag(name="connectors", description="What each connector offers; try one action"),
+    Tag(name="health", description="Liveness and readiness probes"),
+]
 
-def create_engine_app(*, readiness: Mapping[str, ReadinessCheck]) -> Litestar:
-    """The engine app; ``readiness`` are its ``/readyz`` checks (database, migrations)."""
+
+def create_engine_app(*, readiness: Mapping[str, ReadinessCheck], api: Router | None) -> Litestar:
+    """The engine app: ``api`` is the ``/v1`` router (None: probes and docs only)."""
+    handlers: list[Router] = [docs_assets_router()]
+    if api is not None:
+        handlers.append(api)
     return create_app(
         component="engine",
-        route_handlers=[docs_assets_router()],
+        route_handlers=handlers,
         readiness=readiness,
         openapi=openapi_config(
             title="Data Workflows engine",
             version=__version__,
             description=DESCRIPTION,
-            tags=[Tag(name="health", description="Liveness and readiness probes")],
+            tags=TAGS,
+            bearer_auth=True,
         ),
     )

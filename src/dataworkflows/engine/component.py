@@ -2,28 +2,146 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
+import httpx
 from litestar import Litestar
 
+from dataworkflows.connectors.core import core_actions
+from dataworkflows.engine.api import api_router
 from dataworkflows.engine.app import create_engine_app
+from dataworkflows.engine.connectors import (
+    Connector,
+    ConnectorRegistry,
+    HttpConnector,
+    InProcessConnector,
+)
+from dataworkflows.engine.executor import EngineConfig, Executor
+from dataworkflows.engine.postgres_store import PostgresEngineStore
+from dataworkflows.engine.service import WorkflowService
+from dataworkflows.engine.validation import CompiledWorkflow
+from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
+from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.resources import bundled_dir
 from dataworkflows.runtime.settings import Settings
 
-__all__ = ["ENGINE_DEFAULT_PORT", "engine_component"]
+__all__ = ["ENGINE_DEFAULT_PORT", "EngineParts", "engine_component", "engine_parts"]
 
 ENGINE_DEFAULT_PORT = 8080
 
 
+class EngineConfigurationError(ValueError):
+    """The engine's configuration is incomplete; the message says what to set."""
+
+
+def build_connectors(
+    settings: Settings, client: httpx.AsyncClient, *, extra_actions: Sequence[ActionSet] = ()
+) -> ConnectorRegistry:
+    """In-process connectors, except those configured as separate processes."""
+    in_process = {actions.connector: actions for actions in (core_actions(), *extra_actions)}
+    connectors: list[Connector] = []
+    if settings.connector_urls and not settings.service_token:
+        raise EngineConfigurationError(
+            "DW_CONNECTOR_URLS is set but DW_SERVICE_TOKEN is not: connector processes "
+            "need the shared service token"
+        )
+    for name, url in settings.connector_urls.items():
+        assert settings.service_token is not None
+        connectors.append(
+            HttpConnector(name, base_url=url, token=settings.service_token, client=client)
+        )
+    for name, actions in in_process.items():
+        if name not in settings.connector_urls:
+            connectors.append(InProcessConnector(actions))
+    return ConnectorRegistry(connectors)
+
+
+class EngineParts:
+    """The engine's running parts, for the app and for benchmarks and tests."""
+
+    def __init__(self, service: WorkflowService, executor: Executor) -> None:
+        self.service = service
+        self.executor = executor
+
+
+@asynccontextmanager
+async def engine_parts(
+    settings: Settings,
+    *,
+    database_url: str,
+    config: EngineConfig | None = None,
+    extra_actions: Sequence[ActionSet] = (),
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    jitter: Callable[[], float] = random.random,
+) -> AsyncIterator[tuple[EngineParts, Litestar]]:
+    """Open the pool, start the executor, register shipped workflows; stop all on exit.
+
+    ``extra_actions`` adds in-process connectors; ``sleep`` and ``jitter`` replace the
+    retry clock (tests pass instant ones).
+    """
+    pool = await open_pool(database_url, max_size=settings.db_pool_max, name="engine")
+    client = httpx.AsyncClient(timeout=httpx.Timeout(settings.step_timeout + 5, connect=5.0))
+    try:
+        store = PostgresEngineStore(pool)
+        connectors = build_connectors(settings, client, extra_actions=extra_actions)
+        redactor = Redactor(settings.secrets())
+        service: WorkflowService | None = None
+
+        async def load(name: str, version: int) -> CompiledWorkflow:
+            assert service is not None
+            return await service.compiled(name, version)
+
+        executor = Executor(
+            store=store,
+            connectors=connectors,
+            load_workflow=load,
+            redactor=redactor,
+            sleep=sleep,
+            jitter=jitter,
+            config=config
+            or EngineConfig(
+                max_runs=settings.max_runs,
+                lease_seconds=settings.lease_seconds,
+                step_timeout_s=settings.step_timeout,
+            ),
+        )
+        service = WorkflowService(
+            store=store, connectors=connectors, executor=executor, redactor=redactor
+        )
+        for directory in (bundled_dir("workflows"), settings.workflows_dir):
+            if directory is not None and directory.is_dir():
+                await service.register_directory(directory)
+        await executor.start()
+        try:
+            checks = readiness_checks(pool, discover_migrations(bundled_dir("migrations")))
+
+            async def executor_check() -> str | None:
+                late = time.monotonic() - executor.lease_valid_until
+                if late > 0:
+                    return f"no heartbeat recorded for {late:.0f} s beyond the lease margin"
+                return None
+
+            checks["executor"] = executor_check
+            app = create_engine_app(
+                readiness=checks,
+                api=api_router(service=service, api_keys=settings.api_keys),
+            )
+            yield EngineParts(service, executor), app
+        finally:
+            await executor.stop()
+    finally:
+        await client.aclose()
+        await pool.close()
+
+
 @asynccontextmanager
 async def engine_component(settings: Settings, *, database_url: str) -> AsyncIterator[Litestar]:
-    """The engine app with its database pool open; the pool closes on exit."""
-    pool = await open_pool(database_url, max_size=settings.db_pool_max, name="engine")
-    try:
-        migration_files = discover_migrations(bundled_dir("migrations"))
-        yield create_engine_app(readiness=readiness_checks(pool, migration_files))
-    finally:
-        await pool.close()
+    """The engine app with everything behind it running."""
+    async with engine_parts(settings, database_url=database_url) as (_, app):
+        yield app

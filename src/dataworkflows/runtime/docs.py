@@ -49,11 +49,10 @@ def openapi_config(
 ) -> OpenAPIConfig:
     """OpenAPI settings for a component: JSON at ``/docs/openapi.json``, Swagger UI at ``/docs``.
 
-    With ``bearer_auth`` the document declares the ``Authorization: Bearer`` scheme,
-    so the UI offers an "Authorize" button.
+    With ``bearer_auth`` the document declares the ``Authorization: Bearer`` scheme
+    ``apiKey`` (routes that need it say so), so the UI offers an "Authorize" button.
     """
     components = Components()
-    security: list[dict[str, list[str]]] | None = None
     if bearer_auth:
         components = Components(
             security_schemes={
@@ -64,7 +63,6 @@ def openapi_config(
                 )
             }
         )
-        security = [{"apiKey": []}]
     return OpenAPIConfig(
         title=title,
         version=version,
@@ -72,7 +70,6 @@ def openapi_config(
         path=DOCS_PATH,
         tags=tags,
         components=components,
-        security=security,
         render_plugins=[
             SwaggerRenderPlugin(
                 path="/",

@@ -1,4 +1,4 @@
-"""Where shipped non-Python files (the SQL migrations) live.
+"""Where shipped non-Python files (SQL migrations, workflow definitions) live.
 
 A wheel (the container image) carries them inside the package under ``_bundled/``;
 a source checkout (``uv sync``'s editable install) reads them from the repository.
@@ -14,7 +14,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def bundled_dir(name: str) -> Path:
-    """The directory of shipped ``name`` files (``migrations``)."""
+    """The directory of shipped ``name`` files (``migrations`` or ``workflows``)."""
     packaged = _PACKAGE_DIR / "_bundled" / name
     if packaged.is_dir():
         return packaged

@@ -62,6 +62,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``DW_DATA_DIR``: where ``dev`` keeps the embedded database and its API key."""
     db_pool_max: int = 10
     """``DW_DB_POOL_MAX``: the most PostgreSQL connections one process opens."""
+    api_keys: tuple[str, ...] = ()
+    """``DW_API_KEYS``: comma-separated keys accepted as ``Authorization: Bearer`` on /v1."""
+    service_token: str | None = None
+    """``DW_SERVICE_TOKEN``: the token between the engine and connector processes."""
+    connector_urls: dict[str, str] = msgspec.field(default_factory=dict)
+    """``DW_CONNECTOR_URLS``: ``name=url,...`` of connectors running as separate processes."""
+    max_runs: int = 1000
+    """``DW_MAX_RUNS``: runs one engine process executes at once."""
+    lease_seconds: float = 30.0
+    """``DW_LEASE_SECONDS``: how long a silent engine keeps its runs before others take them."""
+    step_timeout: float = 300.0
+    """``DW_STEP_TIMEOUT``: seconds a step attempt may take when its workflow sets no timeout."""
+    workflows_dir: Path | None = None
+    """``DW_WORKFLOWS_DIR``: more workflow definitions (``*.yaml``) to register on start."""
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured secret value, for masking in records and logs."""
+        values = [*self.api_keys]
+        if self.service_token:
+            values.append(self.service_token)
+        return tuple(values)
 
     def port_or(self, default: int) -> int:
         """The configured port, or ``default`` for the component being served."""
@@ -96,6 +117,13 @@ def load_settings(
         log_format=get("DW_LOG_FORMAT", _parse_log_format, "json"),
         data_dir=get("DW_DATA_DIR", _parse_path, Path(".dataworkflows")),
         db_pool_max=get("DW_DB_POOL_MAX", _int_between(1, 1000), 10),
+        api_keys=get("DW_API_KEYS", _parse_api_keys, ()),
+        service_token=get("DW_SERVICE_TOKEN", _parse_token, None),
+        connector_urls=get("DW_CONNECTOR_URLS", _parse_connector_urls, {}),
+        max_runs=get("DW_MAX_RUNS", _int_between(1, 100_000), 1000),
+        lease_seconds=get("DW_LEASE_SECONDS", _float_between(1.0, 3600.0), 30.0),
+        step_timeout=get("DW_STEP_TIMEOUT", _float_between(0.01, 86_400.0), 300.0),
+        workflows_dir=get("DW_WORKFLOWS_DIR", _parse_path, None),
     )
 
 
@@ -163,3 +191,48 @@ def _parse_log_format(name: str, raw: str) -> LogFormat:
 
 def _parse_path(name: str, raw: str) -> Path:
     return Path(raw).expanduser()
+
+
+def _float_between(low: float, high: float) -> Callable[[str, str], float]:
+    def parse(name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(name, f"must be a number of seconds, got {raw!r}") from None
+        if not low <= value <= high:
+            raise SettingsError(name, f"must be between {low:g} and {high:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+def _parse_api_keys(name: str, raw: str) -> tuple[str, ...]:
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for key in keys:
+        _parse_token(name, key)
+    return keys
+
+
+def _parse_token(name: str, raw: str) -> str:
+    # Never echo the value: this message may end up in a log.
+    if len(raw) < 16:
+        raise SettingsError(name, "must be at least 16 characters long")
+    if any(c.isspace() or c == "," for c in raw):
+        raise SettingsError(name, "must not contain spaces or commas")
+    return raw
+
+
+_CONNECTOR_NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _parse_connector_urls(name: str, raw: str) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for entry in (e.strip() for e in raw.split(",") if e.strip()):
+        connector, sep, url = entry.partition("=")
+        connector, url = connector.strip(), url.strip()
+        if not sep or not _CONNECTOR_NAME_RE.match(connector):
+            raise SettingsError(name, f"entries must be name=url, got {entry!r}")
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(name, f"the URL of {connector} must start with http:// or https://")
+        urls[connector] = url.rstrip("/")
+    return urls

@@ -1,0 +1,614 @@
+"""The engine's REST API (``/v1``): workflows, runs, connectors.
+
+Every route here needs ``Authorization: Bearer <key>`` with a key from ``DW_API_KEYS``.
+The handlers translate HTTP to :class:`~dataworkflows.engine.service.WorkflowService`
+calls and records to response bodies; they hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, Router, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency, Provide
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import (
+    BodyKwarg,
+    FromPath,
+    FromQuery,
+    HeaderParameter,
+    QueryParameter,
+)
+
+from dataworkflows.contracts import ActionDescriptor
+from dataworkflows.engine.definitions import DefinitionError, load_yaml
+from dataworkflows.engine.service import WorkflowService, yaml_source
+from dataworkflows.engine.store import (
+    RunEvent,
+    RunRecord,
+    StepAttemptRecord,
+    WorkflowSummary,
+    WorkflowVersionInfo,
+)
+from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
+
+__all__ = ["api_router"]
+
+MAX_DEFINITION_BYTES = 512 * 1024
+MAX_WAIT_S = 300.0
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+EXAMPLE_YAML = """\
+name: hello-world
+description: Echo a greeting, then wait a moment once per name.
+inputs:
+  greeting: {type: string, default: Hello}
+  names: {type: list, default: [Ada, Grace]}
+steps:
+  - id: greet
+    uses: core.echo
+    with:
+      message: "{{ inputs.greeting }}, {{ inputs.names | join(' and ') }}!"
+  - id: pause
+    uses: core.sleep
+    foreach: "{{ inputs.names }}"
+    concurrency: 2
+    with: {seconds: 0.1}
+output:
+  message: "{{ steps.greet.output.message }}"
+  paused: "{{ steps.pause.output | length }}"
+"""
+
+
+# Response bodies ----------------------------------------------------------------------
+
+
+class Links(msgspec.Struct, frozen=True):
+    """Where to find related resources."""
+
+    self: str
+    workflow: str | None = None
+
+
+class WorkflowRegistered(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of ``PUT /v1/workflows/{name}``."""
+
+    name: str
+    version: int
+    created: bool
+    """False when the definition equals the latest version (nothing stored)."""
+    created_at: datetime
+
+
+class WorkflowList(msgspec.Struct, frozen=True):
+    """Every registered workflow."""
+
+    workflows: list[WorkflowSummary]
+
+
+class WorkflowDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """A workflow: its latest definition and every version."""
+
+    name: str
+    latest_version: int
+    description: str
+    definition: dict[str, Any]
+    source: str
+    versions: list[WorkflowVersionInfo]
+
+
+class StartRun(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/workflows/{name}/runs``: the run's inputs."""
+
+    inputs: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class RunView(msgspec.Struct, frozen=True, kw_only=True):
+    """A run."""
+
+    id: UUID
+    workflow: str
+    version: int
+    status: str
+    inputs: dict[str, Any]
+    output: Any
+    error: dict[str, Any] | None
+    trigger: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: float | None
+    deadline_at: datetime | None
+    cancel_requested_at: datetime | None
+    claims: int
+    links: Links
+
+
+class StepAttemptView(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt of a step (or of one foreach item: ``iteration`` >= 0)."""
+
+    step_id: str
+    iteration: int
+    attempt: int
+    action: str
+    summary: bool
+    """True for a foreach step's whole-step row (its items have their own rows)."""
+    status: str
+    input: Any
+    output: Any
+    error: dict[str, Any] | None
+    queued_at: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: float | None
+
+
+class RunDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """A run with every step attempt and its event log."""
+
+    run: RunView
+    steps: list[StepAttemptView]
+    events: list[RunEvent]
+
+
+class RunPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of runs, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    runs: list[RunView]
+    next_cursor: str | None
+
+
+class ConnectorView(msgspec.Struct, frozen=True, kw_only=True):
+    """A connector, whether it answers, and its actions."""
+
+    name: str
+    available: bool
+    detail: str | None = None
+    actions: list[ActionDescriptor]
+
+
+class ConnectorList(msgspec.Struct, frozen=True):
+    """Every configured connector."""
+
+    connectors: list[ConnectorView]
+
+
+class InvokeAction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/connectors/{connector}/actions/{action}``: the action's input."""
+
+    input: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ActionOutput(msgspec.Struct, frozen=True):
+    """What the action returned (secrets masked)."""
+
+    output: dict[str, Any]
+
+
+def _ms(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds() * 1000, 3)
+
+
+def run_view(run: RunRecord) -> RunView:
+    """The API's view of a run."""
+    return RunView(
+        id=run.id,
+        workflow=run.workflow_name,
+        version=run.workflow_version,
+        status=run.status,
+        inputs=run.inputs,
+        output=run.output,
+        error=run.error,
+        trigger=run.trigger,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        duration_ms=_ms(run.started_at, run.finished_at),
+        deadline_at=run.deadline_at,
+        cancel_requested_at=run.cancel_requested_at,
+        claims=run.claim_count,
+        links=Links(self=f"/v1/runs/{run.id}", workflow=f"/v1/workflows/{run.workflow_name}"),
+    )
+
+
+def attempt_view(a: StepAttemptRecord) -> StepAttemptView:
+    """The API's view of a step attempt."""
+    return StepAttemptView(
+        step_id=a.step_id,
+        iteration=a.iteration,
+        attempt=a.attempt,
+        action=a.action,
+        summary=a.aggregate,
+        status=a.status,
+        input=a.input,
+        output=a.output,
+        error=a.error,
+        queued_at=a.queued_at,
+        started_at=a.started_at,
+        finished_at=a.finished_at,
+        duration_ms=_ms(a.started_at, a.finished_at),
+    )
+
+
+# Cursors ------------------------------------------------------------------------------
+
+
+def encode_cursor(run: RunRecord) -> str:
+    """An opaque cursor after ``run``."""
+    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The position a cursor stands for; 400 when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, run_id = raw.partition("|")
+        return datetime.fromisoformat(created), UUID(run_id)
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(
+            400,
+            "The cursor is not valid.",
+            errors=[FieldError(field="cursor", message="unknown cursor")],
+        ) from None
+
+
+# Authentication -----------------------------------------------------------------------
+
+
+def api_key_guard(keys: Sequence[str]) -> Any:
+    """A guard accepting ``Authorization: Bearer <key>`` for any of ``keys``."""
+    encoded = [k.encode() for k in keys]
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Problem(
+                401,
+                "Send an API key as 'Authorization: Bearer <key>'.",
+                headers={"WWW-Authenticate": 'Bearer realm="dataworkflows"'},
+            )
+        given = token.strip().encode()
+        # Compare against every key, in constant time each, so timing reveals nothing.
+        matched = False
+        for key in encoded:
+            matched |= hmac.compare_digest(given, key)
+        if not matched:
+            raise Problem(
+                401,
+                "The API key is not valid.",
+                headers={"WWW-Authenticate": 'Bearer realm="dataworkflows", error="invalid_token"'},
+            )
+
+    return guard
+
+
+# Handlers -----------------------------------------------------------------------------
+
+_PROBLEMS = {
+    status: ResponseSpec(
+        data_container=ProblemDocument, description=description, media_type=PROBLEM_MEDIA_TYPE
+    )
+    for status, description in {
+        401: "Missing or invalid API key",
+        404: "Not found",
+        409: "Not possible in the resource's current state",
+        422: "Invalid input; `errors` lists each field and problem",
+    }.items()
+}
+
+
+@dataclass
+class _DefinitionBody(Operation):
+    """Documents PUT /v1/workflows/{name}: a YAML (or JSON) body."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The definition as YAML (`Content-Type: application/yaml`) or the "
+            "same structure as JSON. Its `name` must match the URL.",
+            content={
+                "application/yaml": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING),
+                    examples={"hello-world": Example(value=EXAMPLE_YAML)},
+                ),
+                "application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT)),
+            },
+        )
+
+
+class WorkflowController(Controller):
+    """Register and read workflow definitions, and start runs."""
+
+    path = "/workflows"
+    tags = ("workflows",)
+
+    @put(
+        "/{name:str}",
+        summary="Register a workflow definition",
+        description="Validates everything before storing and answers 422 listing every "
+        "problem with its path. A changed definition becomes the next version (201); an "
+        "unchanged one returns the current version (200).",
+        operation_class=_DefinitionBody,
+        responses={200: ResponseSpec(WorkflowRegistered, description="Unchanged"), **_PROBLEMS},
+        status_code=201,
+    )
+    async def register(
+        self,
+        name: FromPath[str],
+        request: Request[Any, Any, Any],
+        service: NamedDependency[WorkflowService],
+    ) -> Response[WorkflowRegistered]:
+        body = await request.body()
+        if len(body) > MAX_DEFINITION_BYTES:
+            raise Problem(413, f"A definition may be at most {MAX_DEFINITION_BYTES} bytes.")
+        media_type = request.headers.get("content-type", "application/yaml").split(";")[0].strip()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(400, "The body is not UTF-8 text.") from None
+        if media_type == "application/json":
+            try:
+                document = msgspec.json.decode(body)
+            except msgspec.DecodeError as exc:
+                raise Problem(400, f"The body is not valid JSON: {exc}") from None
+            source = yaml_source(document)
+        elif media_type in YAML_TYPES:
+            document = load_yaml_or_problem(text)
+            source = text
+        else:
+            raise Problem(415, "Send the definition as application/yaml or application/json.")
+        registered_name, registration = await service.register(document, source=source, name=name)
+        return Response(
+            WorkflowRegistered(
+                name=registered_name,
+                version=registration.version,
+                created=registration.created,
+                created_at=registration.created_at,
+            ),
+            status_code=201 if registration.created else 200,
+            headers={"Location": f"/v1/workflows/{registered_name}"},
+        )
+
+    @get("/", summary="List workflows")
+    async def list_workflows(self, service: NamedDependency[WorkflowService]) -> WorkflowList:
+        return WorkflowList(workflows=await service.store.list_workflows())
+
+    @get(
+        "/{name:str}",
+        summary="A workflow with its versions",
+        responses={404: _PROBLEMS[404]},
+    )
+    async def get_workflow(
+        self,
+        name: FromPath[str],
+        service: NamedDependency[WorkflowService],
+        version: Annotated[
+            int | None, QueryParameter(ge=1, description="A version; default the latest")
+        ] = None,
+    ) -> WorkflowDetail:
+        stored = await service.store.get_workflow_version(name, version)
+        if stored is None:
+            raise Problem(
+                404, f"There is no workflow {name!r}" + (f" version {version}." if version else ".")
+            )
+        versions = await service.store.get_workflow_versions(name)
+        return WorkflowDetail(
+            name=stored.name,
+            latest_version=versions[-1].version,
+            description=stored.description,
+            definition=stored.definition,
+            source=stored.source,
+            versions=versions,
+        )
+
+    @post(
+        "/{name:str}/runs",
+        summary="Start a run",
+        description="Inputs are checked against the workflow's declared inputs (422 names "
+        "each bad one). With an `Idempotency-Key` header, repeating the request returns the "
+        "run it started instead of starting another. With `?wait=<seconds>` the answer is the "
+        "finished run (200) if it ends in time, else 202 with its location.",
+        status_code=201,
+        responses={
+            200: ResponseSpec(RunView, description="Finished within `wait`, or a repeated request"),
+            202: ResponseSpec(RunView, description="Still running after `wait` seconds"),
+            **_PROBLEMS,
+        },
+    )
+    async def start_run(
+        self,
+        name: FromPath[str],
+        service: NamedDependency[WorkflowService],
+        data: Annotated[
+            StartRun,
+            BodyKwarg(
+                description="The run's inputs",
+                examples=[Example(value={"inputs": {"greeting": "Hi", "names": ["Linus"]}})],
+            ),
+        ],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                max_length=255,
+                description="Repeat a request safely: the same key returns the same run",
+            ),
+        ] = None,
+        wait: Annotated[
+            float,
+            QueryParameter(
+                ge=0, le=MAX_WAIT_S, description="Seconds to wait for the run to finish"
+            ),
+        ] = 0.0,
+    ) -> Response[RunView]:
+        run, created = await service.start_run(
+            name,
+            inputs=data.inputs,
+            idempotency_key=idempotency_key,
+            trigger={"source": "api"},
+        )
+        run = await service.wait(run, wait)
+        headers = {"Location": f"/v1/runs/{run.id}"}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        # With wait: finished (200) or not yet (202). Without: new (201) or repeated (200).
+        waited_status = 200 if run.finished else 202
+        status = waited_status if wait > 0 else (201 if created else 200)
+        return Response(run_view(run), status_code=status, headers=headers)
+
+
+class RunController(Controller):
+    """Watch, cancel and retry runs."""
+
+    path = "/runs"
+    tags = ("runs",)
+
+    @get("/", summary="List runs", description="Newest first; filter and page with `cursor`.")
+    async def list_runs(
+        self,
+        *,
+        service: NamedDependency[WorkflowService],
+        workflow: FromQuery[str | None] = None,
+        status: FromQuery[
+            Literal["queued", "running", "succeeded", "failed", "cancelled"] | None
+        ] = None,
+        created_after: Annotated[datetime | None, QueryParameter(description="Inclusive")] = None,
+        created_before: Annotated[datetime | None, QueryParameter(description="Exclusive")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        cursor: Annotated[
+            str | None, QueryParameter(description="`next_cursor` of the previous page")
+        ] = None,
+    ) -> RunPage:
+        runs = await service.list_runs(
+            workflow=workflow,
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit,
+        )
+        next_cursor = encode_cursor(runs[-1]) if len(runs) == limit else None
+        return RunPage(runs=[run_view(r) for r in runs], next_cursor=next_cursor)
+
+    @get(
+        "/{run_id:uuid}",
+        summary="A run with every step attempt",
+        description="Timings, status, attempt number, input and output (secrets masked as "
+        "`***`) and error of every attempt, and the run's event log.",
+        responses={404: _PROBLEMS[404]},
+    )
+    async def get_run(
+        self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
+    ) -> RunDetail:
+        run, attempts, events = await service.run_detail(run_id)
+        return RunDetail(
+            run=run_view(run), steps=[attempt_view(a) for a in attempts], events=events
+        )
+
+    @post(
+        "/{run_id:uuid}/cancel",
+        summary="Cancel a run",
+        description="A queued run is cancelled at once; a running one stops before its next "
+        "step, and what was in flight is marked cancelled.",
+        status_code=202,
+        responses={404: _PROBLEMS[404], 409: _PROBLEMS[409]},
+    )
+    async def cancel(
+        self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
+    ) -> RunView:
+        return run_view(await service.cancel(run_id))
+
+    @post(
+        "/{run_id:uuid}/retry",
+        summary="Retry a failed run",
+        description="Queues the run again; steps that succeeded are not repeated, it resumes "
+        "at the step that failed.",
+        status_code=202,
+        responses={404: _PROBLEMS[404], 409: _PROBLEMS[409]},
+    )
+    async def retry(
+        self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
+    ) -> RunView:
+        return run_view(await service.retry(run_id))
+
+
+class ConnectorController(Controller):
+    """What connectors offer, and trying one action."""
+
+    path = "/connectors"
+    tags = ("connectors",)
+
+    @get("/", summary="List connectors and their actions")
+    async def list_connectors(self, service: NamedDependency[WorkflowService]) -> ConnectorList:
+        catalogs = await service.connectors.catalogs(refresh=True)
+        views = []
+        for name, catalog in catalogs.items():
+            if isinstance(catalog, str):
+                views.append(ConnectorView(name=name, available=False, detail=catalog, actions=[]))
+            else:
+                views.append(ConnectorView(name=name, available=True, actions=catalog.actions))
+        return ConnectorList(connectors=views)
+
+    @post(
+        "/{connector:str}/actions/{action:str}",
+        summary="Call one action once",
+        description="Outside any workflow, to try a connection. Errors carry the connector's "
+        "error `code` and whether it is `retryable`.",
+        status_code=200,
+        responses={404: _PROBLEMS[404], 422: _PROBLEMS[422]},
+    )
+    async def invoke(
+        self,
+        connector: FromPath[str],
+        action: FromPath[str],
+        service: NamedDependency[WorkflowService],
+        data: Annotated[
+            InvokeAction,
+            BodyKwarg(examples=[Example(value={"input": {"message": "hello"}})]),
+        ],
+    ) -> ActionOutput:
+        return ActionOutput(output=await service.invoke_once(connector, action, data.input))
+
+
+def load_yaml_or_problem(text: str) -> Any:
+    """Parse a YAML body; a 422 problem with line and column when malformed."""
+    try:
+        return load_yaml(text)
+    except DefinitionError as exc:
+        raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
+
+
+def api_router(*, service: WorkflowService, api_keys: Sequence[str]) -> Router:
+    """The ``/v1`` router, guarded by ``api_keys``."""
+
+    async def provide_service() -> WorkflowService:
+        return service
+
+    return Router(
+        path="/v1",
+        route_handlers=[WorkflowController, RunController, ConnectorController],
+        guards=[api_key_guard(api_keys)],
+        dependencies={"service": Provide(provide_service)},
+        security=[{"apiKey": []}],
+    )

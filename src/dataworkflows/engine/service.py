@@ -1,0 +1,315 @@
+"""The engine's use cases, behind the REST API: register, start, watch, cancel, retry.
+
+Controllers call this; it calls the ports (store, connectors, executor). Errors are
+:class:`~dataworkflows.runtime.problems.Problem` with the HTTP status and the field
+paths a caller needs to fix the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import yaml
+
+from dataworkflows.contracts import ERROR_STATUS, ActionFailed, ActionRequest
+from dataworkflows.engine.connectors import ConnectorRegistry
+from dataworkflows.engine.definitions import (
+    DefinitionError,
+    WorkflowDefinition,
+    canonical_checksum,
+    parse_definition,
+    type_problem,
+)
+from dataworkflows.engine.executor import Executor
+from dataworkflows.engine.store import (
+    EngineStore,
+    Registration,
+    RunEvent,
+    RunRecord,
+    StepAttemptRecord,
+)
+from dataworkflows.engine.validation import CompiledWorkflow, compile_workflow
+from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.problems import FieldError, Problem
+from dataworkflows.runtime.redaction import Redactor
+
+__all__ = ["WorkflowService", "validate_inputs"]
+
+_log = get_logger(__name__)
+WAIT_POLL_S = 0.2
+
+
+def validate_inputs(definition: WorkflowDefinition, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The run's inputs with defaults filled in; :class:`DefinitionError` naming each bad one."""
+    problems: list[FieldError] = []
+    resolved: dict[str, Any] = {}
+    for name in inputs:
+        if name not in definition.inputs:
+            declared = ", ".join(definition.inputs) or "none"
+            problems.append(
+                FieldError(
+                    field=f"inputs.{name}",
+                    message=f"is not an input of {definition.name} (declared: {declared})",
+                )
+            )
+    for name, spec in definition.inputs.items():
+        if name in inputs:
+            problem = type_problem(spec.type, inputs[name])
+            if problem:
+                problems.append(FieldError(field=f"inputs.{name}", message=problem))
+            resolved[name] = inputs[name]
+        elif spec.default is not msgspec.UNSET:
+            resolved[name] = spec.default
+        elif spec.is_required:
+            problems.append(FieldError(field=f"inputs.{name}", message="is required"))
+        else:
+            resolved[name] = None
+    if problems:
+        raise DefinitionError(problems)
+    return resolved
+
+
+class WorkflowService:
+    """What the engine's API does, over its ports."""
+
+    def __init__(
+        self,
+        *,
+        store: EngineStore,
+        connectors: ConnectorRegistry,
+        executor: Executor,
+        redactor: Redactor,
+    ) -> None:
+        self.store = store
+        self.connectors = connectors
+        self.executor = executor
+        self._redact = redactor
+        self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+
+    # Definitions ------------------------------------------------------------------------
+
+    async def register(
+        self, document: Any, *, source: str, name: str | None = None
+    ) -> tuple[str, Registration]:
+        """Validate and store a definition; (its name, the version it has now).
+
+        Raises :class:`Problem` 422 listing every problem, or 503 when a connector it
+        uses cannot be asked for its catalog.
+        """
+        try:
+            definition = parse_definition(document)
+        except DefinitionError as exc:
+            raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
+        if name is not None and definition.name != name:
+            raise Problem(
+                422,
+                "The workflow definition is invalid.",
+                errors=[
+                    FieldError(
+                        field="name",
+                        message=f"is {definition.name!r} but the URL says {name!r}",
+                    )
+                ],
+            )
+        descriptors, unavailable = await self.connectors.descriptors()
+        if any(s.uses not in descriptors for s in definition.steps):
+            descriptors, unavailable = await self.connectors.descriptors(refresh=True)
+        down = sorted({s.connector for s in definition.steps if s.connector in unavailable})
+        if down:
+            raise Problem(
+                503,
+                "Cannot check the definition now: " + "; ".join(unavailable[name] for name in down),
+                headers={"Retry-After": "5"},
+            )
+        try:
+            compiled = compile_workflow(definition, catalog=descriptors)
+        except DefinitionError as exc:
+            raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
+        registration = await self.store.put_workflow_version(
+            name=definition.name,
+            description=definition.description,
+            definition=msgspec.to_builtins(definition),
+            source=source,
+            checksum=canonical_checksum(definition),
+        )
+        self._compiled[(definition.name, registration.version)] = CompiledWorkflow(
+            name=compiled.name,
+            version=registration.version,
+            definition=compiled.definition,
+            steps=compiled.steps,
+            output=compiled.output,
+        )
+        if registration.created:
+            _log.info("workflow registered", workflow=definition.name, version=registration.version)
+        return definition.name, registration
+
+    async def register_directory(self, directory: Path) -> None:
+        """Register every ``*.yaml`` definition in ``directory``; log what fails."""
+        for path, source in await asyncio.to_thread(_read_definitions, directory):
+            try:
+                await self.register(source, source=source)
+            except Problem as problem:
+                details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
+                _log.error(
+                    "shipped workflow not registered",
+                    file=str(path),
+                    problem=problem.detail,
+                    errors=details,
+                )
+
+    async def compiled(self, name: str, version: int) -> CompiledWorkflow:
+        """The compiled definition of a stored version (cached)."""
+        key = (name, version)
+        cached = self._compiled.get(key)
+        if cached is not None:
+            return cached
+        stored = await self.store.get_workflow_version(name, version)
+        if stored is None:
+            raise LookupError(f"workflow {name} has no version {version}")
+        definition = parse_definition(stored.definition)
+        compiled = compile_workflow(definition, catalog=None, version=version)
+        self._compiled[key] = compiled
+        return compiled
+
+    # Runs -------------------------------------------------------------------------------
+
+    async def start_run(
+        self,
+        name: str,
+        *,
+        inputs: dict[str, Any],
+        idempotency_key: str | None,
+        trigger: dict[str, Any],
+    ) -> tuple[RunRecord, bool]:
+        """Start a run of the latest version of ``name``; (the run, whether it is new)."""
+        stored = await self.store.get_workflow_version(name)
+        if stored is None:
+            raise Problem(404, f"There is no workflow called {name!r}.")
+        workflow = await self.compiled(name, stored.version)
+        try:
+            resolved = validate_inputs(workflow.definition, inputs)
+        except DefinitionError as exc:
+            raise Problem(422, "The run's inputs are invalid.", errors=exc.problems) from None
+        return await self.executor.create_run(
+            workflow, inputs=resolved, trigger=trigger, idempotency_key=idempotency_key
+        )
+
+    async def wait(self, run: RunRecord, seconds: float) -> RunRecord:
+        """The run once finished, or as it is after ``seconds``."""
+        if run.finished or seconds <= 0:
+            return run
+        deadline = time.monotonic() + seconds
+        if self.executor.is_local(run.id):
+            await self.executor.wait_for(run.id, seconds)
+        while True:
+            current = await self.store.get_run(run.id)
+            assert current is not None
+            remaining = deadline - time.monotonic()
+            if current.finished or remaining <= 0:
+                return current
+            await asyncio.sleep(min(WAIT_POLL_S, remaining))
+
+    async def run_detail(
+        self, run_id: UUID
+    ) -> tuple[RunRecord, list[StepAttemptRecord], list[RunEvent]]:
+        """A run with every step attempt and its event log; 404 when unknown."""
+        run = await self.store.get_run(run_id)
+        if run is None:
+            raise Problem(404, f"There is no run {run_id}.")
+        attempts, events = await asyncio.gather(
+            self.store.get_step_attempts(run_id), self.store.get_run_events(run_id)
+        )
+        return run, attempts, events
+
+    async def cancel(self, run_id: UUID) -> RunRecord:
+        """Cancel a run: at once when queued, between steps when running; 409 when over."""
+        before = await self.store.get_run(run_id)
+        if before is None:
+            raise Problem(404, f"There is no run {run_id}.")
+        if before.finished:
+            raise Problem(409, f"The run already ended ({before.status}); nothing to cancel.")
+        run = await self.store.request_cancel(run_id)
+        assert run is not None
+        self.executor.cancel_local(run_id)
+        return run
+
+    async def retry(self, run_id: UUID) -> RunRecord:
+        """Queue a failed or cancelled run again, resuming at the step that did not finish."""
+        before = await self.store.get_run(run_id)
+        if before is None:
+            raise Problem(404, f"There is no run {run_id}.")
+        if before.status not in ("failed", "cancelled"):
+            raise Problem(
+                409, f"Only failed or cancelled runs can be retried; this one is {before.status}."
+            )
+        run = await self.store.retry_run(run_id)
+        assert run is not None
+        return run
+
+    async def list_runs(
+        self,
+        *,
+        workflow: str | None,
+        status: str | None,
+        created_after: datetime | None,
+        created_before: datetime | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[RunRecord]:
+        """Runs newest first."""
+        return await self.store.list_runs(
+            workflow_name=workflow,
+            status=status,
+            created_from=created_after,
+            created_to=created_before,
+            after=after,
+            limit=limit,
+        )
+
+    # Connectors -------------------------------------------------------------------------
+
+    async def invoke_once(
+        self, connector: str, action: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Call one action outside any workflow (to try a connection); the redacted output."""
+        if self.connectors.get(connector) is None:
+            raise Problem(
+                404,
+                f"There is no connector {connector!r}; known: {', '.join(self.connectors.names)}.",
+            )
+        try:
+            output = await self.connectors.invoke(
+                f"{connector}.{action}", ActionRequest(input=payload)
+            )
+        except ActionFailed as failed:
+            error = failed.error
+            headers = {}
+            if error.retry_after_s is not None:
+                headers["Retry-After"] = str(max(1, round(error.retry_after_s)))
+            raise Problem(
+                ERROR_STATUS[error.code],
+                str(self._redact(error.message)),
+                headers=headers,
+                extra={
+                    "code": error.code,
+                    "retryable": error.retryable,
+                    "retry_after_s": error.retry_after_s,
+                },
+            ) from None
+        result: dict[str, Any] = self._redact(output)
+        return result
+
+
+def _read_definitions(directory: Path) -> list[tuple[Path, str]]:
+    return [(p, p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.y*ml"))]
+
+
+def yaml_source(document: Any) -> str:
+    """A readable YAML rendering of a definition given as JSON, to store as its source."""
+    return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
