@@ -45,7 +45,7 @@ from dataworkflows.runtime.settings import Settings, SettingsError, load_setting
 __all__ = ["main"]
 
 PROG = "dataworkflows"
-CONNECTORS = ("monday", "slack", "confluence", "outlook", "tasktracker")
+CONNECTORS = ("core", "monday", "slack", "confluence", "outlook", "tasktracker")
 SANDBOXES = ("monday", "slack", "confluence", "outlook")
 COMPONENTS = ("engine", "connector", "slack-bot", "tracker", "sandbox")
 EXIT_FAILURE = 1
@@ -238,6 +238,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 status=EXIT_USAGE,
             )
         return _run_engine(settings, settings.database_url, dev=False, open_docs=False)
+    if args.component == "connector" and args.name in _CONNECTOR_APPS:
+        return _run_connector(settings, args.name)
     name = f"{args.component} {args.name}" if hasattr(args, "name") else args.component
     raise _UserError(
         f"the {name} component is not part of this release yet; "
@@ -246,7 +248,45 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-_AVAILABLE = ("engine",)
+# Connectors this release can serve: name -> (default port, the module:function
+# building its ActionSet). Imported lazily: a process loads only its own SDKs.
+_CONNECTOR_APPS: dict[str, tuple[int, str]] = {
+    "core": (8100, "dataworkflows.connectors.core:core_actions"),
+}
+_AVAILABLE = ("engine", *(f"connector {n}" for n in _CONNECTOR_APPS))
+
+
+def _run_connector(settings: Settings, name: str) -> int:
+    import importlib
+
+    from dataworkflows.runtime.connector_app import create_connector_app
+
+    if not settings.service_token:
+        raise _UserError(
+            "DW_SERVICE_TOKEN is not set: connectors accept calls only with the service "
+            "token the engine also has",
+            status=EXIT_USAGE,
+        )
+    default_port, target = _CONNECTOR_APPS[name]
+    module_name, _, function = target.partition(":")
+    actions = getattr(importlib.import_module(module_name), function)()
+    app = create_connector_app(actions, service_token=settings.service_token)
+    sock = bind_socket(settings.host, settings.port_or(default_port))
+
+    async def run() -> None:
+        served = ServedApp(name=f"connector-{name}", app=app, sock=sock)
+
+        def started() -> None:
+            url = f"http://{_display_host(settings.host)}:{served.port}"
+            _log.info("connector listening", connector=name, url=url)
+
+        await serve_until_stopped([served], on_started=started)
+
+    try:
+        asyncio.run(run())
+    finally:
+        sock.close()
+    return 0
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:

@@ -107,3 +107,63 @@ def test_any_port_text_parses_or_fails_cleanly(raw: str) -> None:
         assert error.variable == "DW_PORT"
     else:
         assert settings.port is None or 1 <= settings.port <= 65535
+
+
+def test_engine_variables_are_parsed() -> None:
+    """Keys, token, connector URLs and engine limits become typed values."""
+    settings = load_settings(
+        {
+            "DW_API_KEYS": "key-one-0123456789, key-two-0123456789",
+            "DW_SERVICE_TOKEN": "service-token-0123456789",
+            "DW_CONNECTOR_URLS": "monday=http://connector-monday:8101/, core=https://core.internal",
+            "DW_MAX_RUNS": "5000",
+            "DW_LEASE_SECONDS": "12.5",
+            "DW_STEP_TIMEOUT": "60",
+            "DW_WORKFLOWS_DIR": "/etc/dw/workflows",
+        },
+        env_file=None,
+    )
+    assert settings.api_keys == ("key-one-0123456789", "key-two-0123456789")
+    assert settings.connector_urls == {
+        "monday": "http://connector-monday:8101",
+        "core": "https://core.internal",
+    }
+    assert (settings.max_runs, settings.lease_seconds, settings.step_timeout) == (5000, 12.5, 60.0)
+    assert settings.workflows_dir == Path("/etc/dw/workflows")
+    assert set(settings.secrets()) == {
+        "key-one-0123456789",
+        "key-two-0123456789",
+        "service-token-0123456789",
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DW_API_KEYS", "short", "at least 16 characters"),
+        ("DW_SERVICE_TOKEN", "has a space in it 12345", "must not contain spaces"),
+        ("DW_CONNECTOR_URLS", "monday", "entries must be name=url"),
+        ("DW_CONNECTOR_URLS", "monday=ftp://x", "must start with http:// or https://"),
+        ("DW_MAX_RUNS", "0", "between 1 and 100000"),
+        ("DW_LEASE_SECONDS", "soon", "must be a number of seconds"),
+    ],
+)
+def test_invalid_engine_variables_are_named(variable: str, value: str, expected: str) -> None:
+    """Bad engine settings fail with the variable's name and never echo a secret."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({variable: value}, env_file=None)
+    assert caught.value.variable == variable
+    assert expected in str(caught.value)
+    if variable in ("DW_API_KEYS", "DW_SERVICE_TOKEN"):
+        assert value not in str(caught.value)
+
+
+def test_env_example_lists_every_variable() -> None:
+    """.env.example documents every variable the settings read."""
+    import re
+
+    source = (Path(__file__).parents[2] / "src/dataworkflows/runtime/settings.py").read_text()
+    variables = set(re.findall(r'get\("([A-Z_]+)"', source))
+    example = (Path(__file__).parents[2] / ".env.example").read_text()
+    assert variables
+    assert {v for v in variables if v not in example} == set()

@@ -127,6 +127,12 @@ class HttpConnector:
             raise ActionFailed(_error_decoder.decode(response.content).error)
         except msgspec.DecodeError:
             pass
+        if response.status_code in (401, 403):
+            raise ActionFailed.of(
+                "auth_failed",
+                f"connector {self.name} refused the service token (check DW_SERVICE_TOKEN)",
+                retryable=False,
+            )
         retryable = response.status_code in (429, 502, 503, 504)
         raise ActionFailed.of(
             "upstream_unavailable" if retryable else "upstream_error",

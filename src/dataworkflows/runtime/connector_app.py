@@ -1,0 +1,108 @@
+"""The internal connector API, served for any :class:`ActionSet`.
+
+- ``GET /v1/actions``: the catalog.
+- ``POST /v1/actions/{action}``: ``{"input", "idempotency_key", "context"}`` ->
+  ``{"output"}``, or ``{"error": {"code", "message", "retryable", "retry_after_s"}}``
+  with the status of its code (``ERROR_STATUS``).
+
+Both need ``Authorization: Bearer <DW_SERVICE_TOKEN>``: connectors hold credentials
+for upstream systems, so only the engine (and the Slack bot) may call them.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from litestar import Litestar, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import BodyKwarg, FromPath
+
+from dataworkflows.contracts import (
+    ERROR_STATUS,
+    ActionCatalog,
+    ActionError,
+    ActionErrorEnvelope,
+    ActionFailed,
+    ActionRequest,
+    ActionResult,
+)
+from dataworkflows.runtime.actions import ActionSet
+from dataworkflows.runtime.app import ReadinessCheck, create_app
+from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.problems import Problem
+
+__all__ = ["create_connector_app", "service_token_guard"]
+
+_log = get_logger(__name__)
+
+
+def service_token_guard(token: str) -> Any:
+    """A guard accepting only ``Authorization: Bearer <token>``."""
+    expected = token.encode()
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        scheme, _, given = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            raise Problem(
+                401,
+                "This internal API needs 'Authorization: Bearer <DW_SERVICE_TOKEN>'.",
+                headers={"WWW-Authenticate": 'Bearer realm="dataworkflows-connector"'},
+            )
+
+    return guard
+
+
+def create_connector_app(
+    actions: ActionSet,
+    *,
+    service_token: str,
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    extra_routes: Sequence[Any] = (),
+) -> Litestar:
+    """The HTTP app of connector ``actions.connector``."""
+
+    @get("/actions", summary="The connector's actions with their schemas", sync_to_thread=False)
+    def catalog() -> ActionCatalog:
+        return actions.catalog()
+
+    @post("/actions/{action:str}", summary="Call one action", status_code=200)
+    async def invoke(
+        action: FromPath[str], data: Annotated[ActionRequest, BodyKwarg()]
+    ) -> Response[ActionResult | ActionErrorEnvelope]:
+        try:
+            output = await actions.invoke(action, data)
+        except ActionFailed as failed:
+            return _error_response(failed.error)
+        except Exception:
+            _log.exception("action failed unexpectedly", action=action)
+            return _error_response(
+                ActionError(
+                    code="upstream_error",
+                    message=f"{actions.connector}.{action} failed unexpectedly",
+                    retryable=False,
+                )
+            )
+        return Response(ActionResult(output=output))
+
+    router = Router(
+        path="/v1",
+        route_handlers=[catalog, invoke, *extra_routes],
+        guards=[service_token_guard(service_token)],
+    )
+    return create_app(
+        component=f"connector-{actions.connector}", route_handlers=[router], readiness=readiness
+    )
+
+
+def _error_response(error: ActionError) -> Response[ActionResult | ActionErrorEnvelope]:
+    headers = {}
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, round(error.retry_after_s)))
+    return Response(
+        ActionErrorEnvelope(error=error),
+        status_code=ERROR_STATUS[error.code],
+        headers=headers,
+    )

@@ -1,0 +1,121 @@
+"""The engine's HTTP connector adapter against a real connector process over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dataworkflows.connectors.core import core_actions
+from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
+from dataworkflows.engine.component import engine_parts
+from dataworkflows.engine.connectors import ConnectorUnavailable, HttpConnector
+from dataworkflows.runtime.settings import Settings
+from tests.support.engine import API_KEY
+from tests.support.net import free_port
+from tests.support.processes import CliProcess
+
+TOKEN = "service-token-for-tests-0123456789"
+
+
+@pytest.fixture(scope="module")
+def core_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`dataworkflows serve connector core` running on 127.0.0.1."""
+    port = free_port()
+    cwd: Path = tmp_path_factory.mktemp("connector")
+    env = {"DW_SERVICE_TOKEN": TOKEN, "DW_PORT": str(port)}
+    with CliProcess("serve", "connector", "core", env=env, cwd=cwd) as process:
+        process.wait_http(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+        assert process.stop() == 0
+
+
+@pytest.fixture
+async def client() -> httpx.AsyncClient:
+    async with httpx.AsyncClient(timeout=5.0) as c:
+        yield c  # type: ignore[misc]
+
+
+def connector(url: str, client: httpx.AsyncClient, token: str = TOKEN) -> HttpConnector:
+    return HttpConnector("core", base_url=url, token=token, client=client)
+
+
+async def test_catalog_over_http_matches_the_actions(
+    core_url: str, client: httpx.AsyncClient
+) -> None:
+    """GET /v1/actions returns exactly the catalog the connector declares."""
+    assert await connector(core_url, client).catalog() == core_actions().catalog()
+
+
+async def test_invoke_returns_the_output(core_url: str, client: httpx.AsyncClient) -> None:
+    """A call's output comes back unchanged, with the context and key passed along."""
+    request = ActionRequest(
+        input={"nested": {"a": [1, 2]}},
+        idempotency_key="run:step:-1",
+        context=ActionContext(run_id="r", step_id="s", attempt=1),
+    )
+    assert await connector(core_url, client).invoke("core.echo", request) == {
+        "nested": {"a": [1, 2]}
+    }
+
+
+async def test_typed_errors_cross_the_wire(core_url: str, client: httpx.AsyncClient) -> None:
+    """invalid_input and rate_limited arrive as the same typed errors, hints included."""
+    http = connector(core_url, client)
+    with pytest.raises(ActionFailed) as invalid:
+        await http.invoke("core.sleep", ActionRequest(input={"seconds": "later"}))
+    assert invalid.value.error.code == "invalid_input"
+    assert not invalid.value.error.retryable
+    assert "seconds" in invalid.value.error.message
+    with pytest.raises(ActionFailed) as limited:
+        await http.invoke(
+            "core.fail", ActionRequest(input={"code": "rate_limited", "retry_after_s": 3})
+        )
+    assert limited.value.error.code == "rate_limited"
+    assert limited.value.error.retryable
+    assert limited.value.error.retry_after_s == 3.0
+    with pytest.raises(ActionFailed) as unknown:
+        await http.invoke("core.nothing", ActionRequest(input={}))
+    assert unknown.value.error.code == "not_found"
+
+
+async def test_a_wrong_service_token_is_refused(core_url: str, client: httpx.AsyncClient) -> None:
+    """Without the right token the connector answers nothing useful: auth_failed."""
+    intruder = connector(core_url, client, token="not-the-service-token-xx")
+    with pytest.raises(ActionFailed) as refused:
+        await intruder.invoke("core.echo", ActionRequest(input={}))
+    assert refused.value.error.code == "auth_failed"
+    assert not refused.value.error.retryable
+    with pytest.raises(ConnectorUnavailable, match="answered 401"):
+        await intruder.catalog()
+
+
+async def test_a_connector_that_is_down_is_retryable(client: httpx.AsyncClient) -> None:
+    """Calls to a connector nobody listens for are upstream_unavailable and retryable."""
+    down = connector(f"http://127.0.0.1:{free_port()}", client)
+    with pytest.raises(ActionFailed) as failed:
+        await down.invoke("core.echo", ActionRequest(input={}))
+    assert failed.value.error.code == "upstream_unavailable"
+    assert failed.value.error.retryable
+    with pytest.raises(ConnectorUnavailable, match="does not answer"):
+        await down.catalog()
+
+
+async def test_engine_runs_a_workflow_through_the_http_connector(
+    core_url: str, database_url: str
+) -> None:
+    """With DW_CONNECTOR_URLS the engine calls the connector process, not in-process code."""
+    settings = Settings(
+        api_keys=(API_KEY,), service_token=TOKEN, connector_urls={"core": core_url}, db_pool_max=4
+    )
+    async with engine_parts(settings, database_url=database_url) as (parts, _):
+        run, _ = await parts.service.start_run(
+            "hello-world", inputs={"names": ["Ada"]}, idempotency_key=None, trigger={}
+        )
+        final = await parts.service.wait(run, 10)
+        registry = parts.service.connectors
+    assert final.status == "succeeded"
+    assert final.output == {"message": "Hello, Ada!", "paused": 1}
+    assert type(registry.get("core")).__name__ == "HttpConnector"
