@@ -401,3 +401,24 @@ steps:
         finished = [await engine.service.wait(r, 30) for r in runs]
     assert {r.status for r in finished} == {"succeeded"}
     assert probe.peak_by_group["crowd"] == 1000
+
+
+async def test_an_expression_failing_at_run_time_fails_the_step_clearly(database_url: str) -> None:
+    """An expression that cannot be evaluated fails its step with expression_error, no call made."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: bad-data
+inputs: {record: {type: object}}
+steps:
+  - {id: use, uses: probe.record, with: {key: "{{ inputs.record.missing_field }}"}}
+"""
+        )
+        run = await engine.run("bad-data", {"record": {"present": 1}})
+        attempts = await engine.attempts(run.id)
+        assert engine.probe.calls == []
+    assert run.status == "failed"
+    assert run.error is not None
+    assert run.error["code"] == "expression_error"
+    assert "missing_field" in run.error["message"]
+    assert [(a.step_id, a.status) for a in attempts] == [("use", "failed")]

@@ -571,21 +571,7 @@ class Executor:
         self, state: _RunState, step: CompiledStep, iteration: int, message: str
     ) -> dict[str, Any]:
         error = _error("expression_error", message)
-        now = _now()
-        await self.journal.record(
-            StepAttempt(
-                run_id=state.id,
-                step_id=step.id,
-                iteration=iteration,
-                attempt=self._attempt_number(state, step.id, iteration),
-                action=step.action,
-                status="failed",
-                queued_at=now,
-                started_at=now,
-                finished_at=now,
-                error=error,
-            )
-        )
+        await self._record_failure(state, step, iteration, error, _now())
         if step.on_error == "fail":
             raise StepFailed(step.id, error)
         return _step_view("failed", None, error)
