@@ -89,8 +89,10 @@ CREATE TABLE dw.step_attempts (
     aggregate   boolean NOT NULL DEFAULT false,
     status      text NOT NULL
         CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'cancelled')),
-    input       jsonb,
-    output      jsonb,
+    -- json, not jsonb: written on every step and read rarely, so PostgreSQL only
+    -- checks the text instead of building a jsonb tree (cast ::jsonb to query it).
+    input       json,
+    output      json,
     error       jsonb,
     queued_at   timestamptz NOT NULL,
     started_at  timestamptz NOT NULL,
@@ -99,6 +101,9 @@ CREATE TABLE dw.step_attempts (
     CHECK ((status = 'running') = (finished_at IS NULL)),
     CHECK (queued_at <= started_at AND started_at <= coalesce(finished_at, started_at))
 );
+-- A step's input and output are typically a few KB: keep them in the row instead
+-- of moving them to TOAST (an extra insert and WAL record per step).
+ALTER TABLE dw.step_attempts SET (toast_tuple_target = 8160);
 
 CREATE TABLE dw.run_events (
     id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -140,6 +145,8 @@ BEGIN
     VALUES (p_name, v_latest + 1, p_description, p_definition, p_source, p_checksum);
     UPDATE dw.workflows AS w SET latest_version = v_latest + 1, updated_at = now()
     WHERE w.name = p_name;
+    -- Engines cache the latest version of each workflow; tell them it changed.
+    PERFORM pg_notify('dw_runs', 'workflow:' || p_name);
     RETURN QUERY SELECT v_latest + 1, true, now();
 END
 $$;
@@ -296,11 +303,13 @@ RETURNS TABLE (
 )
 LANGUAGE sql AS $$
     WITH orphaned AS (
+        -- Locking the dead engine's row too: a batch it still writes (it holds the
+        -- row FOR KEY SHARE) makes us skip its runs until that batch is committed.
         SELECT r.id, r.owner FROM dw.runs AS r
         JOIN dw.engines AS e ON e.id = r.owner
         WHERE r.status = 'running' AND e.lease_expires_at < now() AND r.owner <> p_engine
         LIMIT p_limit
-        FOR UPDATE OF r SKIP LOCKED
+        FOR UPDATE OF r, e SKIP LOCKED
     ), queued AS (
         SELECT r.id, NULL::text AS owner FROM dw.runs AS r
         WHERE r.status = 'queued'
@@ -330,30 +339,6 @@ LANGUAGE sql AS $$
         FROM claimed AS c
     )
     SELECT * FROM claimed
-$$;
-
--- Finish a batch of runs executed by p_engine: [{id, status, output, error}].
--- Runs p_engine no longer holds are left alone and returned.
-CREATE FUNCTION dw.finish_runs_v1(p_engine text, p_runs jsonb)
-RETURNS TABLE (lost_run_id uuid)
-LANGUAGE sql AS $$
-    WITH batch AS (
-        SELECT x.* FROM jsonb_to_recordset(p_runs)
-            AS x(id uuid, status text, output jsonb, error jsonb)
-    ), finished AS (
-        UPDATE dw.runs AS r
-        SET status = b.status, output = b.output, error = b.error,
-            finished_at = now(), owner = NULL
-        FROM batch AS b
-        WHERE r.id = b.id AND r.owner = p_engine AND r.status = 'running'
-        RETURNING r.id, r.status, r.error
-    ), events AS (
-        INSERT INTO dw.run_events (run_id, kind, detail)
-        SELECT f.id, 'finished',
-               jsonb_strip_nulls(jsonb_build_object('status', f.status, 'error', f.error->'code'))
-        FROM finished AS f
-    )
-    SELECT b.id FROM batch AS b WHERE b.id NOT IN (SELECT f.id FROM finished AS f)
 $$;
 
 CREATE FUNCTION dw.get_run_v1(p_id uuid)
@@ -426,56 +411,107 @@ BEGIN
 END
 $$;
 
--- Step attempts: functions ---------------------------------------------------------
+-- The journal: one call per batch ------------------------------------------------------
 
--- Record (insert or complete) a batch of step attempts, fenced by run ownership:
--- rows for runs that p_engine no longer executes are dropped, and those run ids are
--- returned so the engine stops executing them. FOR SHARE makes a concurrent claim
--- by another engine wait for this batch, so the new owner reads what was recorded.
-CREATE FUNCTION dw.record_step_attempts_v1(p_engine text, p_attempts jsonb)
+-- Record a batch from engine p_engine in one statement (one round trip, one commit):
+-- step attempts (inserted, or completed in place), finished runs, and events. Each
+-- kind arrives as parallel arrays (sent in binary, so nothing is parsed but the
+-- JSON values themselves).
+-- Fencing: nothing is written for runs p_engine does not execute (taken over,
+-- finished, cancelled) or when its lease has expired; those run ids are returned
+-- so the engine stops executing them. The engine's row is held FOR KEY SHARE for
+-- the batch: a claim of its runs locks that row FOR UPDATE SKIP LOCKED, so it takes
+-- them only after the batch committed, and then reads what the batch wrote.
+CREATE FUNCTION dw.write_batch_v1(
+    p_engine text,
+    -- step attempts
+    p_run_ids uuid[], p_step_ids text[], p_iterations integer[], p_attempts integer[],
+    p_actions text[], p_aggregates boolean[], p_statuses text[], p_inputs text[],
+    p_outputs text[], p_errors text[], p_queued_at timestamptz[], p_started_at timestamptz[],
+    p_finished_at timestamptz[],
+    -- finished runs
+    p_finish_ids uuid[], p_finish_statuses text[], p_finish_outputs text[],
+    p_finish_errors text[],
+    -- events
+    p_event_run_ids uuid[], p_event_kinds text[], p_event_details text[]
+)
 RETURNS TABLE (lost_run_id uuid)
-LANGUAGE sql AS $$
-    WITH batch AS (
-        -- The start and the end of one attempt may arrive in the same batch: keep
-        -- the end (an upsert cannot touch one row twice).
-        SELECT DISTINCT ON (x.run_id, x.step_id, x.iteration, x.attempt) x.*
-        FROM jsonb_to_recordset(p_attempts) AS x(
-            run_id uuid, step_id text, iteration integer, attempt integer, action text,
-            aggregate boolean, status text, input jsonb, output jsonb, error jsonb,
-            queued_at timestamptz, started_at timestamptz, finished_at timestamptz
-        )
-        ORDER BY x.run_id, x.step_id, x.iteration, x.attempt, (x.status = 'running')
-    ),
-    held AS (
-        SELECT r.id FROM dw.runs AS r
-        WHERE r.id IN (SELECT b.run_id FROM batch AS b)
-          AND r.owner = p_engine AND r.status = 'running'
-        FOR SHARE
-    ),
-    written AS (
-        INSERT INTO dw.step_attempts AS s (
-            run_id, step_id, iteration, attempt, action, aggregate, status, input, output,
-            error, queued_at, started_at, finished_at
-        )
-        SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.action,
-               coalesce(b.aggregate, false), b.status, b.input,
-               b.output, b.error, coalesce(b.queued_at, b.started_at), b.started_at,
-               b.finished_at
-        FROM batch AS b
-        WHERE b.run_id IN (SELECT h.id FROM held AS h)
-        ON CONFLICT (run_id, step_id, iteration, attempt) DO UPDATE
-            SET status = excluded.status,
-                input = coalesce(excluded.input, s.input),
-                output = excluded.output,
-                error = excluded.error,
-                finished_at = excluded.finished_at
-            -- A completed attempt is final; a late 'running' row must not reopen it.
-            WHERE s.status = 'running'
-        RETURNING 1
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids uuid[];
+    v_held uuid[];
+BEGIN
+    SELECT coalesce(array_agg(DISTINCT x.id), '{}') INTO v_ids FROM (
+        SELECT unnest(p_run_ids) UNION ALL SELECT unnest(p_finish_ids)
+        UNION ALL SELECT unnest(p_event_run_ids)
+    ) AS x(id);
+
+    PERFORM 1 FROM dw.engines AS e
+    WHERE e.id = p_engine AND e.lease_expires_at > now()
+    FOR KEY SHARE;
+    IF FOUND THEN
+        -- By primary key: cost follows the batch, not the runs in flight.
+        SELECT coalesce(array_agg(r.id), '{}') INTO v_held FROM dw.runs AS r
+        WHERE r.id = ANY(v_ids) AND r.owner = p_engine AND r.status = 'running';
+    ELSE
+        v_held := '{}';
+    END IF;
+
+    INSERT INTO dw.step_attempts AS s (
+        run_id, step_id, iteration, attempt, action, aggregate, status, input, output,
+        error, queued_at, started_at, finished_at
     )
-    SELECT DISTINCT b.run_id FROM batch AS b
-    WHERE b.run_id NOT IN (SELECT h.id FROM held AS h)
+    -- The start and the end of one attempt may arrive in the same batch: keep the
+    -- end (an upsert cannot touch one row twice).
+    SELECT DISTINCT ON (b.run_id, b.step_id, b.iteration, b.attempt)
+           b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate, b.status,
+           b.input::json, b.output::json, b.error::jsonb, b.queued_at, b.started_at,
+           b.finished_at
+    FROM unnest(
+        p_run_ids, p_step_ids, p_iterations, p_attempts, p_actions, p_aggregates,
+        p_statuses, p_inputs, p_outputs, p_errors, p_queued_at, p_started_at, p_finished_at
+    ) AS b(
+        run_id, step_id, iteration, attempt, action, aggregate, status, input, output,
+        error, queued_at, started_at, finished_at
+    )
+    -- Joins, not = ANY(array): batches hold hundreds of runs.
+    JOIN unnest(v_held) AS h(id) ON h.id = b.run_id
+    ORDER BY b.run_id, b.step_id, b.iteration, b.attempt, (b.status = 'running')
+    ON CONFLICT (run_id, step_id, iteration, attempt) DO UPDATE
+        SET status = excluded.status,
+            input = coalesce(excluded.input, s.input),
+            output = excluded.output,
+            error = excluded.error,
+            finished_at = excluded.finished_at
+        -- A completed attempt is final; a late 'running' row must not reopen it.
+        WHERE s.status = 'running';
+
+    INSERT INTO dw.run_events (run_id, kind, detail)
+    SELECT e.run_id, e.kind, coalesce(e.detail::jsonb, '{}')
+    FROM unnest(p_event_run_ids, p_event_kinds, p_event_details) AS e(run_id, kind, detail)
+    JOIN unnest(v_held) AS h(id) ON h.id = e.run_id;
+
+    WITH finished AS (
+        UPDATE dw.runs AS r
+        SET status = b.status, output = b.output::jsonb, error = b.error::jsonb,
+            finished_at = now(), owner = NULL
+        FROM unnest(p_finish_ids, p_finish_statuses, p_finish_outputs, p_finish_errors)
+            AS b(id, status, output, error)
+        JOIN unnest(v_held) AS h(id) ON h.id = b.id
+        WHERE r.id = b.id
+        RETURNING r.id, r.status, r.error
+    )
+    INSERT INTO dw.run_events (run_id, kind, detail)
+    SELECT f.id, 'finished',
+           jsonb_strip_nulls(jsonb_build_object('status', f.status, 'error', f.error->'code'))
+    FROM finished AS f;
+
+    RETURN QUERY SELECT x.id FROM unnest(v_ids) AS x(id)
+        EXCEPT SELECT h.id FROM unnest(v_held) AS h(id);
+END
 $$;
+
+-- Step attempts and events: reads -------------------------------------------------
 
 CREATE FUNCTION dw.get_step_attempts_v1(p_run_id uuid)
 RETURNS TABLE (
@@ -490,20 +526,6 @@ LANGUAGE sql STABLE AS $$
     FROM dw.step_attempts AS s
     WHERE s.run_id = p_run_id
     ORDER BY s.started_at, s.step_id, s.iteration, s.attempt
-$$;
-
--- Run events: functions ------------------------------------------------------------
-
-CREATE FUNCTION dw.append_run_events_v1(p_events jsonb)
-RETURNS integer
-LANGUAGE sql AS $$
-    WITH inserted AS (
-        INSERT INTO dw.run_events (run_id, at, kind, detail)
-        SELECT x.run_id, coalesce(x.at, now()), x.kind, coalesce(x.detail, '{}')
-        FROM jsonb_to_recordset(p_events) AS x(run_id uuid, at timestamptz, kind text, detail jsonb)
-        RETURNING 1
-    )
-    SELECT count(*)::integer FROM inserted
 $$;
 
 CREATE FUNCTION dw.get_run_events_v1(p_run_id uuid)

@@ -9,10 +9,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+
+from dataworkflows.engine.postgres_store import _batch_arrays
+from dataworkflows.engine.store import RunFinish, StepAttempt
+from dataworkflows.runtime.queries import load_queries
+
+ENGINE_QUERIES = load_queries("dataworkflows.engine.sql", "engine.sql")
 
 
 @pytest.fixture
@@ -69,6 +76,24 @@ def create_run(
     ).fetchall()
     assert len(rows) == 1
     return rows[0]
+
+
+def write(
+    db: psycopg.Connection[dict[str, Any]],
+    owner: str,
+    *,
+    attempts: list[dict[str, Any]] | None = None,
+    finishes: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> list[uuid.UUID]:
+    """One journal batch from engine ``owner``, sent as the engine sends it."""
+    params = _batch_arrays(
+        [msgspec.convert(a, StepAttempt, strict=False) for a in attempts or []],
+        [msgspec.convert(f, RunFinish, strict=False) for f in finishes or []],
+        events or [],
+    )
+    rows = db.execute(ENGINE_QUERIES["write_batch"], {"engine": owner, **params}).fetchall()
+    return sorted(r["lost_run_id"] for r in rows)
 
 
 def claim(
@@ -240,13 +265,8 @@ def test_record_step_attempts_upserts_and_reads_back(
     """An attempt recorded as running is completed in place, with its output."""
     put(db, "steps-demo", "3" * 64)
     run_id = create_run(db, "steps-demo", owner="engine-a")["id"]
-    record = "SELECT * FROM dw.record_step_attempts_v1(%s, %s)"
-    lost = db.execute(record, ("engine-a", Jsonb([attempt(run_id, "read", "running")]))).fetchall()
-    assert lost == []
-    db.execute(
-        record,
-        ("engine-a", Jsonb([attempt(run_id, "read", "succeeded", output={"count": 3})])),
-    )
+    assert write(db, "engine-a", attempts=[attempt(run_id, "read", "running")]) == []
+    write(db, "engine-a", attempts=[attempt(run_id, "read", "succeeded", output={"count": 3})])
     rows = db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall()
     assert len(rows) == 1
     assert rows[0]["status"] == "succeeded"
@@ -259,9 +279,8 @@ def test_completed_attempt_is_never_reopened(db: psycopg.Connection[dict[str, An
     """A late 'running' row for a finished attempt leaves the result as it was."""
     put(db, "final-demo", "4" * 64)
     run_id = create_run(db, "final-demo", owner="engine-a")["id"]
-    record = "SELECT * FROM dw.record_step_attempts_v1(%s, %s)"
-    db.execute(record, ("engine-a", Jsonb([attempt(run_id, "s", "failed", error={"code": "x"})])))
-    db.execute(record, ("engine-a", Jsonb([attempt(run_id, "s", "running")])))
+    write(db, "engine-a", attempts=[attempt(run_id, "s", "failed", error={"code": "x"})])
+    write(db, "engine-a", attempts=[attempt(run_id, "s", "running")])
     rows = db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall()
     assert [(r["status"], r["error"]) for r in rows] == [("failed", {"code": "x"})]
 
@@ -271,7 +290,7 @@ def test_start_and_end_in_one_batch_keep_the_end(db: psycopg.Connection[dict[str
     put(db, "batch-demo", "5" * 64)
     run_id = create_run(db, "batch-demo", owner="engine-a")["id"]
     batch = [attempt(run_id, "s", "running"), attempt(run_id, "s", "succeeded", output={"ok": 1})]
-    db.execute("SELECT * FROM dw.record_step_attempts_v1(%s, %s)", ("engine-a", Jsonb(batch)))
+    write(db, "engine-a", attempts=batch)
     rows = db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall()
     assert [(r["status"], r["output"]) for r in rows] == [("succeeded", {"ok": 1})]
 
@@ -284,37 +303,40 @@ def test_records_from_an_engine_without_the_lease_are_refused(
     mine = create_run(db, "fence-demo", owner="engine-a")["id"]
     queued = create_run(db, "fence-demo")["id"]
     batch = [attempt(mine, "s", "succeeded"), attempt(queued, "s", "succeeded")]
-    lost = db.execute(
-        "SELECT lost_run_id FROM dw.record_step_attempts_v1(%s, %s)",
-        (engine(db, "engine-b"), Jsonb(batch)),
-    ).fetchall()
-    assert sorted(r["lost_run_id"] for r in lost) == sorted([mine, queued])
+    assert write(db, engine(db, "engine-b"), attempts=batch) == sorted([mine, queued])
     assert db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (mine,)).fetchall() == []
+    assert write(db, "engine-a", attempts=batch) == [queued]
+    assert len(db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (mine,)).fetchall()) == 1
+
+
+def test_an_engine_with_an_expired_lease_can_write_nothing(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """Once its lease expired, an engine's batches are refused even for its own runs."""
+    put(db, "expired-demo", "6a" * 32)
+    run_id = create_run(db, "expired-demo", owner="stale-engine")["id"]
+    engine(db, "stale-engine", lease_seconds=0.001)
+    time.sleep(0.01)
+    assert write(db, "stale-engine", attempts=[attempt(run_id, "s", "succeeded")]) == [run_id]
+    assert db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall() == []
 
 
 def test_run_events_append_in_batches_and_read_in_order(
     db: psycopg.Connection[dict[str, Any]],
 ) -> None:
-    """Events of several runs go in one call and read back per run, oldest first."""
+    """Events of several runs go in one batch and read back per run, oldest first."""
     put(db, "events-demo", "7" * 64)
-    a = create_run(db, "events-demo")["id"]
-    b = create_run(db, "events-demo")["id"]
-    count = db.execute(
-        "SELECT dw.append_run_events_v1(%s) AS n",
-        (
-            Jsonb(
-                [
-                    {"run_id": str(a), "kind": "claimed", "detail": {"owner": "engine-a"}},
-                    {"run_id": str(b), "kind": "claimed"},
-                    {"run_id": str(a), "kind": "finished", "detail": {"status": "succeeded"}},
-                ]
-            ),
-        ),
-    ).fetchone()
-    assert count == {"n": 3}
-    events = db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (a,)).fetchall()
-    assert [e["kind"] for e in events] == ["created", "claimed", "finished"]
-    assert events[1]["detail"] == {"owner": "engine-a"}
+    a = create_run(db, "events-demo", owner="engine-a")["id"]
+    b = create_run(db, "events-demo", owner="engine-a")["id"]
+    events = [
+        {"run_id": str(a), "kind": "step_retry", "detail": {"step": "s", "attempt": 1}},
+        {"run_id": str(b), "kind": "step_retry"},
+        {"run_id": str(a), "kind": "step_retry", "detail": {"step": "s", "attempt": 2}},
+    ]
+    assert write(db, "engine-a", events=events) == []
+    logged = db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (a,)).fetchall()
+    assert [e["kind"] for e in logged] == ["created", "claimed", "step_retry", "step_retry"]
+    assert logged[2]["detail"] == {"step": "s", "attempt": 1}
 
 
 def test_claim_takes_queued_runs_oldest_first_once(db: psycopg.Connection[dict[str, Any]]) -> None:
@@ -387,18 +409,16 @@ def test_finish_runs_is_fenced_and_logged(db: psycopg.Connection[dict[str, Any]]
     """Only the owner can finish a run; a finish clears the owner and logs the status."""
     put(db, "finish-demo", "b1" * 32)
     run_id = create_run(db, "finish-demo", owner="owner-x")["id"]
-    batch = Jsonb([{"id": str(run_id), "status": "succeeded", "output": {"n": 1}}])
-    lost = db.execute(
-        "SELECT * FROM dw.finish_runs_v1(%s, %s)", (engine(db, "intruder"), batch)
-    ).fetchall()
-    assert [r["lost_run_id"] for r in lost] == [run_id]
-    assert db.execute("SELECT * FROM dw.finish_runs_v1('owner-x', %s)", (batch,)).fetchall() == []
+    batch = [{"id": str(run_id), "status": "succeeded", "output": {"n": 1}}]
+    assert write(db, engine(db, "intruder"), finishes=batch) == [run_id]
+    assert write(db, "owner-x", finishes=batch) == []
     run = db.execute("SELECT * FROM dw.get_run_v1(%s)", (run_id,)).fetchone()
     assert run is not None
     assert (run["status"], run["output"], run["owner"]) == ("succeeded", {"n": 1}, None)
     assert run["finished_at"] is not None
     kinds = [e["kind"] for e in db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (run_id,))]
     assert kinds[-1] == "finished"
+    assert write(db, "owner-x", finishes=batch) == [run_id], "a finished run cannot finish again"
 
 
 def test_cancel_request_depends_on_status(db: psycopg.Connection[dict[str, Any]]) -> None:
@@ -426,17 +446,11 @@ def test_retry_requeues_only_failed_or_cancelled_runs(
     """A failed run goes back to the queue with its results kept; others are unchanged."""
     put(db, "retry-demo", "d1" * 32)
     run_id = create_run(db, "retry-demo", owner="retrier")["id"]
-    db.execute(
-        "SELECT * FROM dw.record_step_attempts_v1('retrier', %s)",
-        (Jsonb([attempt(run_id, "a", "succeeded")]),),
-    )
+    write(db, "retrier", attempts=[attempt(run_id, "a", "succeeded")])
     unchanged = db.execute("SELECT * FROM dw.retry_run_v1(%s)", (run_id,)).fetchone()
     assert unchanged is not None
     assert unchanged["status"] == "running"
-    db.execute(
-        "SELECT * FROM dw.finish_runs_v1('retrier', %s)",
-        (Jsonb([{"id": str(run_id), "status": "failed", "error": {"code": "x"}}]),),
-    )
+    write(db, "retrier", finishes=[{"id": str(run_id), "status": "failed", "error": {"code": "x"}}])
     retried = db.execute("SELECT * FROM dw.retry_run_v1(%s)", (run_id,)).fetchone()
     assert retried is not None
     assert (retried["status"], retried["error"], retried["finished_at"]) == ("queued", None, None)
@@ -462,7 +476,7 @@ def test_analytics_views_summarise_runs_and_steps(db: psycopg.Connection[dict[st
         attempt(run_id, "a", "succeeded"),
         attempt(run_id, "b", "failed", error={"code": "rate_limited", "message": "slow down"}),
     ]
-    db.execute("SELECT * FROM dw.record_step_attempts_v1('viewer', %s)", (Jsonb(batch),))
+    write(db, "viewer", attempts=batch)
     per_day = db.execute(
         "SELECT * FROM dw.runs_per_day WHERE workflow_name = 'views-demo'"
     ).fetchall()

@@ -117,7 +117,7 @@ steps:
         while probe.count("slow") == 0:
             await asyncio.sleep(0.01)
         # Freeze A: no heartbeat, no watchdog, no claims; its run is still "in flight".
-        for task in a.executor._tasks:
+        for task in [*a.executor._intake, *a.executor._upkeep]:
             task.cancel()
         if a.executor._watchdog is not None:
             a.executor._watchdog.cancel()

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dataworkflows.runtime.redaction import REDACTED, is_secret_key, redact, redact_url
+from dataworkflows.runtime.redaction import REDACTED, Redactor, is_secret_key, redact, redact_url
 
 
 def test_secret_named_fields_are_redacted_at_any_depth() -> None:
@@ -77,3 +77,22 @@ def _secret_values(value: Any) -> list[Any]:
 def test_no_secret_value_survives(value: Any) -> None:
     """For any JSON-like value, every secret-keyed value is redacted."""
     assert all(v == REDACTED for v in _secret_values(redact(value)))
+
+
+def test_configured_secret_values_are_masked_anywhere() -> None:
+    """A Redactor masks its secret values inside any string, at any depth."""
+    redactor = Redactor(["s3cr3t-value-123", "short"])
+    value = {"note": "token s3cr3t-value-123 inside", "list": ["x s3cr3t-value-123"], "n": 1}
+    assert redactor(value) == {"note": "token *** inside", "list": ["x ***"], "n": 1}
+    assert redactor({"word": "short"}) == {"word": "short"}  # too short to be a secret
+
+
+def test_values_without_secrets_are_returned_as_they_are() -> None:
+    """Nothing to mask means no copy (redaction runs on every recorded step)."""
+    value = {"board": {"items": [1, 2, {"name": "x"}]}}
+    assert redact(value) is value
+    assert Redactor(["s3cr3t-value-123"])(value) is value
+    changed = {"keep": {"a": 1}, "secret": "x"}
+    result = redact(changed)
+    assert result["keep"] is changed["keep"]
+    assert changed["secret"] == "x"

@@ -34,6 +34,8 @@ from dataworkflows.runtime.settings import Settings
 __all__ = ["ENGINE_DEFAULT_PORT", "EngineParts", "engine_component", "engine_parts"]
 
 ENGINE_DEFAULT_PORT = 8080
+JOURNAL_FLUSHERS = 2
+"""Batches written at once: one fills while the other commits."""
 
 
 class EngineConfigurationError(ValueError):
@@ -86,9 +88,12 @@ async def engine_parts(
     retry clock (tests pass instant ones).
     """
     pool = await open_pool(database_url, max_size=settings.db_pool_max, name="engine")
+    journal_pool = await open_pool(
+        database_url, min_size=JOURNAL_FLUSHERS, max_size=JOURNAL_FLUSHERS, name="journal"
+    )
     client = httpx.AsyncClient(timeout=httpx.Timeout(settings.step_timeout + 5, connect=5.0))
     try:
-        store = PostgresEngineStore(pool)
+        store = PostgresEngineStore(pool, journal_pool=journal_pool)
         connectors = build_connectors(settings, client, extra_actions=extra_actions)
         redactor = Redactor(settings.secrets())
         service: WorkflowService | None = None
@@ -104,6 +109,7 @@ async def engine_parts(
             redactor=redactor,
             sleep=sleep,
             jitter=jitter,
+            journal_flushers=JOURNAL_FLUSHERS,
             config=config
             or EngineConfig(
                 max_runs=settings.max_runs,
@@ -137,6 +143,7 @@ async def engine_parts(
             await executor.stop()
     finally:
         await client.aclose()
+        await journal_pool.close()
         await pool.close()
 
 

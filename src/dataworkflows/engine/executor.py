@@ -61,6 +61,8 @@ WorkflowLoader = Callable[[str, int], Awaitable[CompiledWorkflow]]
 PROGRESS_ROW_AFTER_S: Final = 1.0
 """A step running longer than this gets a 'running' row, so it shows while it runs."""
 STOP_STEP_TIMEOUT_S: Final = 10.0
+WATCH_INTERVAL_S: Final = 0.1
+"""How often attempts are checked for their timeout (so it may fire this much late)."""
 LEASE_SAFETY: Final = 0.75
 """Local runs stop when this fraction of the lease passed since the last renewal."""
 
@@ -91,6 +93,18 @@ class StepFailed(Exception):
 
 
 @dataclass(slots=True)
+class _InFlight:
+    """An attempt waiting for its connector, watched for its timeout and progress."""
+
+    attempt: StepAttempt
+    task: asyncio.Task[Any]
+    deadline: float
+    progress_at: float
+    progress_written: bool = False
+    timed_out: bool = False
+
+
+@dataclass(slots=True)
 class _RunState:
     id: UUID
     workflow: CompiledWorkflow
@@ -100,7 +114,11 @@ class _RunState:
     next_attempt: dict[tuple[str, int], int] = field(default_factory=dict)
     stop_reason: StopReason | None = None
     task: asyncio.Task[None] | None = None
-    in_flight: dict[tuple[str, int], StepAttempt] = field(default_factory=dict)
+    in_flight: dict[tuple[str, int], _InFlight] = field(default_factory=dict)
+    id_text: str = ""
+
+    def __post_init__(self) -> None:
+        self.id_text = str(self.id)
 
 
 def _now() -> datetime:
@@ -124,6 +142,7 @@ class Executor:
         config: EngineConfig | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        journal_flushers: int = 2,
     ) -> None:
         self.config = config or EngineConfig()
         self._store = store
@@ -133,15 +152,22 @@ class Executor:
         self._sleep = sleep
         self._jitter = jitter
         self.engine_id = self._new_engine_id()
-        self.journal = Journal(store, engine_id=self.engine_id)
+        self.journal = Journal(store, engine_id=self.engine_id, flushers=journal_flushers)
         self._runs: dict[UUID, _RunState] = {}
         self._reserved = 0
         self._done: dict[UUID, asyncio.Future[None]] = {}
         self._claim_wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._intake: list[asyncio.Task[None]] = []
+        self._upkeep: list[asyncio.Task[None]] = []
         self._stopping = False
         self._lease_ok_until = 0.0
         self._watchdog: asyncio.TimerHandle | None = None
+        # Whether queued runs may be waiting: a run ending here is then a reason to
+        # claim at once; otherwise the periodic poll (for orphans) is enough.
+        self._maybe_queued = True
+        self.on_workflow_changed: Callable[[str | None], None] | None = None
+        """Called with a workflow's name when another process registered a new version
+        (None: any may have changed, e.g. while notifications were not received)."""
 
     # Lifecycle -------------------------------------------------------------------------
 
@@ -154,19 +180,22 @@ class Executor:
         self._stopping = False
         await self._heartbeat_once()
         self.journal.start()
-        self._tasks = [
-            asyncio.create_task(self._heartbeat_loop(), name="engine-heartbeat"),
+        # Intake (claims, notifications) stops first on shutdown; upkeep (heartbeat,
+        # attempt watch) goes on while running runs get their grace period.
+        self._intake = [
             asyncio.create_task(self._claim_loop(), name="engine-claims"),
             asyncio.create_task(self._listen_loop(), name="engine-notifications"),
+        ]
+        self._upkeep = [
+            asyncio.create_task(self._heartbeat_loop(), name="engine-heartbeat"),
+            asyncio.create_task(self._watch_attempts(), name="engine-attempt-watch"),
         ]
         _log.info("executor started", engine=self.engine_id, max_runs=self.config.max_runs)
 
     async def stop(self) -> None:
         """Stop claiming, let running runs finish briefly, release the rest to others."""
         self._stopping = True
-        for task in self._tasks[1:]:  # claims and notifications; the heartbeat goes on
-            task.cancel()
-        await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        await _cancel(self._intake)
         running = [s.task for s in self._runs.values() if s.task is not None]
         if running:
             _, pending = await asyncio.wait(running, timeout=self.config.shutdown_grace_s)
@@ -178,8 +207,7 @@ class Executor:
             await asyncio.wait_for(self.journal.close(), STOP_STEP_TIMEOUT_S)
         except TimeoutError:
             _log.error("pending records were not written before stopping")
-        self._tasks[0].cancel()
-        await asyncio.gather(self._tasks[0], return_exceptions=True)
+        await _cancel(self._upkeep)
         if self._watchdog is not None:
             self._watchdog.cancel()
         try:
@@ -191,7 +219,6 @@ class Executor:
         else:
             if released:
                 _log.info("released unfinished runs to other engines", runs=released)
-        self._tasks = []
 
     @property
     def lease_valid_until(self) -> float:
@@ -342,6 +369,24 @@ class Executor:
         self.journal.engine_id = self.engine_id
         self._lease_ok_until = 0.0
 
+    async def _watch_attempts(self) -> None:
+        """Time out attempts and write progress rows for long ones.
+
+        One scan every WATCH_INTERVAL_S instead of two timers per attempt: at thousands
+        of steps per second the timers cost more than the scan.
+        """
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL_S)
+            now = time.monotonic()
+            for state in self._runs.values():
+                for flight in state.in_flight.values():
+                    if not flight.progress_written and now >= flight.progress_at:
+                        flight.progress_written = True
+                        self.journal.record_later(_copy(flight.attempt))
+                    if not flight.timed_out and now >= flight.deadline:
+                        flight.timed_out = True
+                        flight.task.cancel()
+
     async def _claim_loop(self) -> None:
         while True:
             claimed = 0
@@ -351,7 +396,9 @@ class Executor:
                     claimed = await self._claim(min(capacity, 100))
                 except (psycopg.Error, OSError) as exc:
                     _log.warning("claiming runs failed", error_type=type(exc).__name__)
-            if claimed and claimed == min(capacity, 100):
+            if capacity > 0:
+                self._maybe_queued = claimed == min(capacity, 100)
+            if self._maybe_queued and claimed:
                 continue  # more may be waiting
             self._claim_wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -394,7 +441,12 @@ class Executor:
             try:
                 async for payload in self._store.notifications():
                     if payload == "queued":
+                        self._maybe_queued = True
                         self._claim_wake.set()
+                    elif payload == "listening" or payload.startswith("workflow:"):
+                        if self.on_workflow_changed is not None:
+                            name = payload.removeprefix("workflow:")
+                            self.on_workflow_changed(None if payload == "listening" else name)
                     elif payload.startswith("cancel:"):
                         with contextlib.suppress(ValueError):
                             self.cancel_local(UUID(payload.removeprefix("cancel:")))
@@ -425,7 +477,7 @@ class Executor:
             if isinstance(exc, JournalUnavailable):
                 self._lease_lost()
         except Exception as exc:
-            _log.exception("run failed inside the engine", run_id=str(state.id))
+            _log.exception("run failed inside the engine", run_id=state.id_text)
             finish = RunFinish(
                 id=state.id,
                 status="failed",
@@ -439,7 +491,7 @@ class Executor:
                 await self.journal.finish(finish)
                 _log.info(
                     "run finished",
-                    run_id=str(state.id),
+                    run_id=state.id_text,
                     workflow=state.workflow.name,
                     status=finish.status,
                 )
@@ -450,7 +502,8 @@ class Executor:
             done = self._done.pop(state.id, None)
             if done is not None and not done.done():
                 done.set_result(None)
-            self._claim_wake.set()
+            if self._maybe_queued:
+                self._claim_wake.set()
 
     async def _stopped(self, state: _RunState) -> RunFinish | None:
         """Record what an interrupted run was doing; the run's final status, if any."""
@@ -461,7 +514,8 @@ class Executor:
         code = "cancelled" if reason == "cancelled" else "deadline_exceeded"
         message = "cancelled on request" if reason == "cancelled" else "the run's deadline passed"
         now = _now()
-        for attempt in list(state.in_flight.values()):
+        for flight in list(state.in_flight.values()):
+            attempt = flight.attempt
             attempt.status = "cancelled" if reason == "cancelled" else "failed"
             attempt.finished_at = now
             attempt.error = _error(code, message)
@@ -691,13 +745,14 @@ class Executor:
         queued_at: datetime,
     ) -> tuple[Any, dict[str, Any] | None]:
         """Call the step's action until it succeeds or its retry policy gives up."""
-        loop = asyncio.get_running_loop()
         policy = step.retry
         timeout = step.timeout or self.config.step_timeout_s
         recorded_input = self._redact(arguments)
         request_input = arguments if isinstance(arguments, dict) else {"value": arguments}
-        idempotency_key = f"{state.id}:{step.id}:{iteration}"
+        idempotency_key = f"{state.id_text}:{step.id}:{iteration}"
         key = (step.id, iteration)
+        task = asyncio.current_task()
+        assert task is not None
         tries = 0
         while True:
             tries += 1
@@ -712,41 +767,46 @@ class Executor:
                 started_at=_now(),
                 input=recorded_input,
             )
-            state.in_flight[key] = attempt
-            progress = loop.call_later(
-                PROGRESS_ROW_AFTER_S, self.journal.record_later, _copy(attempt)
+            started = time.monotonic()
+            flight = _InFlight(
+                attempt=attempt,
+                task=task,
+                deadline=started + timeout,
+                progress_at=started + PROGRESS_ROW_AFTER_S,
             )
+            state.in_flight[key] = flight
             output: Any = None
             error: ActionError | None = None
             try:
-                async with asyncio.timeout(timeout):
-                    output = await self._connectors.invoke(
-                        step.action,
-                        ActionRequest(
-                            input=request_input,
-                            idempotency_key=idempotency_key,
-                            context=ActionContext(
-                                run_id=str(state.id), step_id=step.id, attempt=attempt.attempt
-                            ),
+                output = await self._connectors.invoke(
+                    step.action,
+                    ActionRequest(
+                        input=request_input,
+                        idempotency_key=idempotency_key,
+                        context=ActionContext(
+                            run_id=state.id_text, step_id=step.id, attempt=attempt.attempt
                         ),
-                    )
+                    ),
+                )
             except ActionFailed as exc:
                 error = exc.error
-            except TimeoutError:
+            except asyncio.CancelledError:
+                if not flight.timed_out or state.stop_reason is not None:
+                    raise
+                task.uncancel()  # the watcher cancelled only this attempt
                 error = ActionError(
                     code="upstream_unavailable",
                     message=f"no answer within the step timeout of {timeout:g} s",
                     retryable=True,
                 )
             except Exception as exc:
-                _log.exception("connector raised", action=step.action, run_id=str(state.id))
+                _log.exception("connector raised", action=step.action, run_id=state.id_text)
                 error = ActionError(
                     code="upstream_error",
                     message=f"the connector failed unexpectedly ({type(exc).__name__})",
                     retryable=False,
                 )
-            finally:
-                progress.cancel()
+            # Not in a finally: an interrupted run leaves the attempt here, for _stopped().
             del state.in_flight[key]
             attempt.finished_at = _now()
             if error is None:
@@ -777,6 +837,13 @@ class Executor:
             )
             await self._sleep(delay)
             queued_at = _now()
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    tasks.clear()
 
 
 def _copy(attempt: StepAttempt) -> StepAttempt:

@@ -35,6 +35,12 @@ __all__ = [
 ROOT_NAMES: Final = frozenset({"inputs", "steps", "run"})
 ITEM_NAMES: Final = frozenset({"item", "index"})
 _WHOLE_EXPRESSION_RE: Final = re.compile(r"^\s*\{\{(?P<body>.*?)\}\}\s*$", re.DOTALL)
+# `steps.read.output.items[0]['name']`: a plain path, by far the most common
+# expression, is looked up directly (jinja builds a whole context per evaluation).
+_PATH_RE: Final = re.compile(
+    r"^\s*[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\s*(?:\d+|'[^'\\]*'|\"[^\"\\]*\")\s*\])*\s*$"
+)
+_SEGMENT_RE: Final = re.compile(r"\.([A-Za-z_]\w*)|\[\s*(?:(\d+)|'([^']*)'|\"([^\"]*)\")\s*\]")
 
 
 class ExpressionError(Exception):
@@ -67,8 +73,9 @@ class Reference:
 class CompiledValue:
     """A definition value ready to evaluate; ``references`` are the names it reads."""
 
-    kind: str  # "literal" | "expression" | "template" | "list" | "map"
+    kind: str  # "literal" | "path" | "expression" | "template" | "list" | "map"
     literal: Any = None
+    path: tuple[str | int, ...] = ()
     source: str = ""
     function: Callable[..., Any] | None = None
     children: tuple[tuple[str | int, CompiledValue], ...] = ()
@@ -110,9 +117,56 @@ def _compile_expression(body: str, source: str) -> CompiledValue:
         function = _ENV.compile_expression(body, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
         raise ValueError(_syntax_message(exc)) from None
+    path = _plain_path(body)
     return CompiledValue(
-        kind="expression", source=source, function=function, references=_references(ast)
+        kind="path" if path else "expression",
+        source=source,
+        function=function,
+        path=path,
+        references=_references(ast),
     )
+
+
+def _plain_path(body: str) -> tuple[str | int, ...]:
+    """The keys of a plain path expression (root name first), or () for anything else."""
+    if not _PATH_RE.match(body):
+        return ()
+    text = body.strip()
+    root = re.match(r"[A-Za-z_]\w*", text)
+    assert root is not None
+    keys: list[str | int] = [root.group(0)]
+    for match in _SEGMENT_RE.finditer(text, root.end()):
+        attribute, index, single, double = match.groups()
+        if index is not None:
+            keys.append(int(index))
+        else:
+            keys.append(
+                attribute if attribute is not None else (single if single is not None else double)
+            )
+    return tuple(keys)
+
+
+def _lookup(value: CompiledValue, context: Mapping[str, Any]) -> Any:
+    """A plain path's value, by the same rules as jinja: mapping keys, list indexes."""
+    root, *keys = value.path
+    assert isinstance(root, str)
+    if root not in context:
+        raise ExpressionError(f"{value.source}: '{root}' is undefined")
+    current = context[root]
+    for key in keys:
+        if isinstance(current, Mapping) and isinstance(key, str):
+            if key in current:
+                current = current[key]
+                continue
+            raise ExpressionError(f"{value.source}: 'dict object' has no attribute '{key}'")
+        if isinstance(current, list) and isinstance(key, int):
+            if key < len(current):
+                current = current[key]
+                continue
+            raise ExpressionError(f"{value.source}: 'list object' has no element {key}")
+        # Anything unusual (attributes of other objects, strings...): jinja decides.
+        return _call(value, context)
+    return current
 
 
 def compile_value(raw: Any) -> CompiledValue:
@@ -167,9 +221,16 @@ def evaluate(value: CompiledValue, context: Mapping[str, Any]) -> Any:
         return [evaluate(child, context) for _, child in value.children]
     if kind == "map":
         return {key: evaluate(child, context) for key, child in value.children}
+    if kind == "path":
+        return _lookup(value, context)
+    return _call(value, context)
+
+
+def _call(value: CompiledValue, context: Mapping[str, Any]) -> Any:
+    kind = value.kind
     assert value.function is not None
     try:
-        result = value.function(**context) if kind == "expression" else value.function(context)
+        result = value.function(context) if kind == "template" else value.function(**context)
     except jinja2.UndefinedError as exc:
         raise ExpressionError(f"{value.source}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:

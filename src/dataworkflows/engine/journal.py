@@ -152,7 +152,12 @@ class Journal:
         try:
             lost = await self._write_with_retries(batch.attempts, batch.finishes, batch.events)
         except Exception as exc:
-            _log.error("journal write failed", error_type=type(exc).__name__, records=len(batch))
+            _log.error(
+                "journal write failed",
+                error_type=type(exc).__name__,
+                error=str(exc),
+                records=len(batch),
+            )
             for _, _, future in batch.waiters:
                 if not future.done():
                     future.set_exception(JournalUnavailable(str(exc)))

@@ -39,11 +39,53 @@ def _json(value: Any) -> Jsonb:
     return Jsonb(value, dumps=msgspec.json.encode)
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
+
+
+def _array(values: list[Any]) -> list[Any] | None:
+    # An empty list has no element type to send in binary; NULL unnests to no rows.
+    return values or None
+
+
+def _batch_arrays(
+    attempts: Sequence[StepAttempt],
+    finishes: Sequence[RunFinish],
+    events: Sequence[dict[str, Any]],
+) -> dict[str, list[Any] | None]:
+    """A journal batch as the parallel arrays dw.write_batch_v1 takes."""
+    return {
+        "run_ids": _array([a.run_id for a in attempts]),
+        "step_ids": _array([a.step_id for a in attempts]),
+        "iterations": _array([a.iteration for a in attempts]),
+        "attempts": _array([a.attempt for a in attempts]),
+        "actions": _array([a.action for a in attempts]),
+        "aggregates": _array([a.aggregate for a in attempts]),
+        "statuses": _array([a.status for a in attempts]),
+        "inputs": _array([_text(a.input) for a in attempts]),
+        "outputs": _array([_text(a.output) for a in attempts]),
+        "errors": _array([_text(a.error) for a in attempts]),
+        "queued_at": _array([a.queued_at for a in attempts]),
+        "started_at": _array([a.started_at for a in attempts]),
+        "finished_at": _array([a.finished_at for a in attempts]),
+        "finish_ids": _array([f.id for f in finishes]),
+        "finish_statuses": _array([f.status for f in finishes]),
+        "finish_outputs": _array([_text(f.output) for f in finishes]),
+        "finish_errors": _array([_text(f.error) for f in finishes]),
+        "event_run_ids": _array([e["run_id"] for e in events]),
+        "event_kinds": _array([e["kind"] for e in events]),
+        "event_details": _array([_text(e.get("detail")) for e in events]),
+    }
+
+
 class PostgresEngineStore:
     """:class:`~dataworkflows.engine.store.EngineStore` over a psycopg pool."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, journal_pool: Pool | None = None) -> None:
         self._pool = pool
+        # The journal gets connections of its own, so recording steps never queues
+        # behind API requests and run starts.
+        self._journal_pool = journal_pool or pool
 
     async def _rows(self, query: str, params: dict[str, Any], into: type[_T]) -> list[_T]:
         async with self._pool.connection() as conn:
@@ -187,29 +229,11 @@ class PostgresEngineStore:
         finishes: Sequence[RunFinish],
         events: Sequence[dict[str, Any]],
     ) -> set[UUID]:
-        lost: set[UUID] = set()
-        async with self._pool.connection() as conn, conn.transaction():
-            # One round trip for the whole batch (pipeline mode), one commit.
-            async with conn.pipeline():
-                cursors = []
-                if attempts:
-                    cursors.append(
-                        await conn.execute(
-                            _Q["record_step_attempts"],
-                            {"engine": engine, "attempts": _json(attempts)},
-                        )
-                    )
-                if finishes:
-                    cursors.append(
-                        await conn.execute(
-                            _Q["finish_runs"], {"engine": engine, "runs": _json(finishes)}
-                        )
-                    )
-                if events:
-                    await conn.execute(_Q["append_run_events"], {"events": _json(events)})
-            for cursor in cursors:
-                lost.update(row[0] for row in await cursor.fetchall())  # type: ignore[misc]
-        return lost
+        params: dict[str, Any] = {"engine": engine, **_batch_arrays(attempts, finishes, events)}
+        # One statement in autocommit mode: one round trip, one commit.
+        async with self._journal_pool.connection() as conn:
+            cursor = await conn.execute(_Q["write_batch"], params)
+            return {row[0] for row in await cursor.fetchall()}  # type: ignore[misc]
 
     async def notifications(self) -> AsyncIterator[str]:
         # LISTEN needs a connection of its own for as long as we listen.
@@ -218,6 +242,7 @@ class PostgresEngineStore:
         conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         try:
             await conn.execute(_Q["listen_runs"])
+            yield "listening"
             while True:
                 # Bounded waits: the connection's lock is released between them.
                 async for notify in conn.notifies(timeout=5.0):

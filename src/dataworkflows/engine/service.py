@@ -91,6 +91,16 @@ class WorkflowService:
         self.executor = executor
         self._redact = redactor
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
+        # Latest version per workflow: starting a run then needs no extra query.
+        # Other engines' registrations arrive as notifications and clear an entry.
+        self._latest: dict[str, int] = {}
+        executor.on_workflow_changed = self._forget_latest
+
+    def _forget_latest(self, name: str | None) -> None:
+        if name is None:
+            self._latest.clear()
+        else:
+            self._latest.pop(name, None)
 
     # Definitions ------------------------------------------------------------------------
 
@@ -137,6 +147,9 @@ class WorkflowService:
             definition=msgspec.to_builtins(definition),
             source=source,
             checksum=canonical_checksum(definition),
+        )
+        self._latest[definition.name] = max(
+            registration.version, self._latest.get(definition.name, 0)
         )
         self._compiled[(definition.name, registration.version)] = CompiledWorkflow(
             name=compiled.name,
@@ -188,10 +201,13 @@ class WorkflowService:
         trigger: dict[str, Any],
     ) -> tuple[RunRecord, bool]:
         """Start a run of the latest version of ``name``; (the run, whether it is new)."""
-        stored = await self.store.get_workflow_version(name)
-        if stored is None:
-            raise Problem(404, f"There is no workflow called {name!r}.")
-        workflow = await self.compiled(name, stored.version)
+        version = self._latest.get(name)
+        if version is None:
+            stored = await self.store.get_workflow_version(name)
+            if stored is None:
+                raise Problem(404, f"There is no workflow called {name!r}.")
+            version = self._latest[name] = stored.version
+        workflow = await self.compiled(name, version)
         try:
             resolved = validate_inputs(workflow.definition, inputs)
         except DefinitionError as exc:

@@ -263,8 +263,10 @@ class EngineStore(Protocol):
         ...
 
     def notifications(self) -> AsyncIterator[str]:
-        """Wake-ups from other processes: ``queued`` (a run waits) and ``cancel:<run id>``.
+        """Wake-ups from other processes, until cancelled.
 
-        Iterates until cancelled; raises when the connection breaks (callers reconnect).
+        ``listening`` once listening starts (anything cached may have changed before),
+        then ``queued`` (a run waits), ``cancel:<run id>`` and ``workflow:<name>`` (a new
+        version). Raises when the connection breaks; callers reconnect.
         """
         ...

@@ -3,13 +3,15 @@
 A value is treated as secret when its key names a secret (``token``, ``password``,
 ``authorization``, ...); a :class:`Redactor` also masks the configured secret values
 (API keys, service tokens) wherever they appear in a string. Passwords inside URLs
-are removed too. The functions return new values and never mutate their argument.
+are removed too. The functions never mutate their argument: they return it as it is
+when nothing needed masking, else a copy of the parts that changed.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,23 +28,56 @@ _SECRET_KEY_RE: Final = re.compile(
 _SAFE_KEYS: Final = frozenset({"idempotency_key", "token_type", "tokens_used", "next_token"})
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Whether a mapping key names a secret value."""
     return key.lower() not in _SAFE_KEYS and _SECRET_KEY_RE.search(key) is not None
 
 
-def redact(value: Any) -> Any:
-    """A copy of a JSON-like ``value`` with every secret-keyed value replaced."""
+_UNCHANGED: Final = object()
+
+
+def _redact(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` redacted, or ``_UNCHANGED``: copies only what changes (most data has no
+    secret, and this runs on every recorded step)."""
     if isinstance(value, Mapping):
-        return {
-            k: (REDACTED if isinstance(k, str) and is_secret_key(k) and v else redact(v))
-            for k, v in value.items()
-        }
+        copy: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if isinstance(key, str) and item and is_secret_key(key):
+                new: Any = REDACTED
+            else:
+                new = _redact(item, secrets)
+                if new is _UNCHANGED:
+                    continue
+            if copy is None:
+                copy = dict(value)
+            copy[key] = new
+        return _UNCHANGED if copy is None else copy
     if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and "://" in value and "@" in value:
-        return redact_url(value)
-    return value
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            new = _redact(item, secrets)
+            if new is _UNCHANGED:
+                continue
+            if items is None:
+                items = list(value)
+            items[index] = new
+        return _UNCHANGED if items is None else items
+    if isinstance(value, str):
+        text = value
+        for secret in secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if "://" in text and "@" in text:
+            text = redact_url(text)
+        return _UNCHANGED if text is value else text
+    return _UNCHANGED
+
+
+def redact(value: Any) -> Any:
+    """``value`` with every secret-keyed value replaced (a copy where anything changed)."""
+    result = _redact(value, ())
+    return value if result is _UNCHANGED else result
 
 
 def redact_url(url: str) -> str:
@@ -63,22 +98,9 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         # Short values would mask innocent text; configured secrets are long.
-        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+        self._secrets = tuple(sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True))
 
     def __call__(self, value: Any) -> Any:
-        """A copy of ``value`` with secret-keyed values and known secrets masked."""
-        if not self._secrets:
-            return redact(value)
-        return self._mask(redact(value))
-
-    def _mask(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self._secrets:
-                if secret in value:
-                    value = value.replace(secret, REDACTED)
-            return value
-        if isinstance(value, dict):
-            return {k: self._mask(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._mask(v) for v in value]
-        return value
+        """``value`` with secret-keyed values and known secrets masked."""
+        result = _redact(value, self._secrets)
+        return value if result is _UNCHANGED else result

@@ -52,14 +52,19 @@ SELECT dw.release_engine_v1(%(engine)s)
 SELECT id, workflow_name, workflow_version, inputs, deadline_at, claim_count, previous_engine
 FROM dw.claim_runs_v1(%(engine)s, %(limit)s)
 
--- record_step_attempts --
-SELECT lost_run_id FROM dw.record_step_attempts_v1(%(engine)s, %(attempts)s)
-
--- finish_runs --
-SELECT lost_run_id FROM dw.finish_runs_v1(%(engine)s, %(runs)s)
-
--- append_run_events --
-SELECT dw.append_run_events_v1(%(events)s)
+-- write_batch --
+-- Arrays go in binary (the b placeholders): PostgreSQL parses only the JSON values.
+SELECT lost_run_id FROM dw.write_batch_v1(
+    %(engine)s,
+    %(run_ids)b::uuid[], %(step_ids)b::text[], %(iterations)b::integer[],
+    %(attempts)b::integer[], %(actions)b::text[], %(aggregates)b::boolean[],
+    %(statuses)b::text[], %(inputs)b::text[], %(outputs)b::text[], %(errors)b::text[],
+    %(queued_at)b::timestamptz[], %(started_at)b::timestamptz[],
+    %(finished_at)b::timestamptz[],
+    %(finish_ids)b::uuid[], %(finish_statuses)b::text[], %(finish_outputs)b::text[],
+    %(finish_errors)b::text[],
+    %(event_run_ids)b::uuid[], %(event_kinds)b::text[], %(event_details)b::text[]
+)
 
 -- listen_runs --
 LISTEN dw_runs
