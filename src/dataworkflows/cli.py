@@ -9,7 +9,6 @@ Exit status: 0 success (also after Ctrl-C or SIGTERM stopped a server gracefully
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import secrets
@@ -22,6 +21,7 @@ from typing import NoReturn
 import msgspec
 
 from dataworkflows import __version__
+from dataworkflows.runtime.aio import run as run_loop
 from dataworkflows.runtime.database import DatabaseUnavailable, describe_target
 from dataworkflows.runtime.embedded import EmbeddedPostgres, EmbeddedPostgresUnavailable
 from dataworkflows.runtime.logging import configure_logging, get_logger
@@ -283,7 +283,7 @@ def _run_connector(settings: Settings, name: str) -> int:
         await serve_until_stopped([served], on_started=started)
 
     try:
-        asyncio.run(run())
+        run_loop(run())
     finally:
         sock.close()
     return 0
@@ -339,7 +339,7 @@ def _run_engine(settings: Settings, url: str, *, dev: bool, open_docs: bool) -> 
             await serve_until_stopped([served], on_started=started)
 
     try:
-        asyncio.run(run())
+        run_loop(run())
     except EngineConfigurationError as exc:
         raise _UserError(str(exc), status=EXIT_USAGE) from None
     finally:
