@@ -247,49 +247,76 @@ CREATE VIEW dw.run_v1 AS
            r.cancel_requested_at
     FROM dw.runs AS r;
 
--- Create a run, or find the existing one with the same idempotency key
--- (created = false). With p_engine the run starts claimed by that engine (status
--- 'running'), which saves the claim round trip for runs started locally; without
--- it the run is queued and engines are told so.
-CREATE FUNCTION dw.create_run_v1(
-    p_id uuid, p_workflow_name text, p_workflow_version integer, p_inputs jsonb,
-    p_trigger jsonb, p_idempotency_key text, p_timeout_seconds double precision,
-    p_engine text
+-- Create a batch of runs in one statement. Each run is created, or, when a run of
+-- the same workflow already has its idempotency key, that run is returned instead
+-- (created = false; also for a key repeated within the batch). A run with an
+-- engine starts claimed by it (status 'running'), which saves the claim round trip
+-- for runs started locally; the others are queued and engines are told so.
+CREATE FUNCTION dw.create_runs_v1(
+    p_ids uuid[], p_workflow_names text[], p_workflow_versions integer[], p_inputs text[],
+    p_triggers text[], p_idempotency_keys text[], p_timeouts double precision[],
+    p_engines text[]
 )
-RETURNS SETOF dw.run_v1
+RETURNS TABLE (
+    requested_id uuid, created boolean,
+    id uuid, workflow_name text, workflow_version integer, status text,
+    inputs jsonb, output jsonb, error jsonb, trigger jsonb, idempotency_key text,
+    created_at timestamptz, started_at timestamptz, finished_at timestamptz,
+    timeout_seconds double precision, deadline_at timestamptz, owner text,
+    claim_count integer, cancel_requested_at timestamptz
+)
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
-    v_claimed boolean := p_engine IS NOT NULL;
+    v_queued boolean;
 BEGIN
-    INSERT INTO dw.runs AS r (
-        id, workflow_name, workflow_version, status, inputs, trigger, idempotency_key,
-        timeout_seconds, deadline_at, started_at, owner, claim_count
-    )
-    VALUES (
-        p_id, p_workflow_name, p_workflow_version,
-        CASE WHEN v_claimed THEN 'running' ELSE 'queued' END,
-        p_inputs, p_trigger, p_idempotency_key, p_timeout_seconds,
-        CASE WHEN v_claimed THEN now() + make_interval(secs => p_timeout_seconds) END,
-        CASE WHEN v_claimed THEN now() END,
-        p_engine,
-        CASE WHEN v_claimed THEN 1 ELSE 0 END
-    )
-    ON CONFLICT (workflow_name, idempotency_key) WHERE idempotency_key IS NOT NULL
-    DO NOTHING;
-    IF FOUND THEN
+    WITH inserted AS (
+        INSERT INTO dw.runs AS r (
+            id, workflow_name, workflow_version, status, inputs, trigger, idempotency_key,
+            timeout_seconds, deadline_at, started_at, owner, claim_count
+        )
+        SELECT b.id, b.workflow_name, b.workflow_version,
+               CASE WHEN b.engine IS NULL THEN 'queued' ELSE 'running' END,
+               b.inputs::jsonb, b.trigger::jsonb, b.idempotency_key, b.timeout_seconds,
+               CASE WHEN b.engine IS NOT NULL
+                    THEN now() + make_interval(secs => b.timeout_seconds) END,
+               CASE WHEN b.engine IS NOT NULL THEN now() END,
+               b.engine,
+               CASE WHEN b.engine IS NULL THEN 0 ELSE 1 END
+        FROM unnest(
+            p_ids, p_workflow_names, p_workflow_versions, p_inputs, p_triggers,
+            p_idempotency_keys, p_timeouts, p_engines
+        ) AS b(id, workflow_name, workflow_version, inputs, trigger, idempotency_key,
+               timeout_seconds, engine)
+        ON CONFLICT (workflow_name, idempotency_key) WHERE idempotency_key IS NOT NULL
+        DO NOTHING
+        RETURNING r.id, r.workflow_version, r.owner
+    ), events AS (
         INSERT INTO dw.run_events (run_id, kind, detail)
-        VALUES (p_id, 'created', jsonb_build_object('version', p_workflow_version));
-        IF v_claimed THEN
-            INSERT INTO dw.run_events (run_id, kind, detail)
-            VALUES (p_id, 'claimed', jsonb_build_object('engine', p_engine));
-        ELSE
-            PERFORM pg_notify('dw_runs', 'queued');
-        END IF;
-        RETURN QUERY SELECT v.* FROM dw.run_v1 AS v WHERE v.id = p_id;
-        RETURN;
+        SELECT i.id, k.kind,
+               CASE k.kind WHEN 'created' THEN jsonb_build_object('version', i.workflow_version)
+                           ELSE jsonb_build_object('engine', i.owner) END
+        FROM inserted AS i
+        CROSS JOIN (VALUES (1, 'created'), (2, 'claimed')) AS k(position, kind)
+        WHERE k.kind = 'created' OR i.owner IS NOT NULL
+        ORDER BY i.id, k.position
+    )
+    SELECT bool_or(i.owner IS NULL) INTO v_queued FROM inserted AS i;
+    IF v_queued THEN
+        PERFORM pg_notify('dw_runs', 'queued');
     END IF;
-    RETURN QUERY SELECT v.* FROM dw.run_v1 AS v
-    WHERE v.workflow_name = p_workflow_name AND v.idempotency_key = p_idempotency_key;
+    RETURN QUERY
+        SELECT b.id, v.id = b.id, v.*
+        FROM unnest(p_ids, p_workflow_names, p_idempotency_keys)
+            AS b(id, workflow_name, idempotency_key)
+        CROSS JOIN LATERAL (
+            SELECT * FROM dw.run_v1 AS r WHERE r.id = b.id
+            UNION ALL
+            SELECT * FROM dw.run_v1 AS r
+            WHERE b.idempotency_key IS NOT NULL AND r.workflow_name = b.workflow_name
+              AND r.idempotency_key = b.idempotency_key
+            LIMIT 1
+        ) AS v;
 END
 $$;
 

@@ -7,6 +7,8 @@ Tests that use a database (any fixture built on ``postgres_admin_url``) are mark
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,13 +31,16 @@ def _instant_retries() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str]:
     """A URL to a maintenance database on the test server (CREATE DATABASE allowed)."""
     external = os.environ.get("DW_TEST_DATABASE_URL")
     if external:
         yield external
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", database="postgres")
+    # Not under pytest's basetemp: a concurrent pytest session of the same user prunes
+    # old basetemps and would delete a running server's data.
+    root = Path(tempfile.mkdtemp(prefix="dw-test-pg-"))
+    server = EmbeddedPostgres(root / "data", database="postgres")
     server.start()
     # A throwaway server: durability costs time and proves nothing here.
     with psycopg.connect(server.admin_url(), autocommit=True) as conn:
@@ -46,6 +51,7 @@ def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         yield server.admin_url()
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -61,21 +61,27 @@ def create_run(
 ) -> dict[str, Any]:
     if owner is not None:
         engine(db, owner)
-    rows = db.execute(
-        "SELECT * FROM dw.create_run_v1(%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            uuid.uuid4(),
-            workflow,
-            1,
-            Jsonb({"board_id": "1"}),
-            Jsonb({"source": "api"}),
-            key,
-            timeout,
-            owner,
-        ),
-    ).fetchall()
-    assert len(rows) == 1
-    return rows[0]
+    return create_runs(db, [(workflow, key, owner, timeout)])[0]
+
+
+def create_runs(
+    db: psycopg.Connection[dict[str, Any]],
+    runs: list[tuple[str, str | None, str | None, float | None]],
+) -> list[dict[str, Any]]:
+    """Create (workflow, idempotency key, engine, timeout) runs in one call, as the engine does."""
+    params = {
+        "ids": [uuid.uuid4() for _ in runs],
+        "workflow_names": [r[0] for r in runs],
+        "workflow_versions": [1 for _ in runs],
+        "inputs": ['{"board_id": "1"}' for _ in runs],
+        "triggers": ['{"source": "api"}' for _ in runs],
+        "idempotency_keys": [r[1] for r in runs],
+        "timeouts": [r[3] for r in runs],
+        "engines": [r[2] for r in runs],
+    }
+    rows = db.execute(ENGINE_QUERIES["create_runs"], params).fetchall()
+    assert [r["requested_id"] for r in rows] == params["ids"]
+    return rows
 
 
 def write(
@@ -193,6 +199,29 @@ def test_create_run_is_idempotent_per_key(db: psycopg.Connection[dict[str, Any]]
     assert again["id"] == first["id"]
     assert again["status"] == "queued"  # the first run, untouched
     assert other["id"] != first["id"]
+
+
+def test_a_batch_of_runs_is_created_in_order_with_keys_checked(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """One call creates many runs; a key repeated in the batch or already used is not new."""
+    put(db, "batch-create", "2a" * 32)
+    before = create_run(db, "batch-create", key="used")
+    engine(db, "batcher")
+    rows = create_runs(
+        db,
+        [
+            ("batch-create", None, None, None),
+            ("batch-create", "fresh", "batcher", 30.0),
+            ("batch-create", "fresh", None, None),
+            ("batch-create", "used", None, None),
+        ],
+    )
+    assert [r["created"] for r in rows] == [True, True, False, False]
+    assert rows[2]["id"] == rows[1]["id"]
+    assert rows[3]["id"] == before["id"]
+    assert [r["status"] for r in rows] == ["queued", "running", "running", "queued"]
+    assert rows[1]["owner"] == "batcher"
 
 
 def test_create_run_requires_a_known_version(db: psycopg.Connection[dict[str, Any]]) -> None:

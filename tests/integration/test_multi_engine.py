@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.store import NewRun
 from tests.support.engine import ProbeLog, running_engine
 
 STEPS = """
@@ -34,14 +35,16 @@ async def test_two_engines_share_the_queue_without_overlap(database_url: str) ->
         run_ids = []
         for n in range(60):
             run, _ = await store.create_run(
-                run_id=uuid4(),
-                workflow_name="shared-work",
-                workflow_version=version,
-                inputs={"n": n},
-                trigger={},
-                idempotency_key=None,
-                timeout_seconds=None,
-                engine=None,
+                NewRun(
+                    id=uuid4(),
+                    workflow_name="shared-work",
+                    workflow_version=version,
+                    inputs={"n": n},
+                    trigger={},
+                    idempotency_key=None,
+                    timeout_seconds=None,
+                    engine=None,
+                )
             )
             run_ids.append(run.id)
         finals = [await a.service.wait(await store.get_run(r), 30) for r in run_ids]
@@ -117,7 +120,7 @@ steps:
         while probe.count("slow") == 0:
             await asyncio.sleep(0.01)
         # Freeze A: no heartbeat, no watchdog, no claims; its run is still "in flight".
-        for task in [*a.executor._intake, *a.executor._upkeep]:
+        for task in [*a.executor._intake_tasks, *a.executor._upkeep]:
             task.cancel()
         if a.executor._watchdog is not None:
             a.executor._watchdog.cancel()

@@ -36,10 +36,12 @@ from dataworkflows import __version__
 from dataworkflows.contracts import ActionContext, ActionError, ActionFailed, ActionRequest
 from dataworkflows.engine.connectors import ConnectorRegistry
 from dataworkflows.engine.expressions import ExpressionError, evaluate
+from dataworkflows.engine.intake import RunIntake
 from dataworkflows.engine.journal import Journal, JournalUnavailable, RunLost
 from dataworkflows.engine.store import (
     ClaimedRun,
     EngineStore,
+    NewRun,
     RunFinish,
     RunRecord,
     RunStatus,
@@ -153,11 +155,12 @@ class Executor:
         self._jitter = jitter
         self.engine_id = self._new_engine_id()
         self.journal = Journal(store, engine_id=self.engine_id, flushers=journal_flushers)
+        self._intake = RunIntake(store)
         self._runs: dict[UUID, _RunState] = {}
         self._reserved = 0
         self._done: dict[UUID, asyncio.Future[None]] = {}
         self._claim_wake = asyncio.Event()
-        self._intake: list[asyncio.Task[None]] = []
+        self._intake_tasks: list[asyncio.Task[None]] = []
         self._upkeep: list[asyncio.Task[None]] = []
         self._stopping = False
         self._lease_ok_until = 0.0
@@ -180,9 +183,10 @@ class Executor:
         self._stopping = False
         await self._heartbeat_once()
         self.journal.start()
+        self._intake.start()
         # Intake (claims, notifications) stops first on shutdown; upkeep (heartbeat,
         # attempt watch) goes on while running runs get their grace period.
-        self._intake = [
+        self._intake_tasks = [
             asyncio.create_task(self._claim_loop(), name="engine-claims"),
             asyncio.create_task(self._listen_loop(), name="engine-notifications"),
         ]
@@ -195,7 +199,8 @@ class Executor:
     async def stop(self) -> None:
         """Stop claiming, let running runs finish briefly, release the rest to others."""
         self._stopping = True
-        await _cancel(self._intake)
+        await self._intake.close()
+        await _cancel(self._intake_tasks)
         running = [s.task for s in self._runs.values() if s.task is not None]
         if running:
             _, pending = await asyncio.wait(running, timeout=self.config.shutdown_grace_s)
@@ -251,15 +256,17 @@ class Executor:
         if local:
             self._reserved += 1
         try:
-            run, created = await self._store.create_run(
-                run_id=uuid4(),
-                workflow_name=workflow.name,
-                workflow_version=workflow.version,
-                inputs=inputs,
-                trigger=trigger,
-                idempotency_key=idempotency_key,
-                timeout_seconds=workflow.timeout_seconds,
-                engine=self.engine_id if local else None,
+            run, created = await self._intake.create(
+                NewRun(
+                    id=uuid4(),
+                    workflow_name=workflow.name,
+                    workflow_version=workflow.version,
+                    inputs=inputs,
+                    trigger=trigger,
+                    idempotency_key=idempotency_key,
+                    timeout_seconds=workflow.timeout_seconds,
+                    engine=self.engine_id if local else None,
+                )
             )
             if created and local:
                 self._launch(run.id, workflow, inputs, deadline=run.deadline_at, resume=False)

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from dataworkflows.engine.store import (
     ClaimedRun,
+    NewRun,
     Registration,
     RunEvent,
     RunFinish,
@@ -128,34 +129,32 @@ class PostgresEngineStore:
             _Q["get_workflow_version"], {"name": name, "version": version}, StoredDefinition
         )
 
-    async def create_run(
-        self,
-        *,
-        run_id: UUID,
-        workflow_name: str,
-        workflow_version: int,
-        inputs: dict[str, Any],
-        trigger: dict[str, Any],
-        idempotency_key: str | None,
-        timeout_seconds: float | None,
-        engine: str | None,
-    ) -> tuple[RunRecord, bool]:
-        run = await self._one(
-            _Q["create_run"],
-            {
-                "id": run_id,
-                "workflow_name": workflow_name,
-                "workflow_version": workflow_version,
-                "inputs": _json(inputs),
-                "trigger": _json(trigger),
-                "idempotency_key": idempotency_key,
-                "timeout_seconds": timeout_seconds,
-                "engine": engine,
-            },
-            RunRecord,
-        )
-        assert run is not None
-        return run, run.id == run_id
+    async def create_runs(self, runs: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
+        params = {
+            "ids": [r.id for r in runs],
+            "workflow_names": [r.workflow_name for r in runs],
+            "workflow_versions": [r.workflow_version for r in runs],
+            "inputs": [_text(r.inputs) for r in runs],
+            "triggers": [_text(r.trigger) for r in runs],
+            "idempotency_keys": [r.idempotency_key for r in runs],
+            "timeouts": [r.timeout_seconds for r in runs],
+            "engines": [r.engine for r in runs],
+        }
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(_Q["create_runs"], params)
+            rows = await cursor.fetchall()
+        by_request = {row.pop("requested_id"): row for row in rows}
+        result = []
+        for run in runs:
+            row = by_request[run.id]
+            created = bool(row.pop("created"))
+            result.append((msgspec.convert(row, RunRecord), created))
+        return result
+
+    async def create_run(self, run: NewRun) -> tuple[RunRecord, bool]:
+        """Create one run (see :meth:`create_runs`)."""
+        return (await self.create_runs([run]))[0]
 
     async def get_run(self, run_id: UUID) -> RunRecord | None:
         return await self._one(_Q["get_run"], {"id": run_id}, RunRecord)

@@ -17,6 +17,7 @@ import msgspec
 __all__ = [
     "ClaimedRun",
     "EngineStore",
+    "NewRun",
     "Registration",
     "RunEvent",
     "RunFinish",
@@ -156,6 +157,20 @@ class StepAttempt(msgspec.Struct, kw_only=True, omit_defaults=True):
     error: dict[str, Any] | None = None
 
 
+class NewRun(msgspec.Struct, frozen=True, kw_only=True):
+    """A run to create."""
+
+    id: UUID
+    workflow_name: str
+    workflow_version: int
+    inputs: dict[str, Any]
+    trigger: dict[str, Any]
+    idempotency_key: str | None
+    timeout_seconds: float | None
+    engine: str | None
+    """The engine that starts it at once, or None to queue it."""
+
+
 class RunFinish(msgspec.Struct, kw_only=True):
     """A run's final status to record."""
 
@@ -188,20 +203,9 @@ class EngineStore(Protocol):
         """One version (the latest when None), or None."""
         ...
 
-    async def create_run(
-        self,
-        *,
-        run_id: UUID,
-        workflow_name: str,
-        workflow_version: int,
-        inputs: dict[str, Any],
-        trigger: dict[str, Any],
-        idempotency_key: str | None,
-        timeout_seconds: float | None,
-        engine: str | None,
-    ) -> tuple[RunRecord, bool]:
-        """Create a run (claimed by ``engine`` when given); an existing run with the same
-        idempotency key is returned instead, with False."""
+    async def create_runs(self, runs: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
+        """Create runs in one transaction, in order: each the new run and True, or the
+        existing run with the same idempotency key and False."""
         ...
 
     async def get_run(self, run_id: UUID) -> RunRecord | None:

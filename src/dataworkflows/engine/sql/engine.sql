@@ -12,10 +12,11 @@ SELECT version, description, checksum, created_at FROM dw.get_workflow_versions_
 SELECT name, version, description, definition, source, checksum, created_at
 FROM dw.get_workflow_version_v1(%(name)s, %(version)s)
 
--- create_run --
-SELECT * FROM dw.create_run_v1(
-    %(id)s, %(workflow_name)s, %(workflow_version)s, %(inputs)s, %(trigger)s,
-    %(idempotency_key)s, %(timeout_seconds)s, %(engine)s
+-- create_runs --
+SELECT * FROM dw.create_runs_v1(
+    %(ids)b::uuid[], %(workflow_names)b::text[], %(workflow_versions)b::integer[],
+    %(inputs)b::text[], %(triggers)b::text[], %(idempotency_keys)b::text[],
+    %(timeouts)b::double precision[], %(engines)b::text[]
 )
 
 -- get_run --
