@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 import msgspec
+import psycopg
 import pytest
 from litestar import get, post
 from litestar.params import JSONBody
@@ -28,6 +30,12 @@ class Order(msgspec.Struct):
 def boom() -> None:
     """A handler with a bug."""
     raise RuntimeError("database password is hunter2")
+
+
+@get("/db-down", sync_to_thread=False)
+def db_down() -> None:
+    """A handler whose database went away."""
+    raise psycopg.OperationalError("connection to server at 10.0.0.5 failed: password=hunter2")
 
 
 @get("/teapot", sync_to_thread=False)
@@ -63,8 +71,9 @@ async def broken() -> str | None:
     raise ConnectionError("no route")
 
 
-def client(**kwargs: object) -> TestClient:  # type: ignore[type-arg]
-    app = create_app(component="test", route_handlers=[boom, teapot, create_order], **kwargs)  # type: ignore[arg-type]
+def client(**kwargs: Any) -> TestClient[Any]:
+    handlers = [boom, teapot, create_order, db_down]
+    app = create_app(component="test", route_handlers=handlers, **kwargs)
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -176,3 +185,13 @@ def test_logs_are_json_with_request_id_and_no_secrets(
     assert request_lines[-1]["status"] == 422
     login = next(line for line in lines if line.get("event") == "login")
     assert login["password"] == "***"
+
+
+def test_an_unreachable_database_is_503_with_retry_after() -> None:
+    """A lost database connection is a 503 to retry, revealing nothing of the error."""
+    with client() as c:
+        response = c.get("/db-down")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "hunter2" not in response.text
+    assert "10.0.0.5" not in response.text

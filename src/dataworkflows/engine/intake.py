@@ -14,9 +14,13 @@ from typing import Final
 
 from dataworkflows.engine.store import EngineStore, NewRun, RunRecord
 
-__all__ = ["RunIntake"]
+__all__ = ["EngineStopping", "RunIntake"]
 
 MAX_BATCH: Final = 500
+
+
+class EngineStopping(Exception):
+    """The engine is shutting down and starts no more runs."""
 
 
 class RunIntake:
@@ -48,7 +52,7 @@ class RunIntake:
     async def create(self, run: NewRun) -> tuple[RunRecord, bool]:
         """The run as created (True), or the run that already has its idempotency key."""
         if self._closing:
-            raise RuntimeError("the engine is stopping")
+            raise EngineStopping("the engine is stopping")
         future: asyncio.Future[tuple[RunRecord, bool]] = asyncio.get_running_loop().create_future()
         self._pending.append((run, future))
         self._wake.set()

@@ -27,6 +27,7 @@ from dataworkflows.engine.definitions import (
     type_problem,
 )
 from dataworkflows.engine.executor import Executor
+from dataworkflows.engine.intake import EngineStopping
 from dataworkflows.engine.store import (
     EngineStore,
     Registration,
@@ -212,9 +213,14 @@ class WorkflowService:
             resolved = validate_inputs(workflow.definition, inputs)
         except DefinitionError as exc:
             raise Problem(422, "The run's inputs are invalid.", errors=exc.problems) from None
-        return await self.executor.create_run(
-            workflow, inputs=resolved, trigger=trigger, idempotency_key=idempotency_key
-        )
+        try:
+            return await self.executor.create_run(
+                workflow, inputs=resolved, trigger=trigger, idempotency_key=idempotency_key
+            )
+        except EngineStopping:
+            raise Problem(
+                503, "This engine is shutting down; try again.", headers={"Retry-After": "2"}
+            ) from None
 
     async def wait(self, run: RunRecord, seconds: float) -> RunRecord:
         """The run once finished, or as it is after ``seconds``."""

@@ -16,10 +16,12 @@ from http import HTTPStatus
 from typing import Any, Final
 
 import msgspec
+import psycopg
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from psycopg_pool import PoolTimeout
 
 from dataworkflows.runtime.logging import get_logger
 
@@ -152,6 +154,18 @@ def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[by
     return problem_response(request, Problem(status, detail, headers=exc.headers))
 
 
+def _handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    _log.warning("database unavailable", path=request.url.path, error_type=type(exc).__name__)
+    return problem_response(
+        request,
+        Problem(
+            503,
+            "The database is not reachable right now; try again shortly.",
+            headers={"Retry-After": "5"},
+        ),
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(
@@ -165,5 +179,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     return {
         Problem: _handle_problem,
         HTTPException: _handle_http,
+        psycopg.OperationalError: _handle_database_down,
+        PoolTimeout: _handle_database_down,
         Exception: _handle_unexpected,
     }
