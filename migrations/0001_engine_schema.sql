@@ -87,6 +87,8 @@ CREATE TABLE dw.step_attempts (
     attempt     integer NOT NULL CHECK (attempt > 0),
     action      text NOT NULL,
     aggregate   boolean NOT NULL DEFAULT false,
+    -- The output had secret values masked, so it is not a faithful result to reuse.
+    redacted    boolean NOT NULL DEFAULT false,
     status      text NOT NULL
         CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'cancelled')),
     -- json, not jsonb: written on every step and read rarely, so PostgreSQL only
@@ -229,6 +231,30 @@ BEGIN
     )
     SELECT count(*) INTO v_released FROM released;
     UPDATE dw.engines AS e SET lease_expires_at = now() WHERE e.id = p_engine;
+    IF v_released > 0 THEN
+        PERFORM pg_notify('dw_runs', 'queued');
+    END IF;
+    RETURN v_released;
+END
+$$;
+
+-- Requeue runs p_engine took but cannot start now (the database failed it while it
+-- loaded them); others may take them at once.
+CREATE FUNCTION dw.release_runs_v1(p_engine text, p_ids uuid[])
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_released integer;
+BEGIN
+    WITH released AS (
+        UPDATE dw.runs AS r SET status = 'queued', owner = NULL
+        WHERE r.id = ANY(p_ids) AND r.owner = p_engine AND r.status = 'running'
+        RETURNING r.id
+    ), events AS (
+        INSERT INTO dw.run_events (run_id, kind, detail)
+        SELECT released.id, 'released', jsonb_build_object('engine', p_engine) FROM released
+    )
+    SELECT count(*) INTO v_released FROM released;
     IF v_released > 0 THEN
         PERFORM pg_notify('dw_runs', 'queued');
     END IF;
@@ -453,7 +479,8 @@ CREATE FUNCTION dw.write_batch_v1(
     p_engine text,
     -- step attempts
     p_run_ids uuid[], p_step_ids text[], p_iterations integer[], p_attempts integer[],
-    p_actions text[], p_aggregates boolean[], p_statuses text[], p_inputs text[],
+    p_actions text[], p_aggregates boolean[], p_redacted boolean[], p_statuses text[],
+    p_inputs text[],
     p_outputs text[], p_errors text[], p_queued_at timestamptz[], p_started_at timestamptz[],
     p_finished_at timestamptz[],
     -- finished runs
@@ -485,21 +512,22 @@ BEGIN
     END IF;
 
     INSERT INTO dw.step_attempts AS s (
-        run_id, step_id, iteration, attempt, action, aggregate, status, input, output,
-        error, queued_at, started_at, finished_at
+        run_id, step_id, iteration, attempt, action, aggregate, redacted, status, input,
+        output, error, queued_at, started_at, finished_at
     )
     -- The start and the end of one attempt may arrive in the same batch: keep the
     -- end (an upsert cannot touch one row twice).
     SELECT DISTINCT ON (b.run_id, b.step_id, b.iteration, b.attempt)
-           b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate, b.status,
-           b.input::json, b.output::json, b.error::jsonb, b.queued_at, b.started_at,
+           b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate, b.redacted,
+           b.status, b.input::json, b.output::json, b.error::jsonb, b.queued_at, b.started_at,
            b.finished_at
     FROM unnest(
         p_run_ids, p_step_ids, p_iterations, p_attempts, p_actions, p_aggregates,
-        p_statuses, p_inputs, p_outputs, p_errors, p_queued_at, p_started_at, p_finished_at
+        p_redacted, p_statuses, p_inputs, p_outputs, p_errors, p_queued_at, p_started_at,
+        p_finished_at
     ) AS b(
-        run_id, step_id, iteration, attempt, action, aggregate, status, input, output,
-        error, queued_at, started_at, finished_at
+        run_id, step_id, iteration, attempt, action, aggregate, redacted, status, input,
+        output, error, queued_at, started_at, finished_at
     )
     -- Joins, not = ANY(array): batches hold hundreds of runs.
     JOIN unnest(v_held) AS h(id) ON h.id = b.run_id
@@ -508,6 +536,7 @@ BEGIN
         SET status = excluded.status,
             input = coalesce(excluded.input, s.input),
             output = excluded.output,
+            redacted = excluded.redacted,
             error = excluded.error,
             finished_at = excluded.finished_at
         -- A completed attempt is final; a late 'running' row must not reopen it.
@@ -543,13 +572,12 @@ $$;
 CREATE FUNCTION dw.get_step_attempts_v1(p_run_id uuid)
 RETURNS TABLE (
     step_id text, iteration integer, attempt integer, action text, aggregate boolean,
-    status text, input jsonb, output jsonb, error jsonb, queued_at timestamptz,
-    started_at timestamptz, finished_at timestamptz
+    redacted boolean, status text, input json, output json, error jsonb,
+    queued_at timestamptz, started_at timestamptz, finished_at timestamptz
 )
 LANGUAGE sql STABLE AS $$
-    SELECT s.step_id, s.iteration, s.attempt, s.action, s.aggregate, s.status, s.input,
-           s.output,
-           s.error, s.queued_at, s.started_at, s.finished_at
+    SELECT s.step_id, s.iteration, s.attempt, s.action, s.aggregate, s.redacted, s.status,
+           s.input, s.output, s.error, s.queued_at, s.started_at, s.finished_at
     FROM dw.step_attempts AS s
     WHERE s.run_id = p_run_id
     ORDER BY s.started_at, s.step_id, s.iteration, s.attempt

@@ -367,7 +367,12 @@ async def test_connectors_are_listed_and_callable_once(database_url: str) -> Non
         unknown = await client.post("/v1/connectors/jira/actions/x", json={"input": {}})
     core = next(c for c in listed["connectors"] if c["name"] == "core")
     assert core["available"]
-    assert {a["name"] for a in core["actions"]} == {"core.echo", "core.sleep", "core.fail"}
+    assert {a["name"] for a in core["actions"]} == {
+        "core.echo",
+        "core.sleep",
+        "core.fail",
+        "core.tally",
+    }
     sleep = next(a for a in core["actions"] if a["name"] == "core.sleep")
     assert sleep["input_schema"]["$defs"]["SleepInput"]["properties"]["seconds"]["maximum"] == 3600
     assert echoed.json() == {"output": {"password": "***", "a": 1}}
@@ -378,3 +383,18 @@ async def test_connectors_are_listed_and_callable_once(database_url: str) -> Non
     assert bad_input.status_code == 422
     assert "seconds" in bad_input.json()["detail"]
     assert unknown.status_code == 404
+
+
+async def test_start_run_body_mistakes_name_the_field(database_url: str) -> None:
+    """An unknown field is named; a wrong type names its field; no body means no inputs."""
+    async with running_engine(database_url) as engine:
+        client = engine.client
+        unknown = await client.post(
+            "/v1/workflows/hello-world/runs", json={"inputs": {}, "colour": 1}
+        )
+        wrong = await client.post("/v1/workflows/hello-world/runs", json={"inputs": []})
+        nul = await client.get("/v1/workflows/bad%00name")
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"] == [{"field": "colour", "message": "is not a known field"}]
+    assert wrong.json()["errors"][0]["field"] == "inputs"
+    assert nul.status_code == 422

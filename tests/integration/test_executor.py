@@ -422,3 +422,97 @@ steps:
     assert run.error["code"] == "expression_error"
     assert "missing_field" in run.error["message"]
     assert [(a.step_id, a.status) for a in attempts] == [("use", "failed")]
+
+
+async def test_foreach_items_stop_when_the_run_is_taken_over(database_url: str) -> None:
+    """Once another engine owns the run, items not yet started are never called."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: many-items
+steps:
+  - id: each
+    uses: probe.record
+    foreach: "{{ range(20) | list }}"
+    concurrency: 2
+    with: {key: "item-{{ index }}", wait_for: "gate-{{ index }}"}
+"""
+        )
+        run, _ = await engine.service.start_run(
+            "many-items", inputs={}, idempotency_key=None, trigger={}
+        )
+        while len(engine.probe.calls) < 2:
+            await asyncio.sleep(0.01)
+        # Another engine took the run over (as after a lease expiry).
+        async with engine.service.store._pool.connection() as conn:
+            await conn.execute("SELECT * FROM dw.heartbeat_engine_v1('usurper', 60, 'h', 1, 'v')")
+            await conn.execute("UPDATE dw.runs SET owner = 'usurper' WHERE id = %s", (run.id,))
+        for n in range(2):
+            engine.probe.gates.setdefault(f"gate-{n}", asyncio.Event()).set()
+        while engine.executor.is_local(run.id):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        calls = len(engine.probe.calls)
+    assert calls == 2, f"{calls} items were called after the run was lost"
+
+
+async def test_a_step_whose_output_was_masked_runs_again_on_retry(database_url: str) -> None:
+    """Masked output cannot stand in for the real one: a retried run re-executes that step."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: token-passing
+steps:
+  - {id: login, uses: probe.record, with: {key: login, payload: {access_token: real-token-value}}}
+  - {id: flaky, uses: core.fail, with: {times: 1}, retry: {attempts: 1}}
+  - {id: use, uses: probe.record, with: {key: use, payload: "{{ steps.login.output.payload.access_token }}"}}
+"""
+        )
+        run = await engine.run("token-passing")
+        assert run.status == "failed"
+        attempts = await engine.attempts(run.id)
+        assert attempts[0].output["payload"] == {"access_token": "***"}
+        assert attempts[0].redacted
+        retried = await engine.service.wait(await engine.service.retry(run.id), 10)
+        used = [c for c in engine.probe.calls if c.key == "use"]
+        assert engine.probe.count("login") == 2
+    assert retried.status == "succeeded"
+    assert len(used) == 1
+
+
+async def test_an_engine_recorded_failure_is_not_reused_on_retry(database_url: str) -> None:
+    """A step cut off by the deadline is run again on retry, even with on_error: continue."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: cut-off
+timeout: 300ms
+steps:
+  - {id: slow, uses: probe.record, on_error: continue, with: {key: slow, wait_for: never}}
+"""
+        )
+        run = await engine.run("cut-off", wait=5)
+        assert run.status == "failed"
+        engine.probe.gates.setdefault("never", asyncio.Event()).set()
+        retried = await engine.service.wait(await engine.service.retry(run.id), 10)
+        slow_calls = engine.probe.count("slow")
+    assert slow_calls == 2
+    assert retried.status == "succeeded"
+
+
+async def test_nul_characters_in_data_do_not_break_a_run(database_url: str) -> None:
+    """Inputs and outputs holding NUL characters are recorded (as U+FFFD) and the run succeeds."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: nul-data
+inputs: {text: {type: string}}
+steps:
+  - {id: echo, uses: core.echo, with: {text: "{{ inputs.text }}"}}
+output: "{{ steps.echo.output.text }}"
+"""
+        )
+        run = await engine.run("nul-data", {"text": "a\x00b"})
+        attempts = await engine.attempts(run.id)
+    assert run.status == "succeeded"
+    assert attempts[0].output == {"text": "a\ufffdb"}

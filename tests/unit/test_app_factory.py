@@ -195,3 +195,20 @@ def test_an_unreachable_database_is_503_with_retry_after() -> None:
     assert response.headers["retry-after"] == "5"
     assert "hunter2" not in response.text
     assert "10.0.0.5" not in response.text
+
+
+def test_logs_mask_configured_secrets_even_in_tracebacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A configured secret never reaches the log, not even inside an exception's text."""
+    configure_logging(level="info", fmt="json", secrets=["service-token-0123456789"])
+    try:
+        try:
+            raise RuntimeError("upstream said: bad token service-token-0123456789")
+        except RuntimeError:
+            logging.getLogger("test").exception("call failed with service-token-0123456789")
+        err = capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers.clear()
+    assert "service-token-0123456789" not in err
+    assert "bad token ***" in err

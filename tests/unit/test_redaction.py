@@ -96,3 +96,14 @@ def test_values_without_secrets_are_returned_as_they_are() -> None:
     result = redact(changed)
     assert result["keep"] is changed["keep"]
     assert changed["secret"] == "x"
+
+
+def test_url_passwords_inside_text_and_secret_query_parameters_are_masked() -> None:
+    """Credentials in a URL within a message, and ?api_key= style parameters, are masked."""
+    assert redact("connect to postgresql://dw:hunter2@db/x failed") == (
+        "connect to postgresql://dw:***@db/x failed"
+    )
+    assert redact("GET https://x.io/a?api_key=abc123&page=2&token=zz") == (
+        "GET https://x.io/a?api_key=***&page=2&token=***"
+    )
+    assert redact("page=2 and https://user@host/path") == "page=2 and https://user@host/path"

@@ -48,6 +48,7 @@ from dataworkflows.engine.store import (
     WorkflowVersionInfo,
 )
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
+from dataworkflows.runtime.redaction import Redactor
 
 __all__ = ["api_router"]
 
@@ -208,14 +209,14 @@ def _ms(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds() * 1000, 3)
 
 
-def run_view(run: RunRecord) -> RunView:
-    """The API's view of a run."""
+def run_view(run: RunRecord, redact: Redactor) -> RunView:
+    """The API's view of a run (its inputs as given, secrets masked)."""
     return RunView(
         id=run.id,
         workflow=run.workflow_name,
         version=run.workflow_version,
         status=run.status,
-        inputs=run.inputs,
+        inputs=redact(run.inputs),
         output=run.output,
         error=run.error,
         trigger=run.trigger,
@@ -404,7 +405,8 @@ class WorkflowController(Controller):
         name: FromPath[str],
         service: NamedDependency[WorkflowService],
         version: Annotated[
-            int | None, QueryParameter(ge=1, description="A version; default the latest")
+            int | None,
+            QueryParameter(ge=1, le=2**31 - 1, description="A version; default the latest"),
         ] = None,
     ) -> WorkflowDetail:
         stored = await service.store.get_workflow_version(name, version)
@@ -475,7 +477,7 @@ class WorkflowController(Controller):
         # With wait: finished (200) or not yet (202). Without: new (201) or repeated (200).
         waited_status = 200 if run.finished else 202
         status = waited_status if wait > 0 else (201 if created else 200)
-        return Response(run_view(run), status_code=status, headers=headers)
+        return Response(run_view(run, service.redact), status_code=status, headers=headers)
 
 
 class RunController(Controller):
@@ -509,7 +511,7 @@ class RunController(Controller):
             limit=limit,
         )
         next_cursor = encode_cursor(runs[-1]) if len(runs) == limit else None
-        return RunPage(runs=[run_view(r) for r in runs], next_cursor=next_cursor)
+        return RunPage(runs=[run_view(r, service.redact) for r in runs], next_cursor=next_cursor)
 
     @get(
         "/{run_id:uuid}",
@@ -523,7 +525,9 @@ class RunController(Controller):
     ) -> RunDetail:
         run, attempts, events = await service.run_detail(run_id)
         return RunDetail(
-            run=run_view(run), steps=[attempt_view(a) for a in attempts], events=events
+            run=run_view(run, service.redact),
+            steps=[attempt_view(a) for a in attempts],
+            events=events,
         )
 
     @post(
@@ -537,7 +541,7 @@ class RunController(Controller):
     async def cancel(
         self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
     ) -> RunView:
-        return run_view(await service.cancel(run_id))
+        return run_view(await service.cancel(run_id), service.redact)
 
     @post(
         "/{run_id:uuid}/retry",
@@ -550,7 +554,7 @@ class RunController(Controller):
     async def retry(
         self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
     ) -> RunView:
-        return run_view(await service.retry(run_id))
+        return run_view(await service.retry(run_id), service.redact)
 
 
 class ConnectorController(Controller):

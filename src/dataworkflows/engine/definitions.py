@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from typing import Any, Final, Literal, cast
 
@@ -61,6 +62,9 @@ _USES_RE: Final = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 _DURATION_RE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 MAX_STEPS: Final = 200
+MAX_DURATION_S: Final = 30 * 24 * 3600.0
+MAX_RETRY_WAIT_S: Final = 3600.0
+"""No retry waits longer than an hour, whatever an upstream asks for."""
 
 
 class DefinitionError(Exception):
@@ -89,6 +93,8 @@ def parse_duration(value: float | int | str, *, field: str = "duration") -> floa
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds < 0:
         raise ValueError(f"{field} must not be negative")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_S:
+        raise ValueError(f"{field} must be at most 30 days")
     return seconds
 
 
@@ -188,7 +194,7 @@ class RetryPolicy(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit
         )
         backoff = min(maximum, initial * 2.0 ** (retry - 1))
         wait = backoff + jitter * jitter_fraction
-        return max(wait, retry_after_s or 0.0)
+        return min(max(wait, retry_after_s or 0.0), MAX_RETRY_WAIT_S)
 
 
 class Step(

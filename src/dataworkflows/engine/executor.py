@@ -24,20 +24,21 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg_pool import PoolTimeout
 
 from dataworkflows import __version__
 from dataworkflows.contracts import ActionContext, ActionError, ActionFailed, ActionRequest
 from dataworkflows.engine.connectors import ConnectorRegistry
 from dataworkflows.engine.expressions import ExpressionError, evaluate
 from dataworkflows.engine.intake import RunIntake
-from dataworkflows.engine.journal import Journal, JournalUnavailable, RunLost
+from dataworkflows.engine.journal import Journal, JournalUnavailable, RecordRefused, RunLost
 from dataworkflows.engine.store import (
     ClaimedRun,
     EngineStore,
@@ -123,6 +124,13 @@ class _RunState:
         self.id_text = str(self.id)
 
 
+_TRANSIENT: Final = (psycopg.OperationalError, PoolTimeout)
+"""Database failures that pass: the operation is worth trying again later."""
+
+_ENGINE_FAILURE_CODES: Final = frozenset({"engine_lost", "deadline_exceeded", "cancelled"})
+"""Failures the engine recorded itself (not the step's outcome): never reused."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -168,6 +176,7 @@ class Executor:
         # Whether queued runs may be waiting: a run ending here is then a reason to
         # claim at once; otherwise the periodic poll (for orphans) is enough.
         self._maybe_queued = True
+        self._to_release: set[UUID] = set()
         self.on_workflow_changed: Callable[[str | None], None] | None = None
         """Called with a workflow's name when another process registered a new version
         (None: any may have changed, e.g. while notifications were not received)."""
@@ -268,7 +277,8 @@ class Executor:
                     engine=self.engine_id if local else None,
                 )
             )
-            if created and local:
+            # Only if still ours: an identity given up meanwhile leaves it to a claim.
+            if created and local and run.owner == self.engine_id:
                 self._launch(run.id, workflow, inputs, deadline=run.deadline_at, resume=False)
         finally:
             if local:
@@ -331,13 +341,16 @@ class Executor:
     async def _heartbeat_once(self) -> None:
         # Measured before the request: the database starts the new lease no earlier.
         sent = time.monotonic()
+        engine = self.engine_id
         cancels = await self._store.heartbeat(
-            engine=self.engine_id,
+            engine=engine,
             lease_seconds=self.config.lease_seconds,
             host=socket.gethostname(),
             pid=os.getpid(),
             version=__version__,
         )
+        if engine != self.engine_id:
+            return  # renewed an identity given up meanwhile; the next beat registers ours
         self._lease_ok_until = sent + self.config.lease_seconds * LEASE_SAFETY
         self._arm_watchdog()
         for run_id in cancels:
@@ -396,6 +409,8 @@ class Executor:
 
     async def _claim_loop(self) -> None:
         while True:
+            with contextlib.suppress(*_TRANSIENT):
+                await self._release_pending()
             claimed = 0
             capacity = self._capacity()
             if capacity > 0:
@@ -422,6 +437,10 @@ class Executor:
                 )
             try:
                 workflow = await self._load_workflow(run.workflow_name, run.workflow_version)
+            except _TRANSIENT as exc:
+                _log.warning("cannot start a claimed run now", run_id=str(run.id), error=str(exc))
+                self._to_release.add(run.id)
+                continue
             except Exception as exc:
                 _log.error(
                     "cannot load a claimed run's workflow", run_id=str(run.id), error=str(exc)
@@ -433,8 +452,20 @@ class Executor:
             )
         return len(runs)
 
+    async def _release_pending(self) -> None:
+        """Give back runs taken but not started (a transient failure at claim or resume)."""
+        if not self._to_release:
+            return
+        ids = list(self._to_release)
+        try:
+            await self._store.release_runs(engine=self.engine_id, run_ids=ids)
+        except _TRANSIENT as exc:
+            _log.warning("could not release runs yet", runs=len(ids), error_type=type(exc).__name__)
+            return
+        self._to_release.difference_update(ids)
+
     async def _finish_unstartable(self, run: ClaimedRun, exc: Exception) -> None:
-        with contextlib.suppress(RunLost, JournalUnavailable):
+        with contextlib.suppress(RunLost, JournalUnavailable, RecordRefused):
             await self.journal.finish(
                 RunFinish(
                     id=run.id,
@@ -464,32 +495,14 @@ class Executor:
     # Executing a run --------------------------------------------------------------------
 
     async def _execute(self, state: _RunState, deadline: datetime | None, resume: bool) -> None:
-        loop = asyncio.get_running_loop()
         timer = None
-        finish: RunFinish | None
         if deadline is not None:
             remaining = (deadline - _now()).total_seconds()
-            timer = loop.call_later(max(remaining, 0.0), self._interrupt, state, "deadline")
-        try:
-            if resume:
-                await self._load_recorded(state)
-            finish = await self._run_steps(state)
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            finish = await self._stopped(state)
-        except (RunLost, JournalUnavailable) as exc:
-            finish = None
-            if isinstance(exc, JournalUnavailable):
-                self._lease_lost()
-        except Exception as exc:
-            _log.exception("run failed inside the engine", run_id=state.id_text)
-            finish = RunFinish(
-                id=state.id,
-                status="failed",
-                error=_error("engine_error", f"the engine failed ({type(exc).__name__})"),
+            timer = asyncio.get_running_loop().call_later(
+                max(remaining, 0.0), self._interrupt, state, "deadline"
             )
+        try:
+            finish = await self._outcome(state, resume)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -502,8 +515,10 @@ class Executor:
                     workflow=state.workflow.name,
                     status=finish.status,
                 )
-        except (RunLost, JournalUnavailable):
-            pass
+        except (RunLost, JournalUnavailable, RecordRefused) as exc:
+            _log.warning(
+                "run outcome not recorded", run_id=state.id_text, error_type=type(exc).__name__
+            )
         finally:
             self._runs.pop(state.id, None)
             done = self._done.pop(state.id, None)
@@ -511,6 +526,36 @@ class Executor:
                 done.set_result(None)
             if self._maybe_queued:
                 self._claim_wake.set()
+
+    async def _outcome(self, state: _RunState, resume: bool) -> RunFinish | None:
+        """Run the steps; how the run ended, or None when it is not ours to end."""
+        try:
+            if resume:
+                await self._load_recorded(state)
+            return await self._run_steps(state)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return await self._stopped(state)
+        except RunLost:
+            return None
+        except JournalUnavailable:
+            self._lease_lost()
+            return None
+        except RecordRefused as exc:
+            _log.error("the database refused a record of this run", run_id=state.id_text)
+            message = f"the database refused a record of this run: {exc}"
+            return RunFinish(id=state.id, status="failed", error=_error("engine_error", message))
+        except _TRANSIENT as exc:
+            # Resuming needs the recorded steps; without the database, hand the run back.
+            _log.warning("cannot resume the run now", run_id=state.id_text, error=str(exc))
+            self._to_release.add(state.id)
+            return None
+        except Exception as exc:
+            _log.exception("run failed inside the engine", run_id=state.id_text)
+            message = f"the engine failed ({type(exc).__name__})"
+            return RunFinish(id=state.id, status="failed", error=_error("engine_error", message))
 
     async def _stopped(self, state: _RunState) -> RunFinish | None:
         """Record what an interrupted run was doing; the run's final status, if any."""
@@ -583,9 +628,14 @@ class Executor:
         record = state.recorded.get((step.id, iteration))
         if record is None:
             return None
+        if record.redacted:
+            # The recorded output has masked values: replaying it would feed "***"
+            # to later steps, so the step runs again (with the same idempotency key).
+            return None
         if record.status in ("succeeded", "skipped"):
             return record
-        if record.status == "failed" and step.on_error == "continue":
+        engine_made = (record.error or {}).get("code") in _ENGINE_FAILURE_CODES
+        if record.status == "failed" and step.on_error == "continue" and not engine_made:
             return record
         return None
 
@@ -673,15 +723,20 @@ class Executor:
                     error = _error("expression_error", f"with: {exc}")
                     await self._record_failure(state, step, index, error, item_queued)
                 else:
-                    outputs[index], error = await self._attempts(
-                        state, step, index, arguments, item_queued
-                    )
+                    try:
+                        outputs[index], error = await self._attempts(
+                            state, step, index, arguments, item_queued
+                        )
+                    except BaseException:
+                        # Set before the gate opens: the next item must not start.
+                        stop = True
+                        raise
                 if error is not None:
                     failures.append({"index": index, **error})
                     if step.on_error == "fail":
                         stop = True
 
-        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        await _all_or_none([one(i, item) for i, item in enumerate(items)])
         failures.sort(key=lambda f: int(f["index"]))
         error = None
         if failures:
@@ -704,7 +759,8 @@ class Executor:
                 started_at=queued,
                 finished_at=now,
                 input={"items": len(items)},
-                output=self._redact(outputs),
+                output=(masked := self._redact(outputs)),
+                redacted=masked is not outputs,
                 error=error,
             )
         )
@@ -819,6 +875,7 @@ class Executor:
             if error is None:
                 attempt.status = "succeeded"
                 attempt.output = self._redact(output)
+                attempt.redacted = attempt.output is not output
                 await self.journal.record(attempt)
                 return output, None
             error_dict = _error(error.code, error.message, retryable=error.retryable)
@@ -844,6 +901,22 @@ class Executor:
             )
             await self._sleep(delay)
             queued_at = _now()
+
+
+async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
+    """Run ``coroutines`` concurrently; if one raises (or we are cancelled), stop the rest.
+
+    RunLost, JournalUnavailable or a cancellation: no foreach item may go on calling
+    connectors once the run is no longer ours.
+    """
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:

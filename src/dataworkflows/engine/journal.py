@@ -17,11 +17,12 @@ from uuid import UUID
 
 import psycopg
 import stamina
+from psycopg_pool import PoolTimeout
 
 from dataworkflows.engine.store import EngineStore, RunFinish, StepAttempt
 from dataworkflows.runtime.logging import get_logger
 
-__all__ = ["Journal", "JournalUnavailable", "RunLost"]
+__all__ = ["Journal", "JournalUnavailable", "RecordRefused", "RunLost"]
 
 MAX_BATCH: Final = 2000
 _log = get_logger(__name__)
@@ -33,6 +34,14 @@ class RunLost(Exception):
 
 class JournalUnavailable(Exception):
     """The database did not accept a batch even after retries."""
+
+
+class RecordRefused(Exception):
+    """The database refused this record itself (not a connection problem)."""
+
+
+def _transient(error: Exception) -> bool:
+    return isinstance(error, psycopg.OperationalError | PoolTimeout | TimeoutError)
 
 
 class _Pending:
@@ -143,6 +152,8 @@ class Journal:
         )
         room = MAX_BATCH - len(batch.attempts)
         batch.finishes, pending.finishes = pending.finishes[:room], pending.finishes[room:]
+        room -= len(batch.finishes)
+        batch.events, pending.events = pending.events[:room], pending.events[room:]
         taken = {id(r) for r in batch.attempts} | {id(r) for r in batch.finishes}
         batch.waiters = [w for w in pending.waiters if id(w[0]) in taken]
         pending.waiters = [w for w in pending.waiters if id(w[0]) not in taken]
@@ -152,15 +163,23 @@ class Journal:
         try:
             lost = await self._write_with_retries(batch.attempts, batch.finishes, batch.events)
         except Exception as exc:
+            if not _transient(exc) and len(batch) > 1:
+                # One record the database refuses must not fail the others: write them
+                # one by one, so only the bad one's waiter learns of it.
+                await self._write_each(batch)
+                return
             _log.error(
                 "journal write failed",
                 error_type=type(exc).__name__,
                 error=str(exc),
                 records=len(batch),
             )
+            failure: Exception = (
+                JournalUnavailable(str(exc)) if _transient(exc) else RecordRefused(str(exc))
+            )
             for _, _, future in batch.waiters:
                 if not future.done():
-                    future.set_exception(JournalUnavailable(str(exc)))
+                    future.set_exception(failure)
             return
         self.batches += 1
         for _, run_id, future in batch.waiters:
@@ -171,6 +190,22 @@ class Journal:
             else:
                 future.set_result(None)
 
+    async def _write_each(self, batch: _Pending) -> None:
+        singles: list[_Pending] = []
+        for attempt in batch.attempts:
+            singles.append(_Pending())
+            singles[-1].attempts.append(attempt)
+        for finish in batch.finishes:
+            singles.append(_Pending())
+            singles[-1].finishes.append(finish)
+        for event in batch.events:
+            singles.append(_Pending())
+            singles[-1].events.append(event)
+        for single in singles:
+            records = [*single.attempts, *single.finishes]
+            single.waiters = [w for w in batch.waiters if any(w[0] is r for r in records)]
+            await self._write(single)
+
     async def _write_with_retries(
         self,
         attempts: Sequence[StepAttempt],
@@ -178,7 +213,7 @@ class Journal:
         events: Sequence[dict[str, Any]],
     ) -> set[UUID]:
         async for attempt in stamina.retry_context(
-            on=(psycopg.OperationalError, TimeoutError),
+            on=(psycopg.OperationalError, PoolTimeout, TimeoutError),
             attempts=None,
             timeout=self._retry_timeout_s,
             wait_initial=0.05,

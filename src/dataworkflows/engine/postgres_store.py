@@ -41,7 +41,26 @@ def _json(value: Any) -> Jsonb:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else msgspec.json.encode(value).decode()
+    if value is None:
+        return None
+    encoded = msgspec.json.encode(value)
+    if b"\\u0000" in encoded:
+        # PostgreSQL's json types cannot hold NUL characters; keep the rest.
+        encoded = msgspec.json.encode(_without_nul(value))
+    return encoded.decode()
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters in strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, msgspec.Struct):
+        return _without_nul(msgspec.to_builtins(value))
+    return value
 
 
 def _array(values: list[Any]) -> list[Any] | None:
@@ -62,6 +81,7 @@ def _batch_arrays(
         "attempts": _array([a.attempt for a in attempts]),
         "actions": _array([a.action for a in attempts]),
         "aggregates": _array([a.aggregate for a in attempts]),
+        "redacted": _array([a.redacted for a in attempts]),
         "statuses": _array([a.status for a in attempts]),
         "inputs": _array([_text(a.input) for a in attempts]),
         "outputs": _array([_text(a.output) for a in attempts]),
@@ -214,6 +234,14 @@ class PostgresEngineStore:
     async def release_engine(self, engine: str) -> int:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_Q["release_engine"], {"engine": engine})
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    async def release_runs(self, *, engine: str, run_ids: Sequence[UUID]) -> int:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                _Q["release_runs"], {"engine": engine, "ids": list(run_ids)}
+            )
             row = await cursor.fetchone()
         return int(row[0]) if row else 0  # type: ignore[call-overload]
 

@@ -90,6 +90,8 @@ class WorkflowService:
         self.store = store
         self.connectors = connectors
         self.executor = executor
+        self.redact = redactor
+        """Masks secrets in what the API shows."""
         self._redact = redactor
         self._compiled: dict[tuple[str, int], CompiledWorkflow] = {}
         # Latest version per workflow: starting a run then needs no extra query.

@@ -109,6 +109,8 @@ class StepAttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int
     action: str
     aggregate: bool
+    redacted: bool
+    """The output had secrets masked: it cannot stand in for the real one on resume."""
     status: StepStatus
     input: Any
     output: Any
@@ -152,6 +154,7 @@ class StepAttempt(msgspec.Struct, kw_only=True, omit_defaults=True):
     started_at: datetime
     finished_at: datetime | None = None
     aggregate: bool = False
+    redacted: bool = False
     input: Any = None
     output: Any = None
     error: dict[str, Any] | None = None
@@ -249,6 +252,10 @@ class EngineStore(Protocol):
 
     async def release_engine(self, engine: str) -> int:
         """Requeue ``engine``'s unfinished runs and end its lease; how many runs."""
+        ...
+
+    async def release_runs(self, *, engine: str, run_ids: Sequence[UUID]) -> int:
+        """Requeue these runs of ``engine`` (taken but not started); how many."""
         ...
 
     async def claim_runs(self, *, engine: str, limit: int) -> list[ClaimedRun]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor
 
-from dataworkflows.runtime.redaction import REDACTED, is_secret_key, redact
+from dataworkflows.runtime.redaction import REDACTED, Redactor, is_secret_key
 from dataworkflows.runtime.settings import LogFormat
 
 __all__ = ["configure_logging", "get_logger"]
@@ -26,33 +27,49 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.stdlib.get_logger(name)
 
 
-def _redact_secrets(_: Any, __: str, event_dict: EventDict) -> EventDict:
-    event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured copy of "event"
-    for key, value in event_dict.items():
-        if key in _PASSTHROUGH:
-            continue
-        event_dict[key] = REDACTED if is_secret_key(key) and value else redact(value)
-    return event_dict
+class _SecretsProcessor:
+    """Masks secret-named fields and the configured secret values in every record."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._redact = Redactor(secrets)
+
+    def __call__(self, _: Any, __: str, event_dict: EventDict) -> EventDict:
+        event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured copy of "event"
+        for key, value in event_dict.items():
+            if key in _PASSTHROUGH:
+                continue
+            event_dict[key] = REDACTED if is_secret_key(key) and value else self._redact(value)
+        return event_dict
 
 
 # Fields structlog itself interprets: left as they are.
 _PASSTHROUGH = frozenset({"exc_info", "stack_info", "_record", "_from_structlog", "logger"})
 
 
-def configure_logging(*, level: str, fmt: LogFormat, stream: TextIO | None = None) -> None:
-    """Route every log record of this process to ``stream`` (stderr) in format ``fmt``."""
+def configure_logging(
+    *,
+    level: str,
+    fmt: LogFormat,
+    stream: TextIO | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Route every log record of this process to ``stream`` (stderr) in format ``fmt``.
+
+    ``secrets`` (API keys, tokens) are masked wherever they appear, tracebacks included.
+    """
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _redact_secrets,
+        # Tracebacks become text first, so the masking below sees them too.
+        structlog.processors.format_exc_info,
+        _SecretsProcessor(secrets),
     ]
     renderer: Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.format_exc_info)
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
 

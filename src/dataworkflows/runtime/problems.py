@@ -128,14 +128,31 @@ def _from_validation(exc: ValidationException) -> Problem:
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, Mapping):
-                field = str(item.get("key") or item.get("source") or "body")
-                errors.append(FieldError(field=field, message=str(item.get("message", ""))))
+                errors.append(_field_error(item))
     detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "The request is invalid."
     # Litestar's detail names the route ("Validation failed for POST /v1/...");
     # the field list says more, so keep it short.
     if detail.startswith("Validation failed for"):
         detail = "The request is invalid; see errors."
     return Problem(exc.status_code, detail, errors=errors)
+
+
+_UNKNOWN_FIELD_RE: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
+
+
+def _field_error(item: Mapping[str, Any]) -> FieldError:
+    """Litestar's validation detail as a field path and a message a caller can act on."""
+    field = str(item.get("key") or item.get("source") or "body")
+    message = str(item.get("message", ""))
+    unknown = _UNKNOWN_FIELD_RE.match(message)
+    if unknown:
+        prefix = "" if field == "data" else f"{field}."
+        return FieldError(field=prefix + unknown.group("name"), message="is not a known field")
+    if field == "data" and message == "'data'":
+        return FieldError(field="body", message="a JSON body is required")
+    if field == "data":
+        field = "body"
+    return FieldError(field=field, message=message)
 
 
 def _handle_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -166,6 +183,17 @@ def _handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Re
     )
 
 
+def _handle_unstorable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # e.g. a NUL character in a path or a value: the request's fault, not the server's.
+    return problem_response(
+        request,
+        Problem(
+            422,
+            "The request holds a value that cannot be stored (for example a NUL character).",
+        ),
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(
@@ -180,6 +208,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         Problem: _handle_problem,
         HTTPException: _handle_http,
         psycopg.OperationalError: _handle_database_down,
+        psycopg.DataError: _handle_unstorable,
         PoolTimeout: _handle_database_down,
         Exception: _handle_unexpected,
     }

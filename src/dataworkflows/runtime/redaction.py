@@ -35,6 +35,14 @@ def is_secret_key(key: str) -> bool:
 
 
 _UNCHANGED: Final = object()
+# user:password@ in a URL anywhere in a text ("connect to postgresql://u:pw@db failed").
+_URL_PASSWORD_RE: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)([^@\s/]+)(@)")
+# Secret-named query parameters (?api_key=..., &token=..., &sig=...).
+_QUERY_SECRET_RE: Final = re.compile(
+    r"([?&;](?:[a-z_]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|signature|sig|key))=)"
+    r"([^&;\s#\"']+)",
+    re.IGNORECASE,
+)
 
 
 def _redact(value: Any, secrets: Sequence[str]) -> Any:
@@ -69,8 +77,10 @@ def _redact(value: Any, secrets: Sequence[str]) -> Any:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         if "://" in text and "@" in text:
-            text = redact_url(text)
-        return _UNCHANGED if text is value else text
+            text = _URL_PASSWORD_RE.sub(r"\1***\3", text)
+        if "=" in text:
+            text = _QUERY_SECRET_RE.sub(r"\1***", text)
+        return _UNCHANGED if text == value else text
     return _UNCHANGED
 
 

@@ -29,8 +29,8 @@ SELECT * FROM dw.list_runs_v1(
 )
 
 -- get_step_attempts --
-SELECT step_id, iteration, attempt, action, aggregate, status, input, output, error,
-       queued_at, started_at, finished_at
+SELECT step_id, iteration, attempt, action, aggregate, redacted, status, input, output,
+       error, queued_at, started_at, finished_at
 FROM dw.get_step_attempts_v1(%(run_id)s)
 
 -- get_run_events --
@@ -49,6 +49,9 @@ FROM dw.heartbeat_engine_v1(%(engine)s, %(lease_seconds)s, %(host)s, %(pid)s, %(
 -- release_engine --
 SELECT dw.release_engine_v1(%(engine)s)
 
+-- release_runs --
+SELECT dw.release_runs_v1(%(engine)s, %(ids)s::uuid[])
+
 -- claim_runs --
 SELECT id, workflow_name, workflow_version, inputs, deadline_at, claim_count, previous_engine
 FROM dw.claim_runs_v1(%(engine)s, %(limit)s)
@@ -59,6 +62,7 @@ SELECT lost_run_id FROM dw.write_batch_v1(
     %(engine)s,
     %(run_ids)b::uuid[], %(step_ids)b::text[], %(iterations)b::integer[],
     %(attempts)b::integer[], %(actions)b::text[], %(aggregates)b::boolean[],
+    %(redacted)b::boolean[],
     %(statuses)b::text[], %(inputs)b::text[], %(outputs)b::text[], %(errors)b::text[],
     %(queued_at)b::timestamptz[], %(started_at)b::timestamptz[],
     %(finished_at)b::timestamptz[],
