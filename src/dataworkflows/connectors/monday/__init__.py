@@ -1,0 +1,1 @@
+"""The Monday.com connector: port, GraphQL client, internal API and sandbox."""
