@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         settings = load_settings()
     except SettingsError as exc:
         _fail(str(exc), EXIT_USAGE)
-    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
     command: Callable[[argparse.Namespace, Settings], int] = {
         "dev": _dev,
         "serve": _serve,
@@ -238,8 +238,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 status=EXIT_USAGE,
             )
         return _run_engine(settings, settings.database_url, dev=False, open_docs=False)
-    if args.component == "connector" and args.name in _CONNECTOR_APPS:
+    if args.component == "connector" and args.name in _CONNECTORS:
         return _run_connector(settings, args.name)
+    if args.component == "sandbox" and args.name in _SANDBOXES:
+        return _run_sandbox(settings, args.name)
     name = f"{args.component} {args.name}" if hasattr(args, "name") else args.component
     raise _UserError(
         f"the {name} component is not part of this release yet; "
@@ -248,18 +250,26 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-# Connectors this release can serve: name -> (default port, the module:function
-# building its ActionSet). Imported lazily: a process loads only its own SDKs.
-_CONNECTOR_APPS: dict[str, tuple[int, str]] = {
-    "core": (8100, "dataworkflows.connectors.core:core_actions"),
+# Connectors this release serves: name -> module with DEFAULT_PORT and
+# connector_parts(settings). Imported lazily: a process loads only its own SDKs.
+_CONNECTORS: dict[str, str] = {
+    "core": "dataworkflows.connectors.core.component",
+    "monday": "dataworkflows.connectors.monday.component",
 }
-_AVAILABLE = ("engine", *(f"connector {n}" for n in _CONNECTOR_APPS))
+_SANDBOXES: dict[str, str] = {
+    "monday": "dataworkflows.connectors.monday.sandbox",
+}
+_AVAILABLE = (
+    "engine",
+    *(f"connector {n}" for n in _CONNECTORS),
+    *(f"sandbox {n}" for n in _SANDBOXES),
+)
 
 
 def _run_connector(settings: Settings, name: str) -> int:
     import importlib
 
-    from dataworkflows.runtime.connector_app import create_connector_app
+    from dataworkflows.runtime.connector_app import ConnectorNotConfigured, create_connector_app
 
     if not settings.service_token:
         raise _UserError(
@@ -267,33 +277,104 @@ def _run_connector(settings: Settings, name: str) -> int:
             "token the engine also has",
             status=EXIT_USAGE,
         )
-    default_port, target = _CONNECTOR_APPS[name]
-    module_name, _, function = target.partition(":")
-    actions = getattr(importlib.import_module(module_name), function)()
-    app = create_connector_app(actions, service_token=settings.service_token)
-    sock = bind_socket(settings.host, settings.port_or(default_port))
+    token = settings.service_token
+    module = importlib.import_module(_CONNECTORS[name])
+    sock = bind_socket(settings.host, settings.port_or(module.DEFAULT_PORT))
 
     async def run() -> None:
-        served = ServedApp(name=f"connector-{name}", app=app, sock=sock)
+        async with module.connector_parts(settings) as parts:
+            app = create_connector_app(
+                parts.actions,
+                service_token=token,
+                readiness=parts.readiness,
+                extra_routes=parts.routes,
+            )
+            served = ServedApp(name=f"connector-{name}", app=app, sock=sock)
 
+            def started() -> None:
+                url = f"http://{_display_host(settings.host)}:{served.port}"
+                _log.info("connector listening", connector=name, url=url)
+
+            await serve_until_stopped([served], on_started=started)
+
+    try:
+        run_loop(run())
+    except ConnectorNotConfigured as exc:
+        raise _UserError(str(exc), status=EXIT_USAGE) from None
+    finally:
+        sock.close()
+    return 0
+
+
+def _run_sandbox(settings: Settings, name: str) -> int:
+    if not settings.monday_api_token:
+        raise _UserError(
+            "MONDAY_API_TOKEN is not set: the sandbox accepts requests carrying this token "
+            "(give the Monday connector the same one)",
+            status=EXIT_USAGE,
+        )
+    served = _monday_sandbox(
+        settings.host, settings.port_or(SANDBOX_PORTS[name]), settings.monday_api_token
+    )
+
+    async def run() -> None:
         def started() -> None:
             url = f"http://{_display_host(settings.host)}:{served.port}"
-            _log.info("connector listening", connector=name, url=url)
+            _log.info("sandbox listening", sandbox=name, url=url)
 
         await serve_until_stopped([served], on_started=started)
 
     try:
         run_loop(run())
     finally:
-        sock.close()
+        served.sock.close()
     return 0
+
+
+SANDBOX_PORTS = {"monday": 8201}
+
+
+def _monday_sandbox(host: str, port: int, token: str) -> ServedApp:
+    from dataworkflows.connectors.monday.sandbox import MondaySandbox, create_monday_sandbox_app
+
+    app = create_monday_sandbox_app(MondaySandbox(token=token))
+    return ServedApp(name="sandbox-monday", app=app, sock=bind_socket(host, port))
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.api_keys:
         settings = msgspec.structs.replace(settings, api_keys=(_dev_api_key(settings.data_dir),))
-    with _database(settings) as url:
-        return _run_engine(settings, url, dev=True, open_docs=not args.no_browser)
+    sandboxes: list[ServedApp] = []
+    try:
+        # Every SaaS without credentials gets its sandbox, and the connector points there.
+        if settings.monday_api_token is None:
+            token = secrets.token_urlsafe(24)
+            sandbox = _monday_sandbox(settings.host, _free_or(SANDBOX_PORTS["monday"]), token)
+            sandboxes.append(sandbox)
+            settings = msgspec.structs.replace(
+                settings,
+                monday_api_token=token,
+                monday_api_url=f"http://{_display_host(settings.host)}:{sandbox.port}/v2",
+            )
+        with _database(settings) as url:
+            return _run_engine(
+                settings, url, dev=True, open_docs=not args.no_browser, also=sandboxes
+            )
+    finally:
+        for served in sandboxes:
+            served.sock.close()
+
+
+def _free_or(port: int) -> int:
+    """``port`` if nothing listens there, else 0 (any free port): dev must start."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
 
 
 def _dev_api_key(data_dir: Path) -> str:
@@ -311,7 +392,14 @@ def _dev_api_key(data_dir: Path) -> str:
     return key
 
 
-def _run_engine(settings: Settings, url: str, *, dev: bool, open_docs: bool) -> int:
+def _run_engine(
+    settings: Settings,
+    url: str,
+    *,
+    dev: bool,
+    open_docs: bool,
+    also: Sequence[ServedApp] = (),
+) -> int:
     from dataworkflows.engine.component import (
         ENGINE_DEFAULT_PORT,
         EngineConfigurationError,
@@ -332,11 +420,11 @@ def _run_engine(settings: Settings, url: str, *, dev: bool, open_docs: bool) -> 
                 base = f"http://{_display_host(settings.host)}:{served.port}"
                 _log.info("engine listening", url=base, database=describe_target(url))
                 if dev:
-                    _print_banner(base, settings, url)
+                    _print_banner(base, settings, url, also)
                     if open_docs:
                         _open_browser(f"{base}/docs")
 
-            await serve_until_stopped([served], on_started=started)
+            await serve_until_stopped([served, *also], on_started=started)
 
     try:
         run_loop(run())
@@ -353,26 +441,32 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _print_banner(base: str, settings: Settings, url: str) -> None:
+def _print_banner(base: str, settings: Settings, url: str, also: Sequence[ServedApp]) -> None:
     database = (
         f"embedded PostgreSQL, data in {settings.data_dir / 'pgdata'}"
         if settings.database_url is None
         else describe_target(url)
     )
     key = settings.api_keys[0]
-    print(
-        f"\nData Workflows {__version__} is running (dev).\n"
-        f"  API docs   {base}/docs\n"
-        f"  API key    {key}\n"
+    host = _display_host(settings.host)
+    lines = [
+        f"Data Workflows {__version__} is running (dev).",
+        f"  API docs   {base}/docs",
+        f"  API key    {key}",
         f"             (kept in {settings.data_dir / 'api-key'}; send it as "
-        "'Authorization: Bearer <key>', or use Authorize in the docs)\n"
-        f"  Health     {base}/readyz\n"
-        f"  Database   {database}\n"
+        "'Authorization: Bearer <key>', or use Authorize in the docs)",
+        f"  Health     {base}/readyz",
+        f"  Database   {database}",
+        *(
+            f"  Sandbox    {s.name.removeprefix('sandbox-')} at http://{host}:{s.port} "
+            "(no credentials set, so a local stand-in answers)"
+            for s in also
+        ),
         f"  Try it     curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
-        f"-d '{{}}' '{base}/v1/workflows/hello-world/runs?wait=5'\n"
-        "Press Ctrl-C to stop.\n",
-        flush=True,
-    )
+        f"-d '{{}}' '{base}/v1/workflows/hello-world/runs?wait=5'",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n" + "\n".join(lines) + "\n", flush=True)
 
 
 def _open_browser(url: str) -> None:

@@ -82,6 +82,18 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
         )
         assert run.status_code == 200, run.text
         assert run.json()["status"] == "succeeded"
+        # No MONDAY_API_TOKEN: dev answers Monday calls with its sandbox.
+        assert "Sandbox    monday" in dev.stdout
+        snapshot = httpx.post(
+            f"{base}/v1/workflows/monday-board-snapshot/runs",
+            params={"wait": 30},
+            json={"inputs": {"board_id": "5012345601"}},
+            headers=auth,
+            timeout=40,
+        )
+        assert snapshot.status_code == 200, snapshot.text
+        assert snapshot.json()["status"] == "succeeded"
+        assert snapshot.json()["output"]["items"] > 0
         _, postmaster = embedded_url(data_dir / "pgdata")
         assert dev.stop(signal.SIGTERM) == 0
     assert exits_soon(postmaster), "SIGTERM left the embedded PostgreSQL running"

@@ -43,7 +43,7 @@ def test_unknown_connector_and_action_name_the_alternatives() -> None:
     """Unknown actions list what the connector offers; unknown connectors list the known ones."""
     found = problems("name: x\nsteps: [{id: a, uses: core.nap}, {id: b, uses: jira.create}]\n")
     assert found == {
-        "steps[0].uses": "unknown action 'core.nap'; core offers: echo, fail, sleep",
+        "steps[0].uses": "unknown action 'core.nap'; core offers: echo, fail, sleep, tally",
         "steps[1].uses": "unknown connector 'jira'; known: core",
     }
 

@@ -12,6 +12,8 @@ import httpx
 from litestar import Litestar
 
 from dataworkflows.connectors.core import core_actions
+from dataworkflows.connectors.monday.component import monday_client
+from dataworkflows.connectors.monday.service import monday_actions
 from dataworkflows.engine.api import api_router
 from dataworkflows.engine.app import create_engine_app
 from dataworkflows.engine.connectors import (
@@ -45,8 +47,15 @@ class EngineConfigurationError(ValueError):
 def build_connectors(
     settings: Settings, client: httpx.AsyncClient, *, extra_actions: Sequence[ActionSet] = ()
 ) -> ConnectorRegistry:
-    """In-process connectors, except those configured as separate processes."""
-    in_process = {actions.connector: actions for actions in (core_actions(), *extra_actions)}
+    """In-process connectors, except those configured as separate processes.
+
+    A connector whose credentials are not configured is left out: workflows that use
+    it are refused at registration, naming the connector.
+    """
+    available = [core_actions(), *extra_actions]
+    if settings.monday_api_token and "monday" not in settings.connector_urls:
+        available.append(monday_actions(monday_client(settings, client)))
+    in_process = {actions.connector: actions for actions in available}
     connectors: list[Connector] = []
     if settings.connector_urls and not settings.service_token:
         raise EngineConfigurationError(

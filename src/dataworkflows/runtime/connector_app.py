@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from litestar import Litestar, Response, Router, get, post
@@ -34,7 +35,27 @@ from dataworkflows.runtime.app import ReadinessCheck, create_app
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import Problem
 
-__all__ = ["create_connector_app", "service_token_guard"]
+__all__ = [
+    "ConnectorNotConfigured",
+    "ConnectorParts",
+    "create_connector_app",
+    "service_token_guard",
+]
+
+
+class ConnectorNotConfigured(Exception):
+    """A connector lacks its configuration; the message names the variables to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorParts:
+    """What a connector process serves: its actions, readiness checks, extra routes."""
+
+    actions: ActionSet
+    readiness: Mapping[str, ReadinessCheck] = field(default_factory=dict)
+    routes: Sequence[Any] = ()
+    """More route handlers under ``/v1`` (e.g. Monday's ``GET /v1/items/{board_id}``)."""
+
 
 _log = get_logger(__name__)
 

@@ -76,12 +76,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``DW_STEP_TIMEOUT``: seconds a step attempt may take when its workflow sets no timeout."""
     workflows_dir: Path | None = None
     """``DW_WORKFLOWS_DIR``: more workflow definitions (``*.yaml``) to register on start."""
+    monday_api_token: str | None = None
+    """``MONDAY_API_TOKEN``: a monday.com API token (also what the Monday sandbox accepts)."""
+    monday_api_url: str | None = None
+    """``MONDAY_API_URL``: the GraphQL endpoint (default monday.com's; a sandbox's /v2)."""
+    monday_api_version: str = "2025-07"
+    """``MONDAY_API_VERSION``: the pinned ``API-Version`` (yyyy-mm)."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret value, for masking in records and logs."""
         values = [*self.api_keys]
-        if self.service_token:
-            values.append(self.service_token)
+        values.extend(v for v in (self.service_token, self.monday_api_token) if v)
         return tuple(values)
 
     def port_or(self, default: int) -> int:
@@ -124,6 +129,9 @@ def load_settings(
         lease_seconds=get("DW_LEASE_SECONDS", _float_between(1.0, 3600.0), 30.0),
         step_timeout=get("DW_STEP_TIMEOUT", _float_between(0.01, 86_400.0), 300.0),
         workflows_dir=get("DW_WORKFLOWS_DIR", _parse_path, None),
+        monday_api_token=get("MONDAY_API_TOKEN", _parse_secret, None),
+        monday_api_url=get("MONDAY_API_URL", _parse_http_url, None),
+        monday_api_version=get("MONDAY_API_VERSION", _parse_api_version, "2025-07"),
     )
 
 
@@ -236,3 +244,25 @@ def _parse_connector_urls(name: str, raw: str) -> dict[str, str]:
             raise SettingsError(name, f"the URL of {connector} must start with http:// or https://")
         urls[connector] = url.rstrip("/")
     return urls
+
+
+def _parse_secret(name: str, raw: str) -> str:
+    # Never echo the value: this message may end up in a log.
+    if any(c.isspace() for c in raw):
+        raise SettingsError(name, "must not contain whitespace")
+    return raw
+
+
+def _parse_http_url(name: str, raw: str) -> str:
+    if not raw.startswith(("http://", "https://")) or len(raw) < 10:
+        raise SettingsError(name, f"must be an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+_API_VERSION_RE: Final = re.compile(r"^\d{4}-(01|04|07|10)$")
+
+
+def _parse_api_version(name: str, raw: str) -> str:
+    if not _API_VERSION_RE.match(raw):
+        raise SettingsError(name, f"must be yyyy-mm with month 01, 04, 07 or 10, got {raw!r}")
+    return raw

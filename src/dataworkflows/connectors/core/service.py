@@ -42,6 +42,34 @@ class FailOutput(msgspec.Struct, kw_only=True):
     attempt: int
 
 
+class TallyInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Objects to count, and the fields to count them by."""
+
+    items: list[Any]
+    by: dict[str, str] = msgspec.field(default_factory=dict)
+    """Name -> dotted path into each item (``group.title``, ``columns.status.text``)."""
+
+
+class TallyOutput(msgspec.Struct, kw_only=True):
+    """How many items there are, and per value of each field."""
+
+    total: int
+    counts: dict[str, dict[str, int]]
+
+
+NONE_LABEL = "(none)"
+"""What an item without a value for a field is counted under."""
+
+
+def _path_value(item: Any, path: str) -> str:
+    value = item
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return NONE_LABEL
+        value = value[key]
+    return NONE_LABEL if value is None or value == "" else str(value)
+
+
 def core_actions() -> ActionSet:
     """A fresh set of the core actions."""
     core = ActionSet("core", description="Built-in actions with no external system.")
@@ -70,5 +98,19 @@ def core_actions() -> ActionSet:
                 retry_after_s=data.retry_after_s,
             )
         return FailOutput(attempt=call.attempt)
+
+    @core.action(
+        "tally",
+        effect="read",
+        description="Counts `items`, in total and per value of each field in `by` "
+        "(name -> dotted path); missing or empty values count as (none).",
+    )
+    async def tally(data: TallyInput, call: ActionCall) -> TallyOutput:
+        counts: dict[str, dict[str, int]] = {name: {} for name in data.by}
+        for item in data.items:
+            for name, path in data.by.items():
+                key = _path_value(item, path)
+                counts[name][key] = counts[name].get(key, 0) + 1
+        return TallyOutput(total=len(data.items), counts=counts)
 
     return core

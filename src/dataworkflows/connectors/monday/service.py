@@ -1,0 +1,241 @@
+"""The Monday connector's actions, over the Monday port.
+
+``monday.list_boards``, ``monday.list_items``, ``monday.get_item``,
+``monday.create_item``, ``monday.update_item``; monday's errors become the connector
+API's typed errors here. Served in-process by the engine (``dev``) or as
+``dataworkflows serve connector monday`` (which also keeps the spec's
+``GET /v1/items/{board_id}``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+
+from dataworkflows.connectors.monday.port import (
+    Board,
+    Item,
+    MondayAuthError,
+    MondayCursorExpired,
+    MondayDailyLimit,
+    MondayError,
+    MondayInvalidInput,
+    MondayNotFound,
+    MondayPort,
+    MondayRateLimited,
+    MondayUnavailable,
+)
+from dataworkflows.contracts import ActionFailed
+from dataworkflows.runtime.actions import ActionCall, ActionSet
+
+__all__ = ["ItemList", "list_board_items", "monday_actions"]
+
+T = TypeVar("T")
+BoardId = Annotated[str, msgspec.Meta(pattern=r"^\d+$", description="A board id (digits)")]
+ItemId = Annotated[str, msgspec.Meta(pattern=r"^\d+$", description="An item id (digits)")]
+
+
+class ListBoardsInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which boards to list."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    workspace_ids: list[str] | None = None
+
+
+class BoardList(msgspec.Struct, kw_only=True):
+    """Boards with their groups and columns."""
+
+    boards: list[Board]
+
+
+class ListItemsInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Whose items to read, and how many."""
+
+    board_id: BoardId
+    limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Stop after this many items (default: all)."""
+    page_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 500
+
+
+class ItemList(msgspec.Struct, kw_only=True):
+    """A board's items, each with its group and every column value."""
+
+    board_id: str
+    count: int
+    items: list[Item]
+
+
+class GetItemInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which item."""
+
+    item_id: ItemId
+
+
+class ItemOutput(msgspec.Struct, kw_only=True):
+    """One item."""
+
+    item: Item
+
+
+class CreateItemInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new item: its name, group and column values in monday's shapes, by column id."""
+
+    board_id: BoardId
+    item_name: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    group_id: str | None = None
+    column_values: dict[str, Any] | None = None
+
+
+class UpdateItemInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Column values to change, by column id, in monday's shapes (null clears)."""
+
+    board_id: BoardId
+    item_id: ItemId
+    column_values: dict[str, Any]
+
+
+async def list_board_items(
+    port: MondayPort, board_id: str, *, limit: int | None = None, page_size: int = 500
+) -> ItemList:
+    """Every item of a board (or the first ``limit``), following cursors.
+
+    A cursor that expires mid-way (they live 60 minutes) restarts the listing once.
+    """
+    for restart in (False, True):
+        items: list[Item] = []
+        try:
+            async for page in port.item_pages(board_id, page_size=page_size):
+                items.extend(page)
+                if limit is not None and len(items) >= limit:
+                    items = items[:limit]
+                    break
+        except MondayCursorExpired:
+            if restart:
+                raise
+            continue
+        return ItemList(board_id=board_id, count=len(items), items=items)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _RecentCreations:
+    """Items created per idempotency key, so a retried step does not create twice.
+
+    monday has no idempotency keys. This covers the retries that matter (an attempt
+    whose answer was lost, retried seconds later by the same connector process); a
+    connector restarted between the two attempts cannot know.
+    """
+
+    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
+        self._entries: OrderedDict[str, tuple[float, Item]] = OrderedDict()
+        self._size = size
+        self._ttl_s = ttl_s
+
+    def get(self, key: str) -> Item | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
+            return None
+        return entry[1]
+
+    def put(self, key: str, item: Item) -> None:
+        self._entries[key] = (time.monotonic(), item)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+async def _call(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run a port call, turning monday's errors into the connector API's."""
+    try:
+        return await operation()
+    except MondayAuthError as exc:
+        raise ActionFailed.of("auth_failed", exc.message, retryable=False) from None
+    except MondayDailyLimit as exc:
+        raise ActionFailed.of("rate_limited", exc.message, retryable=False) from None
+    except MondayRateLimited as exc:
+        raise ActionFailed.of(
+            "rate_limited", exc.message, retryable=True, retry_after_s=exc.retry_after
+        ) from None
+    except MondayInvalidInput as exc:
+        raise ActionFailed.of("invalid_input", exc.message) from None
+    except MondayNotFound as exc:
+        raise ActionFailed.of("not_found", exc.message) from None
+    except MondayUnavailable as exc:
+        raise ActionFailed.of("upstream_unavailable", exc.message, retryable=True) from None
+    except MondayError as exc:
+        raise ActionFailed.of("upstream_error", exc.message, retryable=False) from None
+
+
+def monday_actions(port: MondayPort) -> ActionSet:
+    """The ``monday`` connector's actions over ``port``."""
+    monday = ActionSet("monday", description="Boards and items of monday.com.")
+    created = _RecentCreations()
+
+    @monday.action(
+        "list_boards", effect="read", description="Boards with their groups and columns."
+    )
+    async def list_boards(data: ListBoardsInput, call: ActionCall) -> BoardList:
+        boards = await _call(
+            lambda: port.list_boards(limit=data.limit, workspace_ids=data.workspace_ids)
+        )
+        return BoardList(boards=boards)
+
+    @monday.action(
+        "list_items",
+        effect="read",
+        description="A board's items (all, or the first `limit`), each with its group and "
+        "every column as id, title, type, text and parsed value; follows cursors at up "
+        "to 500 items per page.",
+    )
+    async def list_items(data: ListItemsInput, call: ActionCall) -> ItemList:
+        return await _call(
+            lambda: list_board_items(
+                port, data.board_id, limit=data.limit, page_size=data.page_size
+            )
+        )
+
+    @monday.action("get_item", effect="read", description="One item by id.")
+    async def get_item(data: GetItemInput, call: ActionCall) -> ItemOutput:
+        item = await _call(lambda: port.get_item(data.item_id))
+        if item is None:
+            raise ActionFailed.of("not_found", f"item {data.item_id} does not exist")
+        return ItemOutput(item=item)
+
+    @monday.action(
+        "create_item",
+        effect="write",
+        description="Create an item; `column_values` by column id in monday's shapes "
+        '(status `{"label": "Done"}`, date `{"date": "2024-06-15"}`, ...).',
+    )
+    async def create_item(data: CreateItemInput, call: ActionCall) -> ItemOutput:
+        key = call.idempotency_key
+        if key is not None and (done := created.get(key)) is not None:
+            return ItemOutput(item=done)
+        item = await _call(
+            lambda: port.create_item(
+                data.board_id,
+                data.item_name,
+                group_id=data.group_id,
+                column_values=data.column_values,
+            )
+        )
+        if key is not None:
+            created.put(key, item)
+        return ItemOutput(item=item)
+
+    @monday.action(
+        "update_item",
+        effect="write",
+        description="Change several column values of an item at once "
+        "(change_multiple_column_values); null clears a column.",
+    )
+    async def update_item(data: UpdateItemInput, call: ActionCall) -> ItemOutput:
+        item = await _call(
+            lambda: port.update_item(data.board_id, data.item_id, data.column_values)
+        )
+        return ItemOutput(item=item)
+
+    return monday
