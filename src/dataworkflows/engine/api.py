@@ -41,6 +41,7 @@ from dataworkflows.contracts import ActionDescriptor
 from dataworkflows.engine.definitions import DefinitionError, load_yaml
 from dataworkflows.engine.service import WorkflowService, yaml_source
 from dataworkflows.engine.store import (
+    EntityLink,
     RunEvent,
     RunRecord,
     StepAttemptRecord,
@@ -595,6 +596,38 @@ class ConnectorController(Controller):
         return ActionOutput(output=await service.invoke_once(connector, action, data.input))
 
 
+class LinkList(msgspec.Struct, frozen=True):
+    """A record's links to its counterparts in other systems."""
+
+    links: list[EntityLink]
+
+
+class LinkController(Controller):
+    """Which record in one system corresponds to which in another."""
+
+    path = "/links"
+    tags = ("links",)
+
+    @get(
+        "/",
+        summary="A record's links",
+        description="Links recorded by workflows (for example a Monday item and the tracker "
+        "task made from it), from the given record's side.",
+    )
+    async def links(
+        self,
+        service: NamedDependency[WorkflowService],
+        system: Annotated[
+            str,
+            QueryParameter(
+                pattern=r"^[a-z][a-z0-9_]*$", description="monday, tasktracker, confluence..."
+            ),
+        ],
+        id: Annotated[str, QueryParameter(min_length=1, max_length=500)],
+    ) -> LinkList:
+        return LinkList(links=await service.store.get_entity_links(system=system, id=id))
+
+
 def load_yaml_or_problem(text: str) -> Any:
     """Parse a YAML body; a 422 problem with line and column when malformed."""
     try:
@@ -611,7 +644,7 @@ def api_router(*, service: WorkflowService, api_keys: Sequence[str]) -> Router:
 
     return Router(
         path="/v1",
-        route_handlers=[WorkflowController, RunController, ConnectorController],
+        route_handlers=[WorkflowController, RunController, ConnectorController, LinkController],
         guards=[api_key_guard(api_keys)],
         dependencies={"service": Provide(provide_service)},
         security=[{"apiKey": []}],

@@ -30,6 +30,7 @@ TAGS = [
     Tag(name="workflows", description="Register definitions (YAML) and start runs"),
     Tag(name="runs", description="Run history with every step attempt; cancel and retry"),
     Tag(name="connectors", description="What each connector offers; try one action"),
+    Tag(name="links", description="Which record in one system is which in another"),
     Tag(name="health", description="Liveness and readiness probes"),
 ]
 

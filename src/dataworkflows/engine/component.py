@@ -23,6 +23,7 @@ from dataworkflows.engine.connectors import (
     InProcessConnector,
 )
 from dataworkflows.engine.executor import EngineConfig, Executor
+from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
 from dataworkflows.engine.service import WorkflowService
 from dataworkflows.engine.validation import CompiledWorkflow
@@ -45,14 +46,18 @@ class EngineConfigurationError(ValueError):
 
 
 def build_connectors(
-    settings: Settings, client: httpx.AsyncClient, *, extra_actions: Sequence[ActionSet] = ()
+    settings: Settings,
+    client: httpx.AsyncClient,
+    store: PostgresEngineStore,
+    *,
+    extra_actions: Sequence[ActionSet] = (),
 ) -> ConnectorRegistry:
     """In-process connectors, except those configured as separate processes.
 
     A connector whose credentials are not configured is left out: workflows that use
     it are refused at registration, naming the connector.
     """
-    available = [core_actions(), *extra_actions]
+    available = [core_actions(), links_actions(store), *extra_actions]
     if settings.monday_api_token and "monday" not in settings.connector_urls:
         available.append(monday_actions(monday_client(settings, client)))
     in_process = {actions.connector: actions for actions in available}
@@ -103,7 +108,7 @@ async def engine_parts(
     client = httpx.AsyncClient(timeout=httpx.Timeout(settings.step_timeout + 5, connect=5.0))
     try:
         store = PostgresEngineStore(pool, journal_pool=journal_pool)
-        connectors = build_connectors(settings, client, extra_actions=extra_actions)
+        connectors = build_connectors(settings, client, store, extra_actions=extra_actions)
         redactor = Redactor(settings.secrets())
         service: WorkflowService | None = None
 

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from dataworkflows.engine.store import (
     ClaimedRun,
+    EntityLink,
     NewRun,
     Registration,
     RunEvent,
@@ -244,6 +245,34 @@ class PostgresEngineStore:
             )
             row = await cursor.fetchone()
         return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    async def put_entity_link(
+        self,
+        *,
+        system: str,
+        id: str,
+        other_system: str,
+        other_id: str,
+        data: dict[str, Any],
+        run_id: UUID | None,
+    ) -> EntityLink:
+        link = await self._one(
+            _Q["put_entity_link"],
+            {
+                "system": system,
+                "id": id,
+                "other_system": other_system,
+                "other_id": other_id,
+                "data": _json(data),
+                "run_id": run_id,
+            },
+            EntityLink,
+        )
+        assert link is not None
+        return link
+
+    async def get_entity_links(self, *, system: str, id: str) -> list[EntityLink]:
+        return await self._rows(_Q["get_entity_links"], {"system": system, "id": id}, EntityLink)
 
     async def claim_runs(self, *, engine: str, limit: int) -> list[ClaimedRun]:
         return await self._rows(_Q["claim_runs"], {"engine": engine, "limit": limit}, ClaimedRun)

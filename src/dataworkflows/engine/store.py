@@ -17,6 +17,7 @@ import msgspec
 __all__ = [
     "ClaimedRun",
     "EngineStore",
+    "EntityLink",
     "NewRun",
     "Registration",
     "RunEvent",
@@ -127,6 +128,19 @@ class RunEvent(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     kind: str
     detail: dict[str, Any]
+
+
+class EntityLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A record of one system linked to its counterpart in another, seen from the first."""
+
+    system: str
+    id: str
+    other_system: str
+    other_id: str
+    data: dict[str, Any]
+    run_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class ClaimedRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -271,6 +285,23 @@ class EngineStore(Protocol):
         events: Sequence[dict[str, Any]],
     ) -> set[UUID]:
         """Record a batch in one transaction; the runs ``engine`` no longer holds."""
+        ...
+
+    async def put_entity_link(
+        self,
+        *,
+        system: str,
+        id: str,
+        other_system: str,
+        other_id: str,
+        data: dict[str, Any],
+        run_id: UUID | None,
+    ) -> EntityLink:
+        """Link two records (replacing the record's previous counterpart in that system)."""
+        ...
+
+    async def get_entity_links(self, *, system: str, id: str) -> list[EntityLink]:
+        """The links of one record, from its side."""
         ...
 
     def notifications(self) -> AsyncIterator[str]:

@@ -52,6 +52,14 @@ SELECT dw.release_engine_v1(%(engine)s)
 -- release_runs --
 SELECT dw.release_runs_v1(%(engine)s, %(ids)s::uuid[])
 
+-- put_entity_link --
+SELECT * FROM dw.put_entity_link_v1(
+    %(system)s, %(id)s, %(other_system)s, %(other_id)s, %(data)s, %(run_id)s
+)
+
+-- get_entity_links --
+SELECT * FROM dw.get_entity_links_v1(%(system)s, %(id)s)
+
 -- claim_runs --
 SELECT id, workflow_name, workflow_version, inputs, deadline_at, claim_count, previous_engine
 FROM dw.claim_runs_v1(%(engine)s, %(limit)s)
