@@ -238,6 +238,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 status=EXIT_USAGE,
             )
         return _run_engine(settings, settings.database_url, dev=False, open_docs=False)
+    if args.component == "tracker":
+        return _run_tracker(settings)
     if args.component == "connector" and args.name in _CONNECTORS:
         return _run_connector(settings, args.name)
     if args.component == "sandbox" and args.name in _SANDBOXES:
@@ -255,12 +257,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 _CONNECTORS: dict[str, str] = {
     "core": "dataworkflows.connectors.core.component",
     "monday": "dataworkflows.connectors.monday.component",
+    "tasktracker": "dataworkflows.connectors.tasktracker.component",
 }
 _SANDBOXES: dict[str, str] = {
     "monday": "dataworkflows.connectors.monday.sandbox",
 }
 _AVAILABLE = (
     "engine",
+    "tracker",
     *(f"connector {n}" for n in _CONNECTORS),
     *(f"sandbox {n}" for n in _SANDBOXES),
 )
@@ -332,6 +336,48 @@ def _run_sandbox(settings: Settings, name: str) -> int:
 
 
 SANDBOX_PORTS = {"monday": 8201}
+TRACKER_PORT = 8091
+
+
+def _run_tracker(settings: Settings) -> int:
+    if not settings.tracker_username or not settings.tracker_password:
+        raise _UserError(
+            "TRACKER_USERNAME and TRACKER_PASSWORD must be set: the tracker accepts logins "
+            "for that account",
+            status=EXIT_USAGE,
+        )
+    served = _tracker(
+        settings.host,
+        settings.port_or(TRACKER_PORT),
+        username=settings.tracker_username,
+        password=settings.tracker_password,
+        secret=settings.tracker_jwt_secret or secrets.token_urlsafe(32),
+        ttl=settings.tracker_token_ttl,
+    )
+
+    async def run() -> None:
+        def started() -> None:
+            url = f"http://{_display_host(settings.host)}:{served.port}"
+            _log.info("tracker listening", url=url, docs=f"{url}/docs")
+
+        await serve_until_stopped([served], on_started=started)
+
+    try:
+        run_loop(run())
+    finally:
+        served.sock.close()
+    return 0
+
+
+def _tracker(
+    host: str, port: int, *, username: str, password: str, secret: str, ttl: float
+) -> ServedApp:
+    from dataworkflows.tracker.app import create_tracker_app
+
+    app = create_tracker_app(
+        username=username, password=password, jwt_secret=secret, token_ttl_s=ttl
+    )
+    return ServedApp(name="tracker", app=app, sock=bind_socket(host, port))
 
 
 def _monday_sandbox(host: str, port: int, token: str) -> ServedApp:
@@ -355,6 +401,24 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
                 settings,
                 monday_api_token=token,
                 monday_api_url=f"http://{_display_host(settings.host)}:{sandbox.port}/v2",
+            )
+        # No tracker configured: run the mock tracker here, with an account made up.
+        if settings.tracker_url is None:
+            user, password = "dev", secrets.token_urlsafe(16)
+            tracker = _tracker(
+                settings.host,
+                _free_or(TRACKER_PORT),
+                username=user,
+                password=password,
+                secret=secrets.token_urlsafe(32),
+                ttl=settings.tracker_token_ttl,
+            )
+            sandboxes.append(tracker)
+            settings = msgspec.structs.replace(
+                settings,
+                tracker_url=f"http://{_display_host(settings.host)}:{tracker.port}",
+                tracker_username=user,
+                tracker_password=password,
             )
         with _database(settings) as url:
             return _run_engine(
@@ -461,6 +525,13 @@ def _print_banner(base: str, settings: Settings, url: str, also: Sequence[Served
             f"  Sandbox    {s.name.removeprefix('sandbox-')} at http://{host}:{s.port} "
             "(no credentials set, so a local stand-in answers)"
             for s in also
+            if s.name.startswith("sandbox-")
+        ),
+        *(
+            f"  Tracker    http://{host}:{s.port}/docs (the mock Task Tracker; log in as "
+            f"{settings.tracker_username} / {settings.tracker_password})"
+            for s in also
+            if s.name == "tracker"
         ),
         f"  Try it     curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
         f"-d '{{}}' '{base}/v1/workflows/hello-world/runs?wait=5'",

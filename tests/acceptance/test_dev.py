@@ -94,6 +94,20 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
         assert snapshot.status_code == 200, snapshot.text
         assert snapshot.json()["status"] == "succeeded"
         assert snapshot.json()["output"]["items"] > 0
+        # No TRACKER_URL: dev runs the mock tracker, and Milestone 2's sync works against it.
+        assert "Tracker    http://" in dev.stdout
+        synced = httpx.post(
+            f"{base}/v1/workflows/monday-to-tracker/runs",
+            params={"wait": 60},
+            json={"inputs": {"board_id": "5012345601"}},
+            headers=auth,
+            timeout=70,
+        )
+        assert synced.status_code == 200, synced.text
+        assert synced.json()["status"] == "succeeded"
+        output = synced.json()["output"]
+        assert output["created"] == output["items"] == snapshot.json()["output"]["items"]
+        assert output["failed"] == 0
         _, postmaster = embedded_url(data_dir / "pgdata")
         assert dev.stop(signal.SIGTERM) == 0
     assert exits_soon(postmaster), "SIGTERM left the embedded PostgreSQL running"

@@ -14,6 +14,8 @@ from litestar import Litestar
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.connectors.monday.component import monday_client
 from dataworkflows.connectors.monday.service import monday_actions
+from dataworkflows.connectors.tasktracker.component import tasktracker_client
+from dataworkflows.connectors.tasktracker.service import tasktracker_actions
 from dataworkflows.engine.api import api_router
 from dataworkflows.engine.app import create_engine_app
 from dataworkflows.engine.connectors import (
@@ -60,6 +62,9 @@ def build_connectors(
     available = [core_actions(), links_actions(store), *extra_actions]
     if settings.monday_api_token and "monday" not in settings.connector_urls:
         available.append(monday_actions(monday_client(settings, client)))
+    tracker_configured = settings.tracker_url and settings.tracker_username
+    if tracker_configured and "tasktracker" not in settings.connector_urls:
+        available.append(tasktracker_actions(tasktracker_client(settings, client)))
     in_process = {actions.connector: actions for actions in available}
     connectors: list[Connector] = []
     if settings.connector_urls and not settings.service_token:

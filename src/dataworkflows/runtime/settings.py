@@ -82,11 +82,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``MONDAY_API_URL``: the GraphQL endpoint (default monday.com's; a sandbox's /v2)."""
     monday_api_version: str = "2025-07"
     """``MONDAY_API_VERSION``: the pinned ``API-Version`` (yyyy-mm)."""
+    tracker_url: str | None = None
+    """``TRACKER_URL``: the Task Tracker's base URL (the connector calls ``/api/...`` there)."""
+    tracker_username: str | None = None
+    """``TRACKER_USERNAME``: the Task Tracker account (the tracker accepts it; the connector
+    logs in with it)."""
+    tracker_password: str | None = None
+    """``TRACKER_PASSWORD``: that account's password."""
+    tracker_jwt_secret: str | None = None
+    """``TRACKER_JWT_SECRET``: the tracker's token signing key (default: a random one per start)."""
+    tracker_token_ttl: float = 3600.0
+    """``TRACKER_TOKEN_TTL``: seconds a tracker token stays valid."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret value, for masking in records and logs."""
         values = [*self.api_keys]
-        values.extend(v for v in (self.service_token, self.monday_api_token) if v)
+        values.extend(
+            v
+            for v in (
+                self.service_token,
+                self.monday_api_token,
+                self.tracker_password,
+                self.tracker_jwt_secret,
+            )
+            if v
+        )
         return tuple(values)
 
     def port_or(self, default: int) -> int:
@@ -132,6 +152,11 @@ def load_settings(
         monday_api_token=get("MONDAY_API_TOKEN", _parse_secret, None),
         monday_api_url=get("MONDAY_API_URL", _parse_http_url, None),
         monday_api_version=get("MONDAY_API_VERSION", _parse_api_version, "2025-07"),
+        tracker_url=get("TRACKER_URL", _parse_http_url, None),
+        tracker_username=get("TRACKER_USERNAME", _parse_secret, None),
+        tracker_password=get("TRACKER_PASSWORD", _parse_secret, None),
+        tracker_jwt_secret=get("TRACKER_JWT_SECRET", _parse_token, None),
+        tracker_token_ttl=get("TRACKER_TOKEN_TTL", _float_between(5.0, 7 * 86_400.0), 3600.0),
     )
 
 

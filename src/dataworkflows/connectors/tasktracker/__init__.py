@@ -1,0 +1,1 @@
+"""The Task Tracker connector: port, REST client, actions (incl. upsert by external_ref)."""
