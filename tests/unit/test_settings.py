@@ -167,3 +167,34 @@ def test_env_example_lists_every_variable() -> None:
     example = (Path(__file__).parents[2] / ".env.example").read_text()
     assert variables
     assert {v for v in variables if v not in example} == set()
+
+
+def test_slack_run_allow_rules() -> None:
+    """SLACK_RUN_ALLOW names who may run which workflow where; * opens a workflow to all."""
+    settings = load_settings(
+        {"SLACK_RUN_ALLOW": "monday-to-tracker=U0ALICE1,C0PROJ1; hello-world=*"}, env_file=None
+    )
+    sync, hello = settings.slack_run_allow
+    assert sync.allows("monday-to-tracker", user="U0ALICE1", channel="C0PROJ1")
+    assert not sync.allows("monday-to-tracker", user="U0BOB22", channel="C0PROJ1")
+    assert not sync.allows("monday-to-tracker", user="U0ALICE1", channel="C0OTHER")
+    assert not sync.allows("hello-world", user="U0ALICE1", channel="C0PROJ1")
+    assert hello.allows("hello-world", user="U0ANYONE", channel="D0DIRECT")
+    assert load_settings({}, env_file=None).slack_run_allow == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("monday-to-tracker", "entries must be workflow=subjects"),
+        ("hello-world=", "lists nobody"),
+        ("hello-world=alice", "is not a Slack user id"),
+        ("Bad Name=U0ALICE1", "entries must be workflow=subjects"),
+    ],
+)
+def test_invalid_run_allow_is_named(value: str, expected: str) -> None:
+    """A malformed allow-list fails on start, naming SLACK_RUN_ALLOW and the entry."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SLACK_RUN_ALLOW": value}, env_file=None)
+    assert caught.value.variable == "SLACK_RUN_ALLOW"
+    assert expected in str(caught.value)

@@ -77,6 +77,9 @@ class ActionError(msgspec.Struct, frozen=True, kw_only=True):
     message: str
     retryable: bool
     retry_after_s: float | None = None
+    upstream_code: str | None = None
+    """The upstream's own error code where it has one (Slack's ``not_in_channel``,
+    monday's ``ColumnValueException``), for callers that act on it."""
 
 
 class ActionErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,13 +103,18 @@ class ActionFailed(Exception):
         *,
         retryable: bool | None = None,
         retry_after_s: float | None = None,
+        upstream_code: str | None = None,
     ) -> ActionFailed:
         """An error with the usual retryability of ``code`` unless given."""
         if retryable is None:
             retryable = code in RETRYABLE_BY_DEFAULT
         return cls(
             ActionError(
-                code=code, message=message, retryable=retryable, retry_after_s=retry_after_s
+                code=code,
+                message=message,
+                retryable=retryable,
+                retry_after_s=retry_after_s,
+                upstream_code=upstream_code,
             )
         )
 

@@ -23,6 +23,7 @@ __all__ = [
     "LOG_LEVELS",
     "Settings",
     "SettingsError",
+    "SlackRunRule",
     "load_settings",
 ]
 
@@ -40,6 +41,27 @@ class SettingsError(ValueError):
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
         self.problem = problem
+
+
+class SlackRunRule(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of ``SLACK_RUN_ALLOW``: who may ``/dw run`` which workflow, and where.
+
+    ``workflow`` is a workflow name or ``*``. A request matches when the workflow
+    matches and the Slack user is in ``users`` (empty: any user) and the channel is
+    in ``channels`` (empty: any channel).
+    """
+
+    workflow: str
+    users: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+
+    def allows(self, workflow: str, *, user: str, channel: str) -> bool:
+        """Whether this rule lets ``user`` run ``workflow`` in ``channel``."""
+        return (
+            self.workflow in ("*", workflow)
+            and (not self.users or user in self.users)
+            and (not self.channels or channel in self.channels)
+        )
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,6 +115,33 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``TRACKER_JWT_SECRET``: the tracker's token signing key (default: a random one per start)."""
     tracker_token_ttl: float = 3600.0
     """``TRACKER_TOKEN_TTL``: seconds a tracker token stays valid."""
+    slack_bot_token: str | None = None
+    """``SLACK_BOT_TOKEN``: the Slack app's bot token (``xoxb-...``); for ``serve sandbox
+    slack``, the token the sandbox accepts."""
+    slack_api_url: str | None = None
+    """``SLACK_API_URL``: the Web API base (default ``https://slack.com/api/``; a sandbox's
+    ``/api/``)."""
+    slack_signing_secret: str | None = None
+    """``SLACK_SIGNING_SECRET``: the app's signing secret; the bot verifies requests with
+    it, and the sandbox signs what it sends."""
+    slack_command: str = "/dw"
+    """``SLACK_COMMAND``: the slash command the bot answers."""
+    slack_run_allow: tuple[SlackRunRule, ...] = ()
+    """``SLACK_RUN_ALLOW``: who may start which workflow from Slack (empty: nobody)."""
+    slack_status_workflow: str = "project-status"
+    """``SLACK_STATUS_WORKFLOW``: the workflow ``/dw status <project>`` runs."""
+    slack_status_input: str = "project"
+    """``SLACK_STATUS_INPUT``: the input of that workflow that receives the project."""
+    slack_bot_url: str | None = None
+    """``SLACK_BOT_URL``: where the Slack sandbox delivers signed commands, events and
+    actions (the bot's base URL; default ``http://127.0.0.1:8090``)."""
+    engine_url: str = "http://127.0.0.1:8080"
+    """``DW_ENGINE_URL``: the engine's API as the Slack bot reaches it."""
+    engine_api_key: str | None = None
+    """``DW_ENGINE_API_KEY``: the API key the Slack bot sends to the engine."""
+    public_url: str | None = None
+    """``DW_PUBLIC_URL``: the engine's URL as people reach it, for links in Slack
+    messages (default: ``DW_ENGINE_URL``)."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret value, for masking in records and logs."""
@@ -104,6 +153,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 self.monday_api_token,
                 self.tracker_password,
                 self.tracker_jwt_secret,
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.engine_api_key,
             )
             if v
         )
@@ -157,6 +209,17 @@ def load_settings(
         tracker_password=get("TRACKER_PASSWORD", _parse_secret, None),
         tracker_jwt_secret=get("TRACKER_JWT_SECRET", _parse_token, None),
         tracker_token_ttl=get("TRACKER_TOKEN_TTL", _float_between(5.0, 7 * 86_400.0), 3600.0),
+        slack_bot_token=get("SLACK_BOT_TOKEN", _parse_secret, None),
+        slack_api_url=get("SLACK_API_URL", _parse_http_url, None),
+        slack_signing_secret=get("SLACK_SIGNING_SECRET", _parse_secret, None),
+        slack_command=get("SLACK_COMMAND", _parse_slash_command, "/dw"),
+        slack_run_allow=get("SLACK_RUN_ALLOW", _parse_run_allow, ()),
+        slack_status_workflow=get("SLACK_STATUS_WORKFLOW", _parse_workflow_name, "project-status"),
+        slack_status_input=get("SLACK_STATUS_INPUT", _parse_input_name, "project"),
+        slack_bot_url=get("SLACK_BOT_URL", _parse_http_url, None),
+        engine_url=get("DW_ENGINE_URL", _parse_http_url, "http://127.0.0.1:8080"),
+        engine_api_key=get("DW_ENGINE_API_KEY", _parse_token, None),
+        public_url=get("DW_PUBLIC_URL", _parse_http_url, None),
     )
 
 
@@ -291,3 +354,67 @@ def _parse_api_version(name: str, raw: str) -> str:
     if not _API_VERSION_RE.match(raw):
         raise SettingsError(name, f"must be yyyy-mm with month 01, 04, 07 or 10, got {raw!r}")
     return raw
+
+
+_SLASH_COMMAND_RE: Final = re.compile(r"^/[a-z0-9_\-]{1,31}$")
+_WORKFLOW_NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+_INPUT_NAME_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_SLACK_USER_RE: Final = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_CHANNEL_RE: Final = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+def _parse_slash_command(name: str, raw: str) -> str:
+    if not _SLASH_COMMAND_RE.match(raw):
+        raise SettingsError(name, f"must be a slash command such as /dw, got {raw!r}")
+    return raw
+
+
+def _parse_workflow_name(name: str, raw: str) -> str:
+    if not _WORKFLOW_NAME_RE.match(raw):
+        raise SettingsError(name, f"must be a workflow name (a-z, 0-9, - and _), got {raw!r}")
+    return raw
+
+
+def _parse_input_name(name: str, raw: str) -> str:
+    if not _INPUT_NAME_RE.match(raw):
+        raise SettingsError(name, f"must be an input name (letters, digits, _), got {raw!r}")
+    return raw
+
+
+def _parse_run_allow(name: str, raw: str) -> tuple[SlackRunRule, ...]:
+    """``workflow=subject,subject;...``: subjects are Slack user ids (``U...``/``W...``),
+    channel ids (``C...``/``G...``/``D...``) or ``*`` (anyone, anywhere)."""
+    rules: list[SlackRunRule] = []
+    for entry in (e.strip() for e in raw.split(";") if e.strip()):
+        workflow, sep, subjects = entry.partition("=")
+        workflow = workflow.strip()
+        if not sep or not (workflow == "*" or _WORKFLOW_NAME_RE.match(workflow)):
+            raise SettingsError(
+                name,
+                f"entries must be workflow=subjects (e.g. hello-world=U012AB3CD), got {entry!r}",
+            )
+        users: set[str] = set()
+        channels: set[str] = set()
+        anyone = False
+        listed = [s.strip() for s in subjects.split(",") if s.strip()]
+        if not listed:
+            raise SettingsError(name, f"{workflow} lists nobody: give user or channel ids, or *")
+        for subject in listed:
+            if subject == "*":
+                anyone = True
+            elif _SLACK_USER_RE.match(subject):
+                users.add(subject)
+            elif _SLACK_CHANNEL_RE.match(subject):
+                channels.add(subject)
+            else:
+                raise SettingsError(
+                    name,
+                    f"{subject!r} (for {workflow}) is not a Slack user id (U...), "
+                    "channel id (C..., G..., D...) or *",
+                )
+        if anyone:
+            users, channels = set(), set()
+        rules.append(
+            SlackRunRule(workflow=workflow, users=frozenset(users), channels=frozenset(channels))
+        )
+    return tuple(rules)
