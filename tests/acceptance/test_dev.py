@@ -108,6 +108,28 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
         output = synced.json()["output"]
         assert output["created"] == output["items"] == snapshot.json()["output"]["items"]
         assert output["failed"] == 0
+        # /dw status runs project-status: a project's boards found by name, counted.
+        status = httpx.post(
+            f"{base}/v1/workflows/project-status/runs",
+            params={"wait": 60},
+            json={"inputs": {"project": "apollo"}},
+            headers=auth,
+            timeout=70,
+        )
+        assert status.status_code == 200, status.text
+        report = status.json()["output"]
+        assert len(report["boards"]) == 2
+        assert all("Apollo" in b for b in report["boards"])
+        assert report["items"] == sum(report["by_status"].values()) > 0
+        unknown = httpx.post(
+            f"{base}/v1/workflows/project-status/runs",
+            params={"wait": 60},
+            json={"inputs": {"project": "no-such-project"}},
+            headers=auth,
+            timeout=70,
+        ).json()
+        assert unknown["status"] == "failed"
+        assert "no-such-project" in str(unknown), "the failure names the unknown project"
         _, postmaster = embedded_url(data_dir / "pgdata")
         assert dev.stop(signal.SIGTERM) == 0
     assert exits_soon(postmaster), "SIGTERM left the embedded PostgreSQL running"

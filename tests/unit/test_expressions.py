@@ -106,3 +106,15 @@ _json = st.recursive(
 def test_literals_pass_through_unchanged(value: Any) -> None:
     """Values without braces are returned exactly as written."""
     assert evaluate(compile_value(value), CONTEXT) == value
+
+
+def test_containing_finds_text_ignoring_case_and_never_as_a_pattern() -> None:
+    """`containing` selects by plain, case-insensitive text (user text is no regex)."""
+    boards = {"boards": [{"name": "Apollo Website — Roadmap"}, {"name": "Borealis (app)"}]}
+    context = {"inputs": {**boards, "q": "APOLLO"}, "steps": {}, "run": {}}
+    pick = compile_value("{{ inputs.boards | selectattr('name', 'containing', inputs.q) | list }}")
+    assert evaluate(pick, context) == [{"name": "Apollo Website — Roadmap"}]
+    context["inputs"]["q"] = "(app)"
+    assert evaluate(pick, context) == [{"name": "Borealis (app)"}]
+    context["inputs"]["q"] = "(a+)+$"
+    assert evaluate(pick, context) == []

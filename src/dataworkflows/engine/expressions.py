@@ -10,6 +10,8 @@ Names available: ``inputs``, ``steps`` (``steps.<id>.output``, ``.status``,
 ``index`` inside a foreach step. Attribute access prefers mapping keys, so
 ``steps.read.output.items`` is the ``items`` key, not ``dict.items``. Templates run in
 jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment`: no access to Python internals.
+Besides jinja2's own filters and tests there is ``containing`` (case-insensitive
+text search): ``boards | selectattr('name', 'containing', inputs.project)``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,19 @@ class _Environment(SandboxedEnvironment):
         return super().getattr(obj, attribute)
 
 
+def _containing(value: Any, text: Any) -> bool:
+    """``value is containing(text)``: ``text`` occurs in ``value``, ignoring case.
+
+    Plain text, not a pattern: the text often comes from a user (a Slack command),
+    and a regular expression from a user could take forever to match.
+    """
+    if value is None or text is None:
+        return False
+    return str(text).casefold() in str(value).casefold()
+
+
 _ENV: Final = _Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+_ENV.tests["containing"] = _containing
 
 
 @dataclass(frozen=True, slots=True)
