@@ -142,6 +142,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None
     """``DW_PUBLIC_URL``: the engine's URL as people reach it, for links in Slack
     messages (default: ``DW_ENGINE_URL``)."""
+    confluence_url: str | None = None
+    """``CONFLUENCE_URL``: the site (``https://<site>.atlassian.net``) or, for OAuth and
+    scoped tokens, ``https://api.atlassian.com/ex/confluence/<cloudId>``; ``/wiki/...``
+    paths are added to it."""
+    confluence_email: str | None = None
+    """``CONFLUENCE_EMAIL``: with an API token, Basic auth as this Atlassian account."""
+    confluence_api_token: str | None = None
+    """``CONFLUENCE_API_TOKEN``: an API token (Basic, with ``CONFLUENCE_EMAIL``) or, alone,
+    a bearer token; for ``serve sandbox confluence``, what the sandbox accepts."""
+    graph_tenant_id: str | None = None
+    """``GRAPH_TENANT_ID``: the Microsoft Entra tenant of the app registration."""
+    graph_client_id: str | None = None
+    """``GRAPH_CLIENT_ID``: the app registration's client id."""
+    graph_client_secret: str | None = None
+    """``GRAPH_CLIENT_SECRET``: its client secret (client-credentials flow)."""
+    graph_api_url: str | None = None
+    """``GRAPH_API_URL``: the Graph base (default ``https://graph.microsoft.com/v1.0``)."""
+    graph_token_url: str | None = None
+    """``GRAPH_TOKEN_URL``: the token endpoint (default Microsoft's for the tenant)."""
+    outlook_mailbox: str | None = None
+    """``OUTLOOK_MAILBOX``: the mailbox (user id or UPN) actions read when they name none."""
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured secret value, for masking in records and logs."""
@@ -156,6 +177,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 self.slack_bot_token,
                 self.slack_signing_secret,
                 self.engine_api_key,
+                self.confluence_api_token,
+                self.graph_client_secret,
             )
             if v
         )
@@ -220,6 +243,15 @@ def load_settings(
         engine_url=get("DW_ENGINE_URL", _parse_http_url, "http://127.0.0.1:8080"),
         engine_api_key=get("DW_ENGINE_API_KEY", _parse_token, None),
         public_url=get("DW_PUBLIC_URL", _parse_http_url, None),
+        confluence_url=get("CONFLUENCE_URL", _parse_http_url, None),
+        confluence_email=get("CONFLUENCE_EMAIL", _parse_secret, None),
+        confluence_api_token=get("CONFLUENCE_API_TOKEN", _parse_secret, None),
+        graph_tenant_id=get("GRAPH_TENANT_ID", _parse_secret, None),
+        graph_client_id=get("GRAPH_CLIENT_ID", _parse_secret, None),
+        graph_client_secret=get("GRAPH_CLIENT_SECRET", _parse_secret, None),
+        graph_api_url=get("GRAPH_API_URL", _parse_http_url, None),
+        graph_token_url=get("GRAPH_TOKEN_URL", _parse_http_url, None),
+        outlook_mailbox=get("OUTLOOK_MAILBOX", _parse_secret, None),
     )
 
 
