@@ -516,3 +516,63 @@ output: "{{ steps.echo.output.text }}"
         attempts = await engine.attempts(run.id)
     assert run.status == "succeeded"
     assert attempts[0].output == {"text": "a\ufffdb"}
+
+
+async def test_steps_that_do_not_need_each_other_run_at_the_same_time(database_url: str) -> None:
+    """Independent steps overlap; a step with needs starts only after all of them ended."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: gather
+steps:
+  - {id: monday, uses: probe.record, needs: [], with: {key: monday, group: g, wait_for: go}}
+  - {id: tracker, uses: probe.record, needs: [], with: {key: tracker, group: g, wait_for: go}}
+  - {id: slack, uses: probe.record, needs: [], with: {key: slack, group: g, wait_for: go}}
+  - id: report
+    uses: core.echo
+    needs: [monday, tracker, slack]
+    with: {keys: "{{ [steps.monday.output.key, steps.tracker.output.key, steps.slack.output.key] }}"}
+output: "{{ steps.report.output['keys'] }}"
+"""
+        )
+        run_task = asyncio.create_task(engine.run("gather"))
+        # All three are in flight together before any is let go.
+        for _ in range(200):
+            if engine.probe.peak_by_group["g"] == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert engine.probe.peak_by_group["g"] == 3
+        engine.probe.gates.setdefault("go", asyncio.Event()).set()
+        run = await run_task
+        attempts = {a.step_id: a for a in await engine.attempts(run.id)}
+    assert run.status == "succeeded"
+    assert run.output == ["monday", "tracker", "slack"]
+    last_gathered = max(attempts[s].finished_at for s in ("monday", "tracker", "slack"))
+    assert attempts["report"].started_at >= last_gathered
+
+
+async def test_a_failed_step_in_a_graph_fails_the_run_and_retry_reuses_the_rest(
+    database_url: str,
+) -> None:
+    """A failing branch fails the run, a running sibling still finishes, and retry resumes."""
+    async with running_engine(database_url) as engine:
+        await engine.register(
+            """
+name: branches
+steps:
+  - {id: slow, uses: probe.record, needs: [], with: {key: slow, seconds: 0.2}}
+  - {id: broken, uses: core.fail, needs: [], retry: {attempts: 1}, with: {times: 1, retryable: false}}
+  - {id: after, uses: probe.record, needs: [slow, broken], with: {key: after}}
+"""
+        )
+        run = await engine.run("branches")
+        assert run.status == "failed"
+        assert run.error is not None
+        assert run.error["step"] == "broken"
+        assert engine.probe.count("slow") == 1
+        assert engine.probe.count("after") == 0
+        retried = await engine.parts.service.retry(run.id)
+        finished = await engine.parts.service.wait(retried, 10)
+        assert finished.status == "succeeded"
+        assert engine.probe.count("slow") == 1, "the finished sibling is reused, not re-run"
+        assert engine.probe.count("after") == 1

@@ -88,6 +88,64 @@ output: "{{ steps.b.output }}"
     }
 
 
+def test_needs_builds_a_graph_in_which_independent_steps_wait_for_nothing() -> None:
+    """`needs` lists what a step waits for; unset means the step before; [] means nothing."""
+    compiled = compile_workflow(
+        parse_definition(
+            """
+name: graph
+steps:
+  - {id: a, uses: core.echo, needs: []}
+  - {id: b, uses: core.echo, needs: []}
+  - {id: c, uses: core.echo, needs: [a, b], with: {x: "{{ steps.a.output }}", y: "{{ steps.b.output }}"}}
+  - {id: d, uses: core.echo, with: {z: "{{ steps.a.output }}"}}
+"""
+        ),
+        catalog=CATALOG,
+    )
+    assert compiled.concurrent
+    assert {s.id: s.needs for s in compiled.steps} == {
+        "a": (),
+        "b": (),
+        "c": ("a", "b"),
+        "d": ("c",),
+    }
+    plain = compile_workflow(
+        parse_definition("name: p\nsteps: [{id: a, uses: core.echo}, {id: b, uses: core.echo}]\n"),
+        catalog=CATALOG,
+    )
+    assert not plain.concurrent
+    assert [s.needs for s in plain.steps] == [(), ("a",)]
+
+
+def test_bad_needs_and_cycles_are_refused_at_registration() -> None:
+    """Unknown, self and repeated needs, cycles, and reading a step not waited for are refused."""
+    found = problems(
+        """
+name: x
+steps:
+  - {id: a, uses: core.echo, needs: [a, ghost]}
+  - {id: b, uses: core.echo, needs: [c]}
+  - {id: c, uses: core.echo, needs: [b, b]}
+"""
+    )
+    assert found["steps[0].needs[0]"] == "a step cannot need itself ('a')"
+    assert found["steps[0].needs[1]"] == "unknown step 'ghost'"
+    assert found["steps[2].needs[1]"] == "'b' is listed twice"
+    assert found["steps[1].needs"] == "steps wait for each other: b -> c -> b"
+    found = problems(
+        """
+name: y
+steps:
+  - {id: a, uses: core.echo, needs: []}
+  - {id: b, uses: core.echo, needs: [], with: {p: "{{ steps.a.output }}"}}
+"""
+    )
+    assert found == {
+        "steps[1].with.p": "refers to step 'a', which it does not wait for (add it to needs)"
+    }
+
+
 def test_duplicate_ids_and_bad_expressions_are_refused() -> None:
     """A repeated id and an expression that does not compile are both reported."""
     found = problems(

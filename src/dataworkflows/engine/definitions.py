@@ -216,6 +216,9 @@ class Step(
     retry: RetryPolicy = msgspec.field(default_factory=RetryPolicy)
     timeout: Duration | None = None
     on_error: Literal["fail", "continue"] = "fail"
+    needs: list[str] | None = None
+    """The steps this one waits for. Unset: the step before it (steps run in order);
+    ``[]``: none, it starts with the run. Steps whose needs are met run concurrently."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []

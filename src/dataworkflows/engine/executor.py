@@ -603,13 +603,16 @@ class Executor:
 
     async def _run_steps(self, state: _RunState) -> RunFinish:
         steps_ctx: dict[str, Any] = state.context["steps"]
-        for step in state.workflow.steps:
-            try:
-                steps_ctx[step.id] = await self._run_step(state, step)
-            except StepFailed as failed:
-                return RunFinish(
-                    id=state.id, status="failed", error={**failed.error, "step": failed.step_id}
-                )
+        try:
+            if state.workflow.concurrent:
+                await self._run_graph(state)
+            else:
+                for step in state.workflow.steps:
+                    steps_ctx[step.id] = await self._run_step(state, step)
+        except StepFailed as failed:
+            return RunFinish(
+                id=state.id, status="failed", error={**failed.error, "step": failed.step_id}
+            )
         output = None
         if state.workflow.output is not None:
             try:
@@ -621,6 +624,41 @@ class Executor:
                     error=_error("expression_error", f"output: {exc}"),
                 )
         return RunFinish(id=state.id, status="succeeded", output=self._redact(output))
+
+    async def _run_graph(self, state: _RunState) -> None:
+        """Run the steps as a dependency graph: each starts once every step it needs ended.
+
+        When a step fails the run, no further step starts; those already running
+        finish and are recorded (a retry then reuses them), and the first failure
+        is raised. Anything else (the run lost, cancelled) stops every step at once.
+        """
+        steps_ctx: dict[str, Any] = state.context["steps"]
+        waiting = list(state.workflow.steps)
+        ended: set[str] = set()
+        running: dict[asyncio.Task[dict[str, Any]], CompiledStep] = {}
+        failure: StepFailed | None = None
+        try:
+            while waiting or running:
+                if failure is None:
+                    ready = [s for s in waiting if ended.issuperset(s.needs)]
+                    for step in ready:
+                        waiting.remove(step)
+                        running[asyncio.ensure_future(self._run_step(state, step))] = step
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    step = running.pop(task)
+                    try:
+                        steps_ctx[step.id] = task.result()
+                    except StepFailed as failed:
+                        failure = failure or failed
+                    ended.add(step.id)
+        finally:
+            if running:
+                await _cancel(list(running))
+        if failure is not None:
+            raise failure
 
     def _reusable(
         self, state: _RunState, step: CompiledStep, iteration: int
@@ -919,7 +957,7 @@ async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
         raise
 
 
-async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -8,6 +8,7 @@ paths a caller needs to fix the request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import datetime
 from pathlib import Path
@@ -154,12 +155,8 @@ class WorkflowService:
         self._latest[definition.name] = max(
             registration.version, self._latest.get(definition.name, 0)
         )
-        self._compiled[(definition.name, registration.version)] = CompiledWorkflow(
-            name=compiled.name,
-            version=registration.version,
-            definition=compiled.definition,
-            steps=compiled.steps,
-            output=compiled.output,
+        self._compiled[(definition.name, registration.version)] = dataclasses.replace(
+            compiled, version=registration.version
         )
         if registration.created:
             _log.info("workflow registered", workflow=definition.name, version=registration.version)

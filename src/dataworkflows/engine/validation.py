@@ -2,8 +2,10 @@
 
 :func:`compile_workflow` reports every problem it finds, each with its path: unknown
 connectors and actions, literal inputs that do not match the action's input schema,
-references to unknown or later steps and undeclared inputs, duplicate ids, and
-expressions that do not compile. Its result is what the executor runs, compiled once
+references to unknown steps, to steps that have not ended by then (later ones, or,
+with ``needs``, ones the step does not wait for) and to undeclared inputs, duplicate
+ids, bad ``needs`` and steps that wait for each other, and expressions that do not
+compile. Its result is what the executor runs, compiled once
 per definition version.
 """
 
@@ -47,6 +49,8 @@ class CompiledStep:
     retry: RetryPolicy
     timeout: float | None
     on_error: str
+    needs: tuple[str, ...] = ()
+    """The ids of the steps that must end before this one starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,8 @@ class CompiledWorkflow:
     definition: WorkflowDefinition
     steps: tuple[CompiledStep, ...]
     output: CompiledValue | None
+    concurrent: bool = False
+    """Some step declares ``needs``: steps run as a dependency graph, not in order."""
 
     @property
     def timeout_seconds(self) -> float | None:
@@ -73,6 +79,65 @@ class _Checker:
         self.catalog = catalog
         self.problems: list[FieldError] = []
         self.positions = {step.id: i for i, step in reversed(list(enumerate(definition.steps)))}
+        self.graph = any(step.needs is not None for step in definition.steps)
+        self.needs = self._needs()
+        self.ancestors = self._ancestors()
+
+    def _needs(self) -> list[tuple[str, ...]]:
+        """Each step's direct dependencies: its ``needs``, or the step before it."""
+        steps = self.definition.steps
+        result: list[tuple[str, ...]] = []
+        for index, step in enumerate(steps):
+            if step.needs is None:
+                result.append((steps[index - 1].id,) if index > 0 else ())
+                continue
+            needs: list[str] = []
+            for position, name in enumerate(step.needs):
+                at = f"steps[{index}].needs[{position}]"
+                if name == step.id:
+                    self.problem(at, f"a step cannot need itself ({name!r})")
+                elif name not in self.positions:
+                    self.problem(at, f"unknown step {name!r}")
+                elif name in needs:
+                    self.problem(at, f"{name!r} is listed twice")
+                else:
+                    needs.append(name)
+            result.append(tuple(needs))
+        return result
+
+    def _ancestors(self) -> list[frozenset[str]] | None:
+        """Every step each step transitively waits for; None (and a problem) on a cycle."""
+        steps = self.definition.steps
+        index_of = self.positions
+        state: dict[int, str] = {}
+        found: dict[int, frozenset[str]] = {}
+
+        def visit(index: int, path: list[int]) -> frozenset[str] | None:
+            if state.get(index) == "done":
+                return found[index]
+            if state.get(index) == "visiting":
+                cycle = [steps[i].id for i in path[path.index(index) :]] + [steps[index].id]
+                self.problem(
+                    f"steps[{index}].needs", f"steps wait for each other: {' -> '.join(cycle)}"
+                )
+                return None
+            state[index] = "visiting"
+            collected: set[str] = set()
+            for name in self.needs[index]:
+                parent = index_of[name]
+                above = visit(parent, [*path, index])
+                if above is None:
+                    return None
+                collected.add(name)
+                collected.update(above)
+            state[index] = "done"
+            found[index] = frozenset(collected)
+            return found[index]
+
+        for index in range(len(steps)):
+            if visit(index, []) is None:
+                return None
+        return [found[i] for i in range(len(steps))]
 
     def problem(self, field: str, message: str) -> None:
         self.problems.append(FieldError(field=field, message=message))
@@ -99,8 +164,18 @@ class _Checker:
                     self.problem(field, f"refers to unknown step {ref.attr!r}")
                 elif step_index is not None and position == step_index:
                     self.problem(field, f"refers to its own step {ref.attr!r}")
-                elif step_index is not None and position > step_index:
+                elif step_index is not None and not self.graph and position > step_index:
                     self.problem(field, f"refers to step {ref.attr!r}, which runs later")
+                elif (
+                    step_index is not None
+                    and self.ancestors is not None
+                    and ref.attr not in self.ancestors[step_index]
+                ):
+                    self.problem(
+                        field,
+                        f"refers to step {ref.attr!r}, which it does not wait for "
+                        "(add it to needs)",
+                    )
 
     def compile(self, raw: Any, field: str, *, condition: bool = False) -> CompiledValue | None:
         try:
@@ -155,6 +230,7 @@ class _Checker:
             retry=step.retry,
             timeout=None if step.timeout is None else float(step.timeout),
             on_error=step.on_error,
+            needs=self.needs[index],
         )
 
     def action(self, step: Step, at: str) -> ActionDescriptor | None:
@@ -240,4 +316,5 @@ def compile_workflow(
         definition=definition,
         steps=tuple(s for s in steps if s is not None),
         output=output,
+        concurrent=checker.graph,
     )
