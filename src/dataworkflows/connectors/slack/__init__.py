@@ -1,0 +1,1 @@
+"""The Slack connector: port, Web API client, internal API and sandbox."""

@@ -1,0 +1,78 @@
+"""The Slack connector as a component: the client built from settings and its
+readiness check (``dataworkflows serve connector slack``, or in-process in the engine)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import httpx
+
+from dataworkflows.connectors.slack.client import DEFAULT_API_URL, SlackClient
+from dataworkflows.connectors.slack.port import SlackError
+from dataworkflows.connectors.slack.service import slack_actions
+from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
+from dataworkflows.runtime.settings import Settings
+
+__all__ = ["DEFAULT_PORT", "connector_parts", "slack_client"]
+
+DEFAULT_PORT = 8102
+CHECK_EVERY_S = 60.0
+TIMEOUT_S = 30
+
+
+def slack_client(
+    settings: Settings,
+    http: httpx.AsyncClient,
+    *,
+    session: aiohttp.ClientSession | None = None,
+) -> SlackClient:
+    """The Web API client for the configured workspace (or sandbox)."""
+    return SlackClient(
+        token=_bot_token(settings),
+        http=http,
+        base_url=settings.slack_api_url or DEFAULT_API_URL,
+        session=session,
+        timeout_s=TIMEOUT_S,
+    )
+
+
+def _bot_token(settings: Settings) -> str:
+    if not settings.slack_bot_token:
+        raise ConnectorNotConfigured(
+            "SLACK_BOT_TOKEN is not set: the Slack connector needs the app's bot token "
+            "(api.slack.com/apps > your app > OAuth & Permissions > Bot User OAuth Token, "
+            "xoxb-...), or a sandbox's token and SLACK_API_URL"
+        )
+    return settings.slack_bot_token
+
+
+@asynccontextmanager
+async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+    """The Slack connector's actions, and a readiness check that calls ``auth.test``."""
+    _bot_token(settings)  # before opening anything
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S, connect=5)
+    async with (
+        httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http,
+        aiohttp.ClientSession(timeout=timeout) as session,
+    ):
+        client = slack_client(settings, http, session=session)
+        last_ok = 0.0
+
+        async def upstream() -> str | None:
+            nonlocal last_ok
+            problem = client.breaker.problem()
+            if problem:
+                return problem
+            # One cheap call a minute at most: probes must not eat the rate limit.
+            if time.monotonic() - last_ok > CHECK_EVERY_S:
+                try:
+                    await client.auth_test()
+                except SlackError as exc:
+                    return f"slack: {exc.message}"
+                last_ok = time.monotonic()
+            return None
+
+        yield ConnectorParts(actions=slack_actions(client), readiness={"slack": upstream})

@@ -1,0 +1,310 @@
+"""The Slack connector's actions, over the Slack port.
+
+``slack.post_message``, ``slack.update_message``, ``slack.list_messages`` and
+``slack.respond``; Slack's errors become the connector API's typed errors here, with
+Slack's own error string kept as ``upstream_code`` (the Slack bot falls back to the
+response_url on ``not_in_channel`` / ``channel_not_found``). Served in-process by the
+engine (``dev``) or as ``dataworkflows serve connector slack``.
+
+The field names are a contract with the Slack bot and with shipped workflows: add
+optional fields, never rename.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import msgspec
+
+from dataworkflows.connectors.slack.blocks import message_problem
+from dataworkflows.connectors.slack.port import (
+    PostedMessage,
+    ResponseMessage,
+    SlackAuthError,
+    SlackError,
+    SlackInvalidRequest,
+    SlackMessage,
+    SlackNotFound,
+    SlackPort,
+    SlackRateLimited,
+    SlackResponseUrlGone,
+    SlackUnavailable,
+)
+from dataworkflows.contracts import ActionFailed
+from dataworkflows.runtime.actions import ActionCall, ActionSet
+
+__all__ = ["MessageList", "list_channel_messages", "slack_actions"]
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+Channel = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=80,
+        description="A channel id (C0123ABCD); chat.postMessage also takes a channel name",
+    ),
+]
+Ts = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{1,12}(\.\d{1,6})?$", description="A message ts, e.g. 1764123456.000100"
+    ),
+]
+Blocks = Annotated[list[dict[str, Any]], msgspec.Meta(description="Block Kit blocks (at most 50)")]
+
+
+class PostMessageInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A message to post as the bot: ``text`` and/or ``blocks`` (one is required)."""
+
+    channel: Channel
+    text: str | None = None
+    """Message text (mrkdwn); the notification and screen-reader text when blocks are set."""
+    blocks: Blocks | None = None
+    thread_ts: Ts | None = None
+    """Reply in the thread of this message."""
+    reply_broadcast: bool = False
+    """With ``thread_ts``: show the reply in the channel too."""
+    unfurl_links: bool | None = None
+
+
+class UpdateMessageInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """New text and/or blocks for a message the bot posted."""
+
+    channel: Channel
+    ts: Ts
+    text: str | None = None
+    blocks: Blocks | None = None
+
+
+class MessageRef(msgspec.Struct, kw_only=True):
+    """Where the message is: its channel id and ts."""
+
+    channel: str
+    ts: str
+
+
+class ListMessagesInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which channel, which time window (ts bounds, exclusive) and how many messages."""
+
+    channel: Channel
+    oldest: Ts | None = None
+    latest: Ts | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200
+    """The most messages returned."""
+
+
+class MessageList(msgspec.Struct, kw_only=True):
+    """A channel's messages, newest first (thread replies are not included; a parent
+    carries its ``reply_count``); ``has_more`` when the limit cut the list short."""
+
+    channel: str
+    messages: list[SlackMessage]
+    count: int
+    has_more: bool
+
+
+class RespondInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A reply through a slash command's or interaction's ``response_url``."""
+
+    response_url: Annotated[str, msgspec.Meta(min_length=8, max_length=2048)]
+    text: str | None = None
+    blocks: Blocks | None = None
+    response_type: Literal["ephemeral", "in_channel"] = "ephemeral"
+    replace_original: bool = False
+    delete_original: bool = False
+    thread_ts: Ts | None = None
+
+
+class RespondOutput(msgspec.Struct, kw_only=True):
+    """Slack accepted the response."""
+
+    ok: bool
+
+
+async def list_channel_messages(
+    port: SlackPort,
+    channel: str,
+    *,
+    limit: int = 200,
+    oldest: str | None = None,
+    latest: str | None = None,
+    page_size: int = 200,
+) -> MessageList:
+    """The newest ``limit`` messages of ``channel`` in the window, following cursors."""
+    messages: list[SlackMessage] = []
+    has_more = False
+    async for page in port.history_pages(
+        channel, oldest=oldest, latest=latest, page_size=min(page_size, limit)
+    ):
+        room = limit - len(messages)
+        messages.extend(page.messages[:room])
+        if len(messages) >= limit:
+            has_more = len(page.messages) > room or bool(page.next_cursor) or page.has_more
+            break
+    return MessageList(channel=channel, messages=messages, count=len(messages), has_more=has_more)
+
+
+class _RecentWrites(Generic[V]):
+    """Results per idempotency key, so that a retried step does not post twice.
+
+    Slack has no idempotency keys. This covers the retries that matter (an attempt
+    whose answer was lost, retried seconds later by the same connector process); a
+    connector restarted between the two attempts cannot know.
+    """
+
+    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
+        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
+        self._size = size
+        self._ttl_s = ttl_s
+
+    def get(self, key: str | None) -> V | None:
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
+            return None
+        return entry[1]
+
+    def put(self, key: str | None, value: V) -> None:
+        if key is None:
+            return
+        self._entries[key] = (time.monotonic(), value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+async def _call(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run a port call, turning Slack's errors into the connector API's."""
+    try:
+        return await operation()
+    except SlackAuthError as exc:
+        raise ActionFailed.of(
+            "auth_failed", exc.message, retryable=False, upstream_code=exc.code
+        ) from None
+    except SlackRateLimited as exc:
+        raise ActionFailed.of(
+            "rate_limited",
+            exc.message,
+            retryable=True,
+            retry_after_s=exc.retry_after,
+            upstream_code=exc.code,
+        ) from None
+    except SlackNotFound as exc:
+        raise ActionFailed.of("not_found", exc.message, upstream_code=exc.code) from None
+    except (SlackInvalidRequest, SlackResponseUrlGone) as exc:
+        raise ActionFailed.of(
+            "invalid_input", exc.message, retryable=False, upstream_code=exc.code
+        ) from None
+    except SlackUnavailable as exc:
+        raise ActionFailed.of(
+            "upstream_unavailable", exc.message, retryable=True, upstream_code=exc.code
+        ) from None
+    except SlackError as exc:
+        raise ActionFailed.of(
+            "upstream_error", exc.message, retryable=False, upstream_code=exc.code
+        ) from None
+
+
+def _check(
+    text: str | None, blocks: list[dict[str, Any]] | None, *, content_required: bool = True
+) -> None:
+    problem = message_problem(text, blocks, content_required=content_required)
+    if problem is not None:
+        raise ActionFailed.of("invalid_input", problem)
+
+
+def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
+    """The ``slack`` connector's actions over ``port``.
+
+    ``page_size``: messages per ``conversations.history`` call (Slack recommends at
+    most 200).
+    """
+    slack = ActionSet("slack", description="Messages in Slack channels, and replies to commands.")
+    posted: _RecentWrites[PostedMessage] = _RecentWrites()
+    responded: _RecentWrites[bool] = _RecentWrites()
+
+    @slack.action(
+        "post_message",
+        effect="write",
+        description="Post a message as the bot (text and/or Block Kit blocks; in a thread "
+        "with `thread_ts`). Checked against Slack's limits first: at most 50 blocks, "
+        "section text at most 3,000 characters, text at most 40,000.",
+    )
+    async def post_message(data: PostMessageInput, call: ActionCall) -> MessageRef:
+        _check(data.text, data.blocks)
+        if (done := posted.get(call.idempotency_key)) is not None:
+            return MessageRef(channel=done.channel, ts=done.ts)
+        message = await _call(
+            lambda: port.post_message(
+                data.channel,
+                text=data.text,
+                blocks=data.blocks,
+                thread_ts=data.thread_ts,
+                reply_broadcast=data.reply_broadcast,
+                unfurl_links=data.unfurl_links,
+            )
+        )
+        posted.put(call.idempotency_key, message)
+        return MessageRef(channel=message.channel, ts=message.ts)
+
+    @slack.action(
+        "update_message",
+        effect="write",
+        description="Replace the text and/or blocks of a message the bot posted (chat.update).",
+    )
+    async def update_message(data: UpdateMessageInput, call: ActionCall) -> MessageRef:
+        _check(data.text, data.blocks)
+        message = await _call(
+            lambda: port.update_message(data.channel, data.ts, text=data.text, blocks=data.blocks)
+        )
+        return MessageRef(channel=message.channel, ts=message.ts)
+
+    @slack.action(
+        "list_messages",
+        effect="read",
+        description="A channel's messages, newest first, between `oldest` and `latest` "
+        "(message ts, exclusive), at most `limit` (1..1000); follows Slack's cursors. "
+        "Thread replies are not listed; parents carry `reply_count`.",
+    )
+    async def list_messages(data: ListMessagesInput, call: ActionCall) -> MessageList:
+        return await _call(
+            lambda: list_channel_messages(
+                port,
+                data.channel,
+                limit=data.limit,
+                oldest=data.oldest,
+                latest=data.latest,
+                page_size=page_size,
+            )
+        )
+
+    @slack.action(
+        "respond",
+        effect="write",
+        description="Reply through a slash command's or button's `response_url` "
+        "(https://hooks.slack.com/... only): ephemeral (default) or in_channel, or "
+        "replace/delete the message the button was on. A response_url takes at most 5 "
+        "messages within 30 minutes; a used-up or expired one is invalid_input with "
+        "upstream_code used_url/expired_url.",
+    )
+    async def respond(data: RespondInput, call: ActionCall) -> RespondOutput:
+        _check(data.text, data.blocks, content_required=not data.delete_original)
+        if responded.get(call.idempotency_key):
+            return RespondOutput(ok=True)
+        message = ResponseMessage(
+            text=data.text,
+            blocks=data.blocks,
+            response_type=data.response_type,
+            replace_original=data.replace_original,
+            delete_original=data.delete_original,
+            thread_ts=data.thread_ts,
+        )
+        await _call(lambda: port.respond(data.response_url, message))
+        responded.put(call.idempotency_key, True)
+        return RespondOutput(ok=True)
+
+    return slack
