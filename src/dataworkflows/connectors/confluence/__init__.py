@@ -1,0 +1,1 @@
+"""The Confluence Cloud connector: port, REST client, internal API and sandbox."""

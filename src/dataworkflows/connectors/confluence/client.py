@@ -1,0 +1,542 @@
+"""The real Confluence adapter: Confluence Cloud's REST APIs (v2, and v1 for CQL) over httpx.
+
+Wire rules (../shared/reference/confluence.md). ``CONFLUENCE_URL`` is the *API root*:
+the site (``https://<site>.atlassian.net``) or Atlassian's gateway
+(``https://api.atlassian.com/ex/confluence/<cloudId>``); this client adds
+``/wiki/api/v2/...`` and ``/wiki/rest/api/...`` (a trailing ``/wiki`` in the setting
+is tolerated). An e-mail with the API token means Basic auth; a token alone is sent
+as a bearer token (OAuth 2.0 3LO). Pages are written in storage format; ``POST``
+answers 200; ``PUT`` needs ``version.number`` = current + 1 and answers 409 otherwise.
+
+Following ``next`` links (the part that breaks clients)
+--------------------------------------------------------
+- v2 lists put the next page in ``_links.next`` and in a ``Link: <...>; rel="next"``
+  header (which also carries ``<base>; rel="base"``). The link is relative to the
+  *site origin* and already starts with ``/wiki``; joining it to ``_links.base``
+  (which ends in ``/wiki``) gives ``/wiki/wiki/...`` and a 404. The cursor is not
+  always the last parameter (seen on the wire:
+  ``</wiki/api/v2/spaces/X/pages?cursor=...&depth=all&limit=100>; rel="next"``), so
+  the link is followed as given, never rebuilt from an extracted cursor.
+- v1 search's ``_links.next`` (``/rest/api/search?...&cursor=...``) is relative to
+  ``_links.base``, i.e. it lacks ``/wiki``.
+- Through the gateway, what we found (atlassian-python-api issue #1655,
+  confluence-publisher issues #492/#531 and PR #532, backstage community-plugins PR
+  #4615): responses still describe the *site*: ``_links.base`` is
+  ``https://<site>.atlassian.net/wiki`` and ``next`` is ``/wiki/api/v2/...``.
+  Resolving ``next`` against the request's origin gives
+  ``https://api.atlassian.com/wiki/api/v2/...`` (404: the ``/ex/confluence/<cloudId>``
+  prefix is lost); resolving it against ``_links.base`` leaves the gateway for the
+  site, where an OAuth or scoped token is refused (401). Both bugs shipped in
+  published clients. So this client takes only the *path and query* of a link and
+  puts them under its own configured root: ``root + next`` for v2 (``next`` starts
+  with ``/wiki``), ``root + "/wiki" + next`` for v1. The host never changes, so the
+  credentials only ever go to the configured host. ``_links.base`` is used for
+  what it is meant for: the browser URLs of pages (the site, even via the gateway).
+
+Errors: 401/403 are auth errors (not retried); 404 not found; 400 and 413 invalid
+input with Atlassian's error title; 409 a version conflict; 429 and 503 wait at least
+``Retry-After`` (with a little upward jitter), otherwise back off exponentially with
+jitter (stamina); other 5xx and network errors are retried likewise. Waits longer
+than ``max_wait_s`` go back to the caller (the engine retries the step durably), and a
+circuit breaker stops calling a Confluence that keeps failing. Retrying a ``POST`` or
+``PUT`` whose answer was lost cannot write twice here: a second create of the same
+title is refused (titles are unique in a space) and a second update names a version
+that is no longer current (409); :mod:`.service` recognises both.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import random
+import re
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+import stamina
+
+from dataworkflows.connectors.confluence.port import (
+    ConfluenceAuthError,
+    ConfluenceConflict,
+    ConfluenceError,
+    ConfluenceInvalidInput,
+    ConfluenceNotFound,
+    ConfluenceRateLimited,
+    ConfluenceUnavailable,
+    Page,
+    PageSort,
+    PageVersion,
+    SearchHit,
+    SearchResults,
+    Space,
+)
+from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
+
+__all__ = ["MAX_PAGE_LIMIT", "MAX_SEARCH_LIMIT", "ConfluenceClient", "api_root"]
+
+MAX_PAGE_LIMIT: Final = 250
+"""The largest ``limit`` of v2 list endpoints."""
+MAX_SEARCH_LIMIT: Final = 250
+"""The largest ``limit`` this client asks of v1 search (Confluence may cap lower)."""
+
+_CIRCUIT_OPEN: Final = "CIRCUIT_OPEN"
+_CURRENT_VERSION_RE: Final = re.compile(r"Current Version:\s*\[(\d+)\]", re.IGNORECASE)
+_HIGHLIGHT_RE: Final = re.compile(r"@@@(?:end)?hl@@@")
+_SPACE_PATH_RE: Final = re.compile(r"/(?:spaces|space|display)/([^/?#]+)")
+_MAX_TITLE: Final = 500
+
+
+def api_root(url: str) -> str:
+    """The configured API root without a trailing ``/`` or ``/wiki``."""
+    root = url.strip().rstrip("/")
+    return root.removesuffix("/wiki")
+
+
+class ConfluenceClient:
+    """:class:`~dataworkflows.connectors.confluence.port.ConfluencePort` over REST."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        http: httpx.AsyncClient,
+        api_token: str,
+        email: str | None = None,
+        max_wait_s: float = 30.0,
+        attempts: int = 5,
+        wait_initial: float = 1.0,
+        wait_max: float = 30.0,
+        wait_jitter: float = 1.0,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.root = api_root(url)
+        parts = urlsplit(self.root)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._v2 = f"{self.root}/wiki/api/v2"
+        self._v1 = f"{self.root}/wiki/rest/api"
+        self._http = http
+        # The token never goes anywhere but this header (not into logs or errors).
+        if email:
+            pair = base64.b64encode(f"{email}:{api_token}".encode()).decode("ascii")
+            authorization = f"Basic {pair}"
+        else:
+            authorization = f"Bearer {api_token}"
+        self._headers = {"Authorization": authorization, "Accept": "application/json"}
+        self._max_wait_s = max_wait_s
+        self._attempts = attempts
+        self._wait_initial = wait_initial
+        self._wait_max = wait_max
+        self._wait_jitter = wait_jitter
+        self.breaker = breaker or CircuitBreaker("Confluence")
+
+    # The port -----------------------------------------------------------------------
+
+    async def space_by_key(self, key: str) -> Space | None:
+        data, _ = await self._call("GET", f"{self._v2}/spaces", params={"keys": key})
+        base = _base(data)
+        for raw in _results(data):
+            if raw.get("key") == key:
+                return _space(raw, base)
+        return None
+
+    async def space_by_id(self, space_id: str) -> Space | None:
+        try:
+            data, _ = await self._call("GET", f"{self._v2}/spaces/{space_id}")
+        except ConfluenceNotFound:
+            return None
+        return _space(data, _base(data))
+
+    async def space_pages(
+        self,
+        space_id: str,
+        *,
+        title: str | None = None,
+        sort: PageSort | None = None,
+        page_size: int = 100,
+        include_body: bool = False,
+    ) -> AsyncIterator[list[Page]]:
+        params = {
+            "space-id": space_id,
+            "status": "current",
+            "limit": str(max(1, min(page_size, MAX_PAGE_LIMIT))),
+        }
+        if title is not None:
+            params["title"] = title
+        if sort is not None:
+            params["sort"] = sort
+        if include_body:
+            params["body-format"] = "storage"
+        async for data in self._paged(f"{self._v2}/pages", params):
+            base = _base(data)
+            yield [_page(raw, base) for raw in _results(data)]
+
+    async def get_page(self, page_id: str, *, include_body: bool = True) -> Page:
+        params = {"body-format": "storage"} if include_body else None
+        data, _ = await self._call("GET", f"{self._v2}/pages/{page_id}", params=params)
+        return _page(data, _base(data))
+
+    async def create_page(
+        self, *, space_id: str, title: str, body: str, parent_id: str | None = None
+    ) -> Page:
+        document: dict[str, Any] = {
+            "spaceId": space_id,
+            "status": "current",
+            "title": title,
+            "body": {"representation": "storage", "value": body},
+        }
+        if parent_id is not None:
+            document["parentId"] = parent_id
+        data, _ = await self._call("POST", f"{self._v2}/pages", json=document)
+        return _page(data, _base(data), body_sent=body)
+
+    async def update_page(
+        self, page_id: str, *, title: str, body: str, version: int, message: str = ""
+    ) -> Page:
+        document = {
+            "id": page_id,
+            "status": "current",
+            "title": title,
+            "body": {"representation": "storage", "value": body},
+            "version": {"number": version, "message": message},
+        }
+        data, _ = await self._call("PUT", f"{self._v2}/pages/{page_id}", json=document)
+        return _page(data, _base(data), body_sent=body)
+
+    async def search(self, cql: str, *, page_size: int = 25) -> AsyncIterator[SearchResults]:
+        params = {"cql": cql, "limit": str(max(1, min(page_size, MAX_SEARCH_LIMIT)))}
+        async for data in self._paged(f"{self._v1}/search", params):
+            base = _base(data)
+            total = data.get("totalSize")
+            yield SearchResults(
+                hits=[_hit(raw, base) for raw in _results(data)],
+                total_size=total if isinstance(total, int) else None,
+            )
+
+    async def check(self) -> None:
+        """One cheap authenticated call (for readiness)."""
+        await self._call("GET", f"{self._v2}/spaces", params={"limit": "1"})
+
+    # Paging -------------------------------------------------------------------------
+
+    def resolve_link(self, link: str) -> str:
+        """The URL to request for a ``next`` link of any of Confluence's shapes.
+
+        Only the link's path and query are used, under the configured root: see the
+        module docstring for why neither the request's origin nor ``_links.base`` is
+        the right thing to join with.
+        """
+        parts = urlsplit(link.strip())
+        path = parts.path if parts.path.startswith("/") else f"/{parts.path}"
+        query = f"?{parts.query}" if parts.query else ""
+        if path.startswith("/ex/confluence/"):
+            return f"{self._origin}{path}{query}"
+        if path == "/wiki" or path.startswith("/wiki/"):
+            return f"{self.root}{path}{query}"
+        return f"{self.root}/wiki{path}{query}"
+
+    async def _paged(self, url: str, params: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Every response of a listing, following ``_links.next`` or the Link header."""
+        seen = {url}
+        query: Mapping[str, str] | None = params
+        while True:
+            data, response = await self._call("GET", url, params=query)
+            yield data
+            link = _next_link(data, response)
+            # No early stop on an empty page: permission filtering can empty a page
+            # that still has a successor. The repeat check below ends a loop.
+            if not link:
+                return
+            url, query = self.resolve_link(link), None
+            if url in seen:
+                raise ConfluenceError("Confluence's next link repeats a page; stopped paging")
+            seen.add(url)
+
+    # Transport ----------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        """Send one request; its JSON object and response, or the typed error."""
+        async for attempt in stamina.retry_context(
+            on=self._retryable,
+            attempts=self._attempts,
+            timeout=None,
+            wait_initial=self._wait_initial,
+            wait_max=self._wait_max,
+            wait_jitter=self._wait_jitter,
+        ):
+            with attempt:
+                return await self._once(method, url, params, json)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retryable(self, error: Exception) -> bool | float:
+        """stamina's backoff hook: Retry-After as the minimum wait, else its backoff."""
+        if not isinstance(error, ConfluenceRateLimited | ConfluenceUnavailable):
+            return False
+        if error.code == _CIRCUIT_OPEN:
+            return False
+        if error.retry_after is None:
+            return True
+        # Long waits go back to the caller: the engine retries the step durably.
+        if error.retry_after > self._max_wait_s:
+            return False
+        # Atlassian: Retry-After is a minimum; jitter only upwards so clients that were
+        # throttled together do not all come back in the same instant.
+        return error.retry_after * random.uniform(1.0, 1.2)  # noqa: S311  (jitter, not a secret)
+
+    async def _once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json: Mapping[str, Any] | None,
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        try:
+            self.breaker.before_call()
+        except CircuitOpen as exc:
+            raise ConfluenceUnavailable(str(exc), code=_CIRCUIT_OPEN) from None
+        what = f"{method} {urlsplit(url).path}"
+        try:
+            response = await self._http.request(
+                method,
+                url,
+                params=dict(params) if params is not None else None,
+                json=dict(json) if json is not None else None,
+                headers=self._headers,
+            )
+        except httpx.TimeoutException:
+            self.breaker.record_failure()
+            raise ConfluenceUnavailable(f"Confluence did not answer {what} in time") from None
+        except httpx.TransportError as exc:
+            self.breaker.record_failure()
+            raise ConfluenceUnavailable(
+                f"Confluence is unreachable for {what} ({type(exc).__name__})"
+            ) from None
+        try:
+            data = _interpret(response, what)
+        except ConfluenceUnavailable:
+            self.breaker.record_failure()
+            raise
+        except ConfluenceError:
+            # It answered, sensibly: the upstream is healthy even if the request was not.
+            self.breaker.record_success()
+            raise
+        self.breaker.record_success()
+        return data, response
+
+
+def _interpret(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object of a successful response, or the typed error it carries."""
+    status = response.status_code
+    if 200 <= status < 300:
+        if status == 204 or not response.content:
+            return {}
+        try:
+            body = response.json()
+        except ValueError:
+            raise ConfluenceError(
+                f"Confluence answered {what} with HTTP {status} but no JSON", status=status
+            ) from None
+        if not isinstance(body, dict):
+            raise ConfluenceError(
+                f"Confluence answered {what} with a JSON {type(body).__name__}, not an object",
+                status=status,
+            )
+        return body
+    title, code = _problem(response)
+    message = f"Confluence refused {what} (HTTP {status}): {title}"
+    if status in (401, 403):
+        raise ConfluenceAuthError(message, code=code, status=status)
+    if status == 404:
+        raise ConfluenceNotFound(message, code=code, status=status)
+    if status == 409:
+        match = _CURRENT_VERSION_RE.search(title)
+        raise ConfluenceConflict(
+            message,
+            current_version=int(match.group(1)) if match else None,
+            code=code or "CONFLICT",
+        )
+    if status in (400, 413, 422):
+        raise ConfluenceInvalidInput(message, code=code, status=status)
+    if status == 429:
+        raise ConfluenceRateLimited(message, retry_after=_retry_after(response), code=code)
+    if status >= 500:
+        retry_after = _retry_after(response) if status == 503 else None
+        raise ConfluenceUnavailable(message, retry_after=retry_after, code=code, status=status)
+    raise ConfluenceError(message, code=code, status=status)
+
+
+def _problem(response: httpx.Response) -> tuple[str, str | None]:
+    """Atlassian's error title and code, whichever of its shapes the body has."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    title: str | None = None
+    code: str | None = None
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else None
+        if isinstance(first, dict):
+            # v2: {"errors": [{"status", "code", "title", "detail"}]}
+            title = _text(first.get("title")) or _text(first.get("message"))
+            detail = _text(first.get("detail"))
+            if detail and detail != title:
+                title = f"{title}: {detail}" if title else detail
+            code = _text(first.get("code"))
+        else:
+            # v1: {"statusCode", "message", "data"}; the gateway: {"code": 401, "message"}
+            title = _text(body.get("message")) or _text(body.get("errorMessage"))
+            if isinstance(body.get("code"), str):
+                code = body["code"]
+    if not title:
+        title = response.reason_phrase or f"HTTP {response.status_code}"
+    return title[:_MAX_TITLE], code
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), or None."""
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    header = header.strip()
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _next_link(data: Mapping[str, Any], response: httpx.Response) -> str | None:
+    links = data.get("_links")
+    if isinstance(links, dict) and isinstance(links.get("next"), str) and links["next"]:
+        return str(links["next"])
+    header = response.links.get("next")
+    if header and header.get("url"):
+        return str(header["url"])
+    return None
+
+
+def _results(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    results = data.get("results")
+    if not isinstance(results, list):
+        return []
+    return [r for r in results if isinstance(r, dict)]
+
+
+def _base(data: Mapping[str, Any]) -> str | None:
+    links = data.get("_links")
+    if isinstance(links, dict) and isinstance(links.get("base"), str):
+        return str(links["base"]).rstrip("/")
+    return None
+
+
+def _web_url(base: str | None, raw: Mapping[str, Any]) -> str | None:
+    links = raw.get("_links")
+    if not isinstance(links, dict):
+        return None
+    base = links.get("base") if isinstance(links.get("base"), str) else base
+    webui = links.get("webui")
+    if not base or not isinstance(webui, str):
+        return None
+    return f"{str(base).rstrip('/')}{webui}"
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _space(raw: Mapping[str, Any], base: str | None) -> Space:
+    return Space(
+        id=str(raw["id"]),
+        key=str(raw.get("key") or ""),
+        name=str(raw.get("name") or ""),
+        type=str(raw.get("type") or ""),
+        status=str(raw.get("status") or ""),
+        homepage_id=_optional_str(raw.get("homepageId")),
+        url=_web_url(base, raw),
+    )
+
+
+def _page(raw: Mapping[str, Any], base: str | None, *, body_sent: str | None = None) -> Page:
+    version = raw.get("version") if isinstance(raw.get("version"), dict) else {}
+    assert isinstance(version, dict)
+    body = raw.get("body")
+    storage = body.get("storage") if isinstance(body, dict) else None
+    value = storage.get("value") if isinstance(storage, dict) else None
+    return Page(
+        id=str(raw["id"]),
+        title=str(raw.get("title") or ""),
+        status=str(raw.get("status") or "current"),
+        space_id=str(raw.get("spaceId") or ""),
+        parent_id=_optional_str(raw.get("parentId")),
+        author_id=_optional_str(raw.get("authorId")),
+        created_at=_optional_str(raw.get("createdAt")),
+        version=PageVersion(
+            number=int(version.get("number") or 0),
+            message=str(version.get("message") or ""),
+            created_at=_optional_str(version.get("createdAt")),
+            author_id=_optional_str(version.get("authorId")),
+            minor_edit=bool(version.get("minorEdit") or False),
+        ),
+        # A write's answer may leave the body out; it is what we sent.
+        body=str(value) if isinstance(value, str) else body_sent,
+        url=_web_url(base, raw),
+    )
+
+
+def _plain(text: str) -> str:
+    """Search text without Confluence's highlight markers and HTML escapes."""
+    return " ".join(html.unescape(_HIGHLIGHT_RE.sub("", text)).split())
+
+
+def _hit(raw: Mapping[str, Any], base: str | None) -> SearchHit:
+    content = raw.get("content") if isinstance(raw.get("content"), dict) else {}
+    assert isinstance(content, dict)
+    container = raw.get("resultGlobalContainer")
+    container = container if isinstance(container, dict) else {}
+    space_key: str | None = None
+    space = content.get("space")
+    if isinstance(space, dict) and isinstance(space.get("key"), str):
+        space_key = space["key"]
+    else:
+        expandable = content.get("_expandable")
+        for candidate in (
+            expandable.get("space") if isinstance(expandable, dict) else None,
+            container.get("displayUrl"),
+        ):
+            match = _SPACE_PATH_RE.search(candidate) if isinstance(candidate, str) else None
+            if match:
+                space_key = match.group(1)
+                break
+    url = raw.get("url")
+    title = content.get("title") if isinstance(content.get("title"), str) else raw.get("title")
+    return SearchHit(
+        id=_optional_str(content.get("id")),
+        type=str(content.get("type") or raw.get("entityType") or ""),
+        title=_plain(str(title or "")),
+        excerpt=_plain(str(raw.get("excerpt") or "")),
+        url=f"{base}{url}" if base and isinstance(url, str) else None,
+        space_key=space_key,
+        space_name=_optional_str(container.get("title")),
+        last_modified=_optional_str(raw.get("lastModified")),
+    )

@@ -1,0 +1,77 @@
+"""The Confluence connector as a component: the client built from settings and its
+readiness check (``dataworkflows serve connector confluence``, or in-process in the
+engine)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from dataworkflows.connectors.confluence.client import ConfluenceClient
+from dataworkflows.connectors.confluence.port import ConfluenceError
+from dataworkflows.connectors.confluence.service import confluence_actions
+from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
+from dataworkflows.runtime.settings import Settings
+
+__all__ = ["DEFAULT_PORT", "confluence_client", "connector_parts"]
+
+DEFAULT_PORT = 8103
+CHECK_EVERY_S = 60.0
+
+
+def confluence_client(settings: Settings, http: httpx.AsyncClient) -> ConfluenceClient:
+    """The REST client for the configured site (or gateway, or sandbox).
+
+    With ``CONFLUENCE_EMAIL`` the API token is sent as Basic auth; without it, as a
+    bearer token (OAuth 2.0, against ``https://api.atlassian.com/ex/confluence/<cloudId>``).
+    """
+    missing = [
+        name
+        for name, value in (
+            ("CONFLUENCE_URL", settings.confluence_url),
+            ("CONFLUENCE_API_TOKEN", settings.confluence_api_token),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConnectorNotConfigured(
+            f"{' and '.join(missing)} not set: the Confluence connector needs the site "
+            "(https://<site>.atlassian.net, with CONFLUENCE_EMAIL and an API token from "
+            "id.atlassian.com > Security > API tokens) or "
+            "https://api.atlassian.com/ex/confluence/<cloudId> with a bearer token"
+        )
+    assert settings.confluence_url
+    assert settings.confluence_api_token
+    return ConfluenceClient(
+        url=settings.confluence_url,
+        http=http,
+        api_token=settings.confluence_api_token,
+        email=settings.confluence_email,
+    )
+
+
+@asynccontextmanager
+async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+    """The Confluence connector's actions and readiness."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+        client = confluence_client(settings, http)
+        last_ok = 0.0
+
+        async def upstream() -> str | None:
+            nonlocal last_ok
+            problem = client.breaker.problem()
+            if problem:
+                return problem
+            # One cheap call a minute at most: probes must not eat the rate limit.
+            if time.monotonic() - last_ok > CHECK_EVERY_S:
+                try:
+                    await client.check()
+                except ConfluenceError as exc:
+                    return exc.message
+                last_ok = time.monotonic()
+            return None
+
+        yield ConnectorParts(actions=confluence_actions(client), readiness={"confluence": upstream})
