@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -28,9 +28,13 @@ from dataworkflows.connectors.monday.demo_data import (
     TextCell,
     cell_text,
     cell_value,
+    demo_anchor,
 )
+from dataworkflows.connectors.monday.sandbox import MondaySandbox
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+LATER = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+"""Another anchor: a Monday, 120 whole days after ANCHOR."""
 
 
 @pytest.fixture
@@ -147,6 +151,73 @@ def test_seeded_timestamps_come_from_the_anchor_not_the_clock(workspace: DemoWor
         for item in board.items:
             assert ANCHOR - timedelta(days=200) < item.created_at < ANCHOR
             assert item.created_at <= item.updated_at <= ANCHOR
+
+
+def test_another_anchor_moves_every_date_and_nothing_else() -> None:
+    """A demo started another day has the same tickets, created before that day, due around it."""
+    default, later = DemoWorkspace.seeded(7), DemoWorkspace.seeded(7, anchor=LATER)
+    shift = LATER - ANCHOR
+    assert (default.anchor, later.anchor) == (ANCHOR, LATER)
+    before = [i for b in default.boards for i in b.items]
+    after = [i for b in later.boards for i in b.items]
+    assert len(after) == len(before)
+    for old, new in zip(before, after, strict=True):
+        assert (new.id, new.name, new.board_id, new.group_id) == (
+            old.id,
+            old.name,
+            old.board_id,
+            old.group_id,
+        )
+        assert LATER - timedelta(days=200) < new.created_at < LATER
+        assert new.created_at <= new.updated_at <= LATER
+        assert (new.created_at, new.updated_at) == (old.created_at + shift, old.updated_at + shift)
+        assert {k: v for k, v in new.cells.items() if k != "date4"} == {
+            k: v for k, v in old.cells.items() if k != "date4"
+        }
+        old_due, new_due = old.cells.get("date4"), new.cells.get("date4")
+        assert (old_due is None) == (new_due is None)
+        if isinstance(old_due, DateCell) and isinstance(new_due, DateCell):
+            moved = datetime.fromisoformat(new_due.date) - datetime.fromisoformat(old_due.date)
+            assert (moved, new_due.time) == (shift, old_due.time)
+    due = [i.cells["date4"] for i in after if isinstance(i.cells.get("date4"), DateCell)]
+    upcoming = [d for d in due if isinstance(d, DateCell) and d.date >= LATER.date().isoformat()]
+    assert len(due) / 2 < len(upcoming) < len(due)  # mostly ahead of that day, some overdue
+
+
+def test_the_same_anchor_gives_the_same_workspace() -> None:
+    """Two workspaces from one seed and one anchor are equal item for item, dates included."""
+    assert _snapshot(DemoWorkspace.seeded(7, anchor=LATER)) == _snapshot(
+        DemoWorkspace.seeded(7, anchor=LATER)
+    )
+    assert _snapshot(DemoWorkspace.seeded(7, anchor=LATER)) != _snapshot(DemoWorkspace.seeded(7))
+
+
+def test_a_live_demo_is_anchored_on_today_at_nine_utc() -> None:
+    """demo_anchor is 09:00 UTC on the UTC day of now (today by default); naive times are refused."""
+    new_york = timezone(timedelta(hours=-5))
+    assert demo_anchor(datetime(2027, 3, 1, 23, 30, tzinfo=new_york)) == datetime(
+        2027, 3, 2, 9, 0, tzinfo=UTC
+    )
+    assert demo_anchor(datetime(2027, 3, 1, 6, 0, tzinfo=UTC)) == datetime(
+        2027, 3, 1, 9, 0, tzinfo=UTC
+    )
+    first = datetime.now(UTC).date()
+    today = demo_anchor()
+    assert today.date() in {first, datetime.now(UTC).date()}
+    assert (today.hour, today.minute, today.second, today.tzinfo) == (9, 0, 0, UTC)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        demo_anchor(datetime(2027, 3, 1, 9, 0))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        DemoWorkspace.seeded(7, anchor=datetime(2027, 3, 1, 9, 0))
+
+
+def test_the_sandbox_keeps_its_anchor_across_resets() -> None:
+    """A sandbox given an anchor serves data placed before it, also after /sandbox/reset."""
+    assert MondaySandbox(token="t").workspace.anchor == ANCHOR
+    sandbox = MondaySandbox(token="t", anchor=LATER)
+    assert _snapshot(sandbox.workspace) == _snapshot(DemoWorkspace.seeded(7, anchor=LATER))
+    sandbox.reset()
+    assert _snapshot(sandbox.workspace) == _snapshot(DemoWorkspace.seeded(7, anchor=LATER))
 
 
 def test_values_and_texts_follow_monday(workspace: DemoWorkspace) -> None:

@@ -2,10 +2,15 @@
 
 Three projects (:data:`PROJECTS`) that the Confluence and Outlook sandboxes share, each
 with its own workspace and two boards: ``"<Name> — Roadmap"`` and ``"<Name> — Sprint
-Tasks"``. Everything follows from the seed (``random.Random(seed)``); timestamps are
-offsets from :data:`ANCHOR`, never the wall clock, so two runs with the same seed give
-the same workspace. Board, workspace and user ids are fixed (configuration and docs
-can name them); item ids and contents come from the seed.
+Tasks"``. Everything follows from the seed (``random.Random(seed)``); timestamps and
+due dates are offsets from an anchor instant (:data:`ANCHOR` unless
+:meth:`DemoWorkspace.seeded` is given another), never the wall clock, so two runs with
+the same seed and anchor give the same workspace. The anchor only moves the dates: item
+names, statuses and ids are the seed's whatever the anchor. The sandboxes that ``serve``
+and ``dev`` start are anchored on :func:`demo_anchor` (today, 09:00 UTC), so the demo
+looks current on the day it starts; tests keep the fixed :data:`ANCHOR`. Board,
+workspace and user ids are fixed (configuration and docs can name them); item ids and
+contents come from the seed.
 
 :data:`BIG_BOARD_ID` ("Cygnus Data Platform — Sprint Tasks") holds more than 500 items
 so that paging past monday's 500-item page limit can be exercised; the other boards
@@ -59,6 +64,7 @@ __all__ = [
     "TextCell",
     "cell_text",
     "cell_value",
+    "demo_anchor",
 ]
 
 PROJECTS: Final = ("apollo", "borealis", "cygnus")
@@ -72,7 +78,24 @@ PROJECT_NAMES: Final[Mapping[str, str]] = {
 """Display name of each project."""
 
 ANCHOR: Final = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-"""Every seeded timestamp is an offset from this instant (all seeded items predate it)."""
+"""The default anchor: seeded timestamps are offsets from it (all seeded items predate it)."""
+
+
+def demo_anchor(now: datetime | None = None) -> datetime:
+    """The anchor of a live demo: 09:00 UTC on the UTC day of ``now`` (default: today).
+
+    The Monday, Slack and Confluence sandbox data is seeded around it, and the Outlook
+    sandbox's anchor date is the same UTC day, so a demo started any day looks current.
+    """
+    moment = datetime.now(UTC) if now is None else _utc(now)
+    return moment.replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"the anchor must be timezone-aware, got {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
 
 ColumnType = Literal["status", "date", "people", "text", "long_text", "numbers", "mirror"]
 """The column types the demo boards use, spelled as monday's ``Column.type``."""
@@ -536,8 +559,11 @@ class DemoWorkspace:
         users: tuple[DemoUser, ...],
         next_item_id: int,
         seed: int,
+        anchor: datetime = ANCHOR,
     ) -> None:
         self.projects = projects
+        self.anchor = anchor
+        """The instant the seeded data was placed before."""
         self.boards = boards
         self.users = users
         self._users = {u.id: u for u in users}
@@ -548,9 +574,13 @@ class DemoWorkspace:
         self._id_gaps = random.Random(seed ^ 0x5EED)  # noqa: S311  (demo ids, not secrets)
 
     @classmethod
-    def seeded(cls, seed: int = 7) -> DemoWorkspace:
-        """The demo workspace for ``seed``: the same seed always gives the same workspace."""
-        return _build(seed)
+    def seeded(cls, seed: int = 7, *, anchor: datetime = ANCHOR) -> DemoWorkspace:
+        """The demo workspace for ``seed``, its dates placed before ``anchor`` (aware).
+
+        The same seed and anchor always give the same workspace; another anchor moves
+        every creation, update and due date by the same amount, nothing else.
+        """
+        return _build(seed, _utc(anchor))
 
     @property
     def me(self) -> DemoUser:
@@ -795,17 +825,18 @@ def _columns(*, roadmap: bool) -> list[DemoColumn]:
 class _Seeder:
     """Draws item contents from one ``random.Random`` in a fixed order."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, anchor: datetime) -> None:
         self.rng = random.Random(seed)  # noqa: S311  (demo data, not secrets)
+        self.anchor = anchor
         self.next_id = 1_900_000_000 + self.rng.randint(0, 99_999)
-        self.clock = ANCHOR - timedelta(days=150)
+        self.clock = anchor - timedelta(days=150)
 
     def item(self, board: DemoBoard, name: str, *, roadmap: bool) -> DemoItem:
         rng = self.rng
         self.next_id += rng.randint(1, 97)
         self.clock += timedelta(minutes=rng.randint(5, 240))
-        created = min(self.clock, ANCHOR - timedelta(minutes=1))
-        updated = min(created + timedelta(hours=rng.randint(0, 480)), ANCHOR)
+        created = min(self.clock, self.anchor - timedelta(minutes=1))
+        updated = min(created + timedelta(hours=rng.randint(0, 480)), self.anchor)
         group = rng.choice(board.groups)
         item = DemoItem(
             id=str(self.next_id),
@@ -819,7 +850,7 @@ class _Seeder:
         if status is not None:
             item.cells["status"] = StatusCell(status)
         if rng.random() < 0.8:
-            due = (ANCHOR + timedelta(days=rng.randint(-40, 60))).date().isoformat()
+            due = (self.anchor + timedelta(days=rng.randint(-40, 60))).date().isoformat()
             time = f"{rng.randint(8, 17):02d}:{rng.choice((0, 30)):02d}:00"
             item.cells["date4"] = DateCell(due, time if rng.random() < 0.2 else None)
         if rng.random() < 0.85:
@@ -838,8 +869,8 @@ class _Seeder:
         return item
 
 
-def _build(seed: int) -> DemoWorkspace:
-    seeder = _Seeder(seed)
+def _build(seed: int, anchor: datetime) -> DemoWorkspace:
+    seeder = _Seeder(seed, anchor)
     rng = seeder.rng
     boards: list[DemoBoard] = []
     for project in _PROJECTS:
@@ -878,4 +909,5 @@ def _build(seed: int) -> DemoWorkspace:
         users=DEMO_USERS,
         next_item_id=seeder.next_id,
         seed=seed,
+        anchor=anchor,
     )

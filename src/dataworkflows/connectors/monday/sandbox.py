@@ -72,6 +72,7 @@ from litestar import Litestar, Request, Response, delete, get, post
 from litestar.params import BodyKwarg
 
 from dataworkflows.connectors.monday.demo_data import (
+    ANCHOR,
     Cell,
     DateCell,
     DemoBoard,
@@ -170,18 +171,27 @@ class MondaySandbox:
 
     ``clock`` (seconds since the epoch) dates cursors, the per-minute rate window and
     ``updated_at`` of changed items; tests pass one to age cursors without waiting.
+    ``anchor`` is the instant the seeded data is placed before (resets keep it): the
+    fixed :data:`~.demo_data.ANCHOR` by default, :func:`~.demo_data.demo_anchor` (today)
+    when the CLI serves the sandbox.
     """
 
     def __init__(
-        self, *, token: str, seed: int = 7, clock: Callable[[], float] = time.time
+        self,
+        *,
+        token: str,
+        seed: int = 7,
+        anchor: datetime = ANCHOR,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not token:
             raise ValueError("the sandbox needs a non-empty API token")
         self.token = token
         self.seed = seed
+        self.anchor = anchor
         self.clock = clock
         self.minute_quota = MINUTE_QUOTA
-        self.workspace: DemoWorkspace = DemoWorkspace.seeded(seed)
+        self.workspace: DemoWorkspace = DemoWorkspace.seeded(seed, anchor=anchor)
         self.requests: list[RecordedRequest] = []
         self._faults: deque[_QueuedFault] = deque()
         # Per instance, so a cursor from another (or a restarted) sandbox is refused.
@@ -201,7 +211,7 @@ class MondaySandbox:
 
     def reset(self) -> None:
         """Reseed the workspace and forget faults, requests and the rate window."""
-        self.workspace = DemoWorkspace.seeded(self.seed)
+        self.workspace = DemoWorkspace.seeded(self.seed, anchor=self.anchor)
         self.requests.clear()
         self._faults.clear()
         self._window_start = None
