@@ -1,0 +1,514 @@
+"""What the bot does for each command, after Slack has had its acknowledgement.
+
+A :class:`Conversation` runs in background tasks: it calls the engine, answers the
+person who asked (ephemerally for slash commands and buttons, in the thread for
+@mentions), posts a "started" message for each run it starts and follows the run to
+update that message with the outcome. Every failure ends in a message the user can
+act on (the engine is down, a workflow does not exist, an input is wrong) and a log
+line; no exception text or traceback is ever shown in Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Protocol
+
+import structlog
+
+from dataworkflows.contracts import ActionFailed
+from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.settings import Settings, SlackRunRule
+from dataworkflows.slackbot.commands import Run
+from dataworkflows.slackbot.engine_client import (
+    Engine,
+    EngineRefused,
+    EngineUnavailable,
+    FieldProblem,
+    RunInfo,
+    StartedRun,
+)
+from dataworkflows.slackbot.inputs import coerce_inputs, declared_inputs
+from dataworkflows.slackbot.messages import (
+    Message,
+    escape,
+    finished_message,
+    note_message,
+    problems_message,
+    refused_message,
+    report_message,
+    retrying_message,
+    runs_message,
+    started_message,
+    stopped_following_message,
+)
+from dataworkflows.slackbot.replies import SlackReplies
+
+__all__ = ["BotOptions", "Conversation", "Origin"]
+
+CANNOT_POST: Final = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+"""Slack's answers when the bot may not post in a channel (a DM, a channel it is not in)."""
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BotOptions:
+    """How the bot behaves; :meth:`from_settings` reads them from the configuration."""
+
+    command: str = "/dw"
+    run_allow: tuple[SlackRunRule, ...] = ()
+    """Who may start which workflow where (``SLACK_RUN_ALLOW``); empty: nobody."""
+    status_workflow: str = "project-status-report"
+    status_input: str = "project"
+    public_url: str = "http://127.0.0.1:8080"
+    """The engine as people reach it, for links to runs."""
+    follow_max_s: float = 24 * 3600.0
+    """How long the bot follows a run before leaving a final note."""
+    poll_initial_s: float = 0.5
+    poll_max_s: float = 5.0
+    runs_limit: int = 10
+    shutdown_grace_s: float = 5.0
+    """On shutdown, how long background work may finish before it is cancelled."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> BotOptions:
+        """The options ``settings`` configure, with ``overrides`` (tests shorten waits)."""
+        options = cls(
+            command=settings.slack_command,
+            run_allow=settings.slack_run_allow,
+            status_workflow=settings.slack_status_workflow,
+            status_input=settings.slack_status_input,
+            public_url=(settings.public_url or settings.engine_url).rstrip("/"),
+        )
+        return replace(options, **overrides)
+
+    def may_run(self, workflow: str, *, user: str, channel: str) -> bool:
+        """Whether ``user`` may start ``workflow`` from ``channel``."""
+        return any(rule.allows(workflow, user=user, channel=channel) for rule in self.run_allow)
+
+    def run_link(self, run_id: str) -> str:
+        """Where people see a run (the engine's API)."""
+        return f"{self.public_url}/v1/runs/{run_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Who asked, where, and how to answer them."""
+
+    user: str
+    channel: str
+    response_url: str = ""
+    """A slash command's or button's ``response_url`` ("" for mentions)."""
+    thread_ts: str | None = None
+    """For mentions: the thread to answer in."""
+    request_id: str = field(default="", compare=False)
+
+
+class _Progress(Protocol):
+    """A message that shows how a run is going, updated in place."""
+
+    async def show(self, message: Message) -> None: ...
+
+    async def reply(self, message: Message) -> None:
+        """Another message beneath this one (in its thread where there is one)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _PostedMessage:
+    """A message the bot posted with ``post_message``: updated with ``update_message``."""
+
+    slack: SlackReplies
+    channel: str
+    ts: str
+    thread_ts: str | None = None
+    """The thread the message is in, if it is a reply (Slack threads are one level)."""
+
+    async def show(self, message: Message) -> None:
+        await self.slack.update_message(
+            self.channel, self.ts, text=message.text, blocks=message.blocks
+        )
+
+    async def reply(self, message: Message) -> None:
+        await self.slack.post_message(
+            self.channel,
+            text=message.text,
+            blocks=message.blocks,
+            thread_ts=self.thread_ts or self.ts,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _ResponseUrlMessage:
+    """A message sent through a ``response_url``: each update is another respond."""
+
+    slack: SlackReplies
+    response_url: str
+    replace: bool
+
+    async def show(self, message: Message) -> None:
+        await self.slack.respond(
+            self.response_url,
+            text=message.text,
+            blocks=message.blocks,
+            response_type="in_channel",
+            replace_original=self.replace,
+        )
+
+    async def reply(self, message: Message) -> None:
+        await self.slack.respond(
+            self.response_url,
+            text=message.text,
+            blocks=message.blocks,
+            response_type="in_channel",
+            replace_original=False,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _ClickedMessage:
+    """The message a button was clicked on: updated in place, or replaced through the
+    button's ``response_url`` when the bot cannot update it (it came by response_url)."""
+
+    slack: SlackReplies
+    channel: str
+    ts: str
+    response_url: str
+
+    async def show(self, message: Message) -> None:
+        if self.channel and self.ts:
+            try:
+                await self.slack.update_message(
+                    self.channel, self.ts, text=message.text, blocks=message.blocks
+                )
+                return
+            except ActionFailed as failed:
+                if failed.error.retryable or not self.response_url:
+                    raise
+        await self.slack.respond(
+            self.response_url,
+            text=message.text,
+            blocks=message.blocks,
+            response_type="in_channel",
+            replace_original=True,
+        )
+
+    async def reply(self, message: Message) -> None:
+        if self.channel and self.ts:
+            await self.slack.post_message(
+                self.channel, text=message.text, blocks=message.blocks, thread_ts=self.ts
+            )
+            return
+        await self.slack.respond(
+            self.response_url,
+            text=message.text,
+            blocks=message.blocks,
+            response_type="in_channel",
+            replace_original=False,
+        )
+
+
+class Conversation:
+    """The bot's answers to commands, mentions and buttons (run in background tasks)."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        slack: SlackReplies,
+        options: BotOptions,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.engine = engine
+        self.slack = slack
+        self.options = options
+        self._clock = clock
+        self._sleep = sleep
+
+    # Answers ----------------------------------------------------------------------------
+
+    async def answer(self, origin: Origin, message: Message) -> None:
+        """Tell the person who asked: in the thread for mentions, else ephemerally."""
+        if origin.thread_ts is not None:
+            await self.slack.post_message(
+                origin.channel, text=message.text, blocks=message.blocks, thread_ts=origin.thread_ts
+            )
+        elif origin.response_url:
+            await self.slack.respond(
+                origin.response_url,
+                text=message.text,
+                blocks=message.blocks,
+                response_type="ephemeral",
+            )
+        else:
+            _log.warning("nowhere to answer: the request had no response_url or thread")
+
+    async def say(self, origin: Origin, message: Message) -> None:
+        """:meth:`answer`, as background work of its own (help and refusals for mentions)."""
+        await self._reporting(origin, "answer", self.answer(origin, message))
+
+    async def _try_answer(self, origin: Origin, message: Message) -> None:
+        try:
+            await self.answer(origin, message)
+        except ActionFailed as failed:
+            _log.warning(
+                "cannot answer in slack",
+                code=failed.error.code,
+                upstream_code=failed.error.upstream_code,
+                error=failed.error.message,
+            )
+
+    async def _reporting(self, origin: Origin, what: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``; turn whatever goes wrong into a message for the user and a log line."""
+        tokens = structlog.contextvars.bind_contextvars(
+            slack_user=origin.user, slack_channel=origin.channel, command=what
+        )
+        try:
+            await work
+        except EngineUnavailable as exc:
+            _log.warning("engine unavailable", error=str(exc))
+            await self._try_answer(
+                origin,
+                note_message(
+                    "⚠️ The workflow engine is not reachable right now; try again in a minute."
+                ),
+            )
+        except EngineRefused as exc:
+            _log.warning("engine refused", status=exc.status, detail=exc.detail)
+            await self._try_answer(origin, note_message(_refusal_text(exc)))
+        except ActionFailed as failed:
+            # Slack (through the connector) failed: answering through it may fail too.
+            _log.warning(
+                "slack call failed",
+                code=failed.error.code,
+                upstream_code=failed.error.upstream_code,
+                error=failed.error.message,
+            )
+            said = failed.error.upstream_code
+            why = f" (Slack said `{escape(said)}`)" if said else ""
+            if said in CANNOT_POST:
+                text = f"⚠️ I cannot post in this channel{why}: invite me to it and try again."
+            else:
+                text = f"⚠️ Slack did not take my message{why}; try again in a moment."
+            await self._try_answer(origin, note_message(text))
+        except Exception:
+            _log.exception("slack bot work failed")
+            reference = f" (reference `{origin.request_id}`)" if origin.request_id else ""
+            await self._try_answer(
+                origin,
+                note_message(f"⚠️ Something went wrong on my side; it is logged{reference}."),
+            )
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
+
+    # Commands ---------------------------------------------------------------------------
+
+    async def status(self, origin: Origin, project: str, *, idempotency_key: str) -> None:
+        """``status <project>``: start the status workflow and follow it."""
+        await self._reporting(origin, "status", self._status(origin, project, idempotency_key))
+
+    async def _status(self, origin: Origin, project: str, idempotency_key: str) -> None:
+        workflow = self.options.status_workflow
+        try:
+            started = await self.engine.start_run(
+                workflow, {self.options.status_input: project}, idempotency_key=idempotency_key
+            )
+        except EngineRefused as exc:
+            if exc.status == 404:
+                await self.answer(
+                    origin,
+                    note_message(
+                        f"⚠️ The status workflow `{workflow}` is not registered in the engine. "
+                        "Whoever runs Data Workflows can register it or point "
+                        "`SLACK_STATUS_WORKFLOW` at another one."
+                    ),
+                )
+                return
+            if exc.status == 422:
+                await self.answer(origin, _invalid_inputs_message(workflow, exc.errors))
+                return
+            raise
+        followed = await self._announce_and_follow(origin, started)
+        if followed is None:
+            return
+        run, progress = followed
+        # The status workflow's own rendering of the report (its `slack_message`
+        # output), answered beneath the run's message: in its thread.
+        report = report_message(run.output) if run.status == "succeeded" else None
+        if report is not None:
+            await progress.reply(report)
+
+    async def run(self, origin: Origin, command: Run, *, idempotency_key: str) -> None:
+        """``run <workflow> key=value ...``: check the inputs, start the run, follow it.
+
+        The caller has checked the allow-list.
+        """
+        await self._reporting(origin, "run", self._run(origin, command, idempotency_key))
+
+    async def _run(self, origin: Origin, command: Run, idempotency_key: str) -> None:
+        name = command.workflow
+        try:
+            workflow = await self.engine.get_workflow(name)
+        except EngineRefused as exc:
+            if exc.status != 404:
+                raise
+            await self.answer(origin, await self._unknown_workflow_message(name))
+            return
+        inputs, problems = coerce_inputs(declared_inputs(workflow.definition), command.arguments)
+        if problems:
+            await self.answer(origin, problems_message(f"❗ Cannot run `{name}`:", problems))
+            return
+        try:
+            started = await self.engine.start_run(name, inputs, idempotency_key=idempotency_key)
+        except EngineRefused as exc:
+            if exc.status == 404:
+                await self.answer(origin, await self._unknown_workflow_message(name))
+                return
+            if exc.status == 422:
+                await self.answer(origin, _invalid_inputs_message(name, exc.errors))
+                return
+            raise
+        await self._announce_and_follow(origin, started)
+
+    async def _unknown_workflow_message(self, name: str) -> Message:
+        try:
+            known = await self.engine.list_workflows()
+        except (EngineRefused, EngineUnavailable):
+            known = []
+        listed = ", ".join(f"`{w}`" for w in known[:30]) or "none"
+        return note_message(f"❗ There is no workflow `{name}`. Workflows: {listed}.")
+
+    async def runs(self, origin: Origin, workflow: str | None) -> None:
+        """``runs [workflow]``: recent runs, newest first."""
+        await self._reporting(origin, "runs", self._runs(origin, workflow))
+
+    async def _runs(self, origin: Origin, workflow: str | None) -> None:
+        runs = await self.engine.list_runs(limit=self.options.runs_limit, workflow=workflow)
+        await self.answer(
+            origin, runs_message(runs, now=self._clock(), link_for=self.options.run_link)
+        )
+
+    async def retry(self, origin: Origin, *, message_ts: str, run_id: str) -> None:
+        """The Retry button: check who clicked, retry from the failed step, follow again."""
+        await self._reporting(origin, "retry", self._retry(origin, message_ts, run_id))
+
+    async def _retry(self, origin: Origin, message_ts: str, run_id: str) -> None:
+        try:
+            failed = await self.engine.get_run(run_id)
+        except EngineRefused as exc:
+            if exc.status != 404:
+                raise
+            await self.answer(origin, note_message(f"❗ The run `{run_id}` no longer exists."))
+            return
+        if not self.options.may_run(failed.workflow, user=origin.user, channel=origin.channel):
+            await self.answer(
+                origin, refused_message(failed.workflow, user=origin.user, channel=origin.channel)
+            )
+            return
+        try:
+            queued = await self.engine.retry_run(run_id)
+        except EngineRefused as exc:
+            if exc.status != 409:
+                raise
+            await self.answer(
+                origin,
+                note_message(
+                    f"👉 The run `{run_id}` is {failed.status}: only failed runs can be retried."
+                ),
+            )
+            return
+        progress = _ClickedMessage(self.slack, origin.channel, message_ts, origin.response_url)
+        link = self.options.run_link(run_id)
+        await progress.show(retrying_message(run=failed, user=origin.user, link=link))
+        await self._follow(queued, progress, user=origin.user)
+
+    # Runs -------------------------------------------------------------------------------
+
+    async def _announce_and_follow(
+        self, origin: Origin, started: StartedRun
+    ) -> tuple[RunInfo, _Progress] | None:
+        """Announce the run, follow it, show its outcome: the finished run and its
+        message (None when another delivery follows it, or the bot stopped following)."""
+        run = started.run
+        if started.replayed:
+            # The same Slack request started this run before (a redelivery, or another
+            # bot replica got it): whoever started it announces and follows it.
+            _log.info("run already started by an earlier delivery", run_id=run.id)
+            return None
+        _log.info("run started from slack", run_id=run.id, workflow=run.workflow)
+        message = started_message(
+            workflow=run.workflow,
+            run_id=run.id,
+            user=origin.user,
+            link=self.options.run_link(run.id),
+            inputs=run.inputs,
+        )
+        progress = await self._open_progress(origin, message)
+        finished = await self._follow(run, progress, user=origin.user)
+        return None if finished is None else (finished, progress)
+
+    async def _open_progress(self, origin: Origin, message: Message) -> _Progress:
+        """Post the first message of a run where it was asked for (thread, channel), or
+        through the slash command's response_url where the bot cannot post."""
+        try:
+            ts = await self.slack.post_message(
+                origin.channel, text=message.text, blocks=message.blocks, thread_ts=origin.thread_ts
+            )
+        except ActionFailed as failed:
+            if failed.error.upstream_code not in CANNOT_POST or not origin.response_url:
+                raise
+            _log.info("posting through response_url", upstream_code=failed.error.upstream_code)
+            progress = _ResponseUrlMessage(self.slack, origin.response_url, replace=False)
+            await progress.show(message)
+            return progress
+        return _PostedMessage(self.slack, origin.channel, ts, thread_ts=origin.thread_ts)
+
+    async def _follow(self, run: RunInfo, progress: _Progress, *, user: str) -> RunInfo | None:
+        """Poll the run (backing off to ``poll_max_s``) until it ends or the bot gives up,
+        then show the outcome: the finished run, or None when the bot stopped following."""
+        link = self.options.run_link(run.id)
+        began = time.monotonic()
+        delay = self.options.poll_initial_s
+        while not run.finished:
+            elapsed = time.monotonic() - began
+            if elapsed >= self.options.follow_max_s:
+                await progress.show(
+                    stopped_following_message(run=run, user=user, link=link, after_s=elapsed)
+                )
+                return None
+            await self._sleep(min(delay, self.options.follow_max_s - elapsed))
+            delay = min(delay * 1.5, self.options.poll_max_s)
+            try:
+                run = await self.engine.get_run(run.id)
+            except EngineRefused as exc:
+                if exc.status == 404:
+                    _log.warning("the followed run disappeared", run_id=run.id)
+                    return None
+                _log.warning("cannot read the followed run", run_id=run.id, status=exc.status)
+            except EngineUnavailable as exc:
+                # Keep following: the engine may be restarting; the run survives that.
+                _log.warning("cannot read the followed run", run_id=run.id, error=str(exc))
+        _log.info("followed run ended", run_id=run.id, status=run.status)
+        await progress.show(finished_message(run=run, user=user, link=link))
+        return run
+
+
+def _refusal_text(exc: EngineRefused) -> str:
+    if exc.status == 401:
+        return (
+            "⚠️ The engine refused my API key; ask whoever runs Data Workflows to check "
+            "`DW_ENGINE_API_KEY`."
+        )
+    detail = escape(exc.detail) or "no reason given"
+    return f"⚠️ The engine could not do that (HTTP {exc.status}): {detail}"
+
+
+def _invalid_inputs_message(workflow: str, errors: list[FieldProblem]) -> Message:
+    problems = [f"`{e.field.removeprefix('inputs.')}` {e.message}" for e in errors] or [
+        "the engine refused the inputs"
+    ]
+    return problems_message(f"❗ Cannot run `{workflow}`:", problems)
