@@ -12,7 +12,7 @@ import dataclasses
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import msgspec
@@ -327,8 +327,17 @@ class WorkflowService:
         return result
 
 
+# Files in the workflows directory that are not workflow definitions: the project
+# registry of the status reports (dataworkflows.reports.registry) lives beside them.
+NOT_DEFINITIONS: Final = frozenset({"projects.yaml"})
+
+
 def _read_definitions(directory: Path) -> list[tuple[Path, str]]:
-    return [(p, p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.y*ml"))]
+    return [
+        (p, p.read_text(encoding="utf-8"))
+        for p in sorted(directory.glob("*.y*ml"))
+        if p.name not in NOT_DEFINITIONS
+    ]
 
 
 def yaml_source(document: Any) -> str:

@@ -1,16 +1,101 @@
-"""``core.echo``, ``core.sleep`` and ``core.fail``."""
+"""``core.echo``, ``core.sleep``, ``core.fail``, ``core.tally`` and ``core.render``.
+
+``core.render`` renders a report template (stored by name, or given inline) with data
+from earlier steps. Templates live in the engine's database and the renderer in
+:mod:`dataworkflows.reports`, so the action reaches them through a
+:class:`TemplateSource` given to :func:`core_actions`; without one (a core connector
+process of its own) there is no ``core.render``, and workflows using it are refused at
+registration.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
 from dataworkflows.contracts import ActionFailed, ErrorCode
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 
-__all__ = ["core_actions"]
+__all__ = [
+    "OutputFormat",
+    "RenderInput",
+    "RenderOutput",
+    "TemplateFailed",
+    "TemplateNotFound",
+    "TemplateSource",
+    "core_actions",
+]
+
+OutputFormat = Literal["slack", "confluence", "markdown", "html", "text"]
+MAX_INLINE_SOURCE = 256 * 1024
+
+
+class TemplateNotFound(LookupError):
+    """There is no template of that name (or no such version of it)."""
+
+
+class TemplateFailed(ValueError):
+    """The template does not compile or failed while rendering; the message names the
+    template and the line."""
+
+
+class TemplateSource(Protocol):
+    """Port: where ``core.render`` finds templates and has them rendered."""
+
+    async def render(
+        self,
+        *,
+        template: str | None,
+        version: int | None,
+        source: str | None,
+        format: OutputFormat | None,
+        data: Any,
+    ) -> Mapping[str, Any]:
+        """The stored template ``template`` (``version``, default the latest), or the
+        inline ``source`` in ``format``, rendered with ``data``: ``{"format", "text"}``,
+        ``{"format", "body"}`` (Confluence) or, for Slack, ``{"format", "text",
+        "blocks", "messages"}``.
+
+        Raises :class:`TemplateNotFound` or :class:`TemplateFailed`.
+        """
+        ...
+
+
+class RenderInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A stored template by name (``template``, optional ``version``) or an inline
+    ``source`` with its ``format``, and the data it renders."""
+
+    template: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    """A registered template, e.g. ``project-status.slack``; its format follows its name."""
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    source: Annotated[str, msgspec.Meta(max_length=MAX_INLINE_SOURCE)] | None = None
+    """An inline jinja2 template (instead of ``template``)."""
+    format: OutputFormat | None = None
+    """The inline source's output format (default text)."""
+    data: Any = None
+    """What the template sees: an object's keys are names, and ``data`` is all of it."""
+
+
+class SlackMessagePayload(msgspec.Struct, kw_only=True):
+    """One Slack message: fallback text and Block Kit blocks (at most 50)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+class RenderOutput(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The rendering: ``text`` (Slack, Markdown, HTML, text), ``body`` (Confluence);
+    for Slack also the first message's ``blocks`` and every message (the first is the
+    post, the rest thread replies)."""
+
+    format: OutputFormat
+    text: str | None = None
+    body: str | None = None
+    blocks: list[dict[str, Any]] | None = None
+    messages: list[SlackMessagePayload] | None = None
 
 
 class SleepInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -70,8 +155,8 @@ def _path_value(item: Any, path: str) -> str:
     return NONE_LABEL if value is None or value == "" else str(value)
 
 
-def core_actions() -> ActionSet:
-    """A fresh set of the core actions."""
+def core_actions(templates: TemplateSource | None = None) -> ActionSet:
+    """A fresh set of the core actions; ``templates`` serves ``core.render``."""
     core = ActionSet("core", description="Built-in actions with no external system.")
 
     @core.action("echo", effect="read", description="Returns its input object unchanged.")
@@ -112,5 +197,42 @@ def core_actions() -> ActionSet:
                 key = _path_value(item, path)
                 counts[name][key] = counts[name].get(key, 0) + 1
         return TallyOutput(total=len(data.items), counts=counts)
+
+    if templates is None:
+        # Without templates render could only fail: a core connector process of its own
+        # does not offer it, and workflows using it are refused at registration.
+        return core
+
+    @core.action(
+        "render",
+        effect="read",
+        description="Renders a report template with `data`: a registered `template` (and "
+        "`version`, default the latest) or an inline `source` with its `format`. Slack "
+        "output is mrkdwn `text` plus Block Kit `blocks` within Slack's limits, a long "
+        "report continuing in `messages` (thread replies); Confluence output is a "
+        "storage-format `body`; Markdown, HTML and text output is `text`.",
+    )
+    async def render(data: RenderInput, call: ActionCall) -> RenderOutput:
+        if (data.template is None) == (data.source is None):
+            raise ActionFailed.of("invalid_input", "give either `template` or `source`")
+        if data.template is not None and data.format is not None:
+            raise ActionFailed.of(
+                "invalid_input", "format: a registered template's format follows its name"
+            )
+        if data.source is not None and data.version is not None:
+            raise ActionFailed.of("invalid_input", "version: only for a registered template")
+        try:
+            rendered = await templates.render(
+                template=data.template,
+                version=data.version,
+                source=data.source,
+                format=data.format or ("text" if data.source is not None else None),
+                data=data.data,
+            )
+        except TemplateNotFound as exc:
+            raise ActionFailed.of("not_found", str(exc)) from None
+        except TemplateFailed as exc:
+            raise ActionFailed.of("invalid_input", str(exc)) from None
+        return msgspec.convert(rendered, RenderOutput)
 
     return core

@@ -1,0 +1,482 @@
+"""The ``reports`` connector, and the template source behind ``core.render``.
+
+Built into the engine (it reads and writes the engine's database), so it always runs
+in-process, like ``links``:
+
+- ``reports.project``: a project from the registry, by key or a part of its name,
+  and the time window its report covers (for the gathering steps).
+- ``reports.compose``: the summary of the gathered data, and what changed since the
+  project's previous report; ``report`` is what templates render, ``snapshot`` what
+  ``reports.save`` stores for the next comparison.
+- ``reports.save``: stores a report (renderings, snapshot, summary, changes).
+
+:class:`StoredTemplateSource` lets ``core.render`` render registered templates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Final
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+import psycopg
+
+from dataworkflows.connectors.core.service import (
+    OutputFormat,
+    TemplateFailed,
+    TemplateNotFound,
+)
+from dataworkflows.contracts import ActionFailed
+from dataworkflows.reports.render import render
+from dataworkflows.reports.store import NewReport, Project, ReportStore, StoredReport
+from dataworkflows.reports.summary import (
+    Changes,
+    ReportOptions,
+    Snapshot,
+    Summary,
+    changes,
+    discussions,
+    meetings,
+    pages,
+    summarize,
+    work_items,
+)
+from dataworkflows.reports.templates import (
+    CompiledTemplate,
+    TemplateProblem,
+    TemplateRenderError,
+    compile_template,
+)
+from dataworkflows.runtime.actions import ActionCall, ActionSet
+from dataworkflows.runtime.logging import get_logger
+
+__all__ = [
+    "ComposeInput",
+    "ComposeOutput",
+    "ProjectInput",
+    "ProjectOutput",
+    "ReportData",
+    "SaveInput",
+    "SaveOutput",
+    "StoredTemplateSource",
+    "Window",
+    "project_options",
+    "reports_actions",
+]
+
+_log = get_logger(__name__)
+
+IsoDate = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")]
+ProjectText = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=200, description="A key or part of a name")
+]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unavailable() -> ActionFailed:
+    return ActionFailed.of("upstream_unavailable", "the database is not reachable")
+
+
+# Inputs and outputs ----------------------------------------------------------------------
+
+
+class ProjectInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which project: its key, or a part of its name (case does not matter)."""
+
+    project: ProjectText
+    today: IsoDate | None = None
+    """The report's day (default: today in the project's time zone)."""
+
+
+class Window(msgspec.Struct, frozen=True, kw_only=True):
+    """The period a report covers, in the forms the gathering steps take."""
+
+    today: str
+    """YYYY-MM-DD: overdue means due before this day."""
+    until: str
+    """YYYY-MM-DD: upcoming deadlines reach this day (inclusive)."""
+    week_start: str
+    """ISO instant: the start of today (meetings from here)."""
+    week_end: str
+    """ISO instant: the end of the horizon (meetings until here)."""
+    since: str
+    """ISO instant: the start of the look-back (changed pages, discussion)."""
+    since_date: str
+    """YYYY-MM-DD of ``since`` (for CQL ``lastmodified >= "..."``)."""
+    since_ts: str
+    """``since`` as a Slack ts (``conversations.history``'s ``oldest``)."""
+
+
+class ProjectOutput(msgspec.Struct, kw_only=True):
+    """The project's registry entry and its report window."""
+
+    project: Project
+    window: Window
+
+
+class ComposeInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A project and the data gathered for it (each list may be empty)."""
+
+    project: ProjectText
+    items: list[Any] = msgspec.field(default_factory=list)
+    """Monday items (``monday.list_items``' ``items``; per-board outputs are flattened)."""
+    tasks: list[Any] = msgspec.field(default_factory=list)
+    """Tracker tasks (``tasktracker.list_tasks``' ``tasks``)."""
+    pages: list[Any] = msgspec.field(default_factory=list)
+    """Recently changed Confluence pages: {id, title, url, last_modified, author}."""
+    meetings: list[Any] = msgspec.field(default_factory=list)
+    """Calendar events: {subject, start, end, organizer}."""
+    messages: list[Any] = msgspec.field(default_factory=list)
+    """Slack messages: {ts, user, text, thread_ts, reply_count}."""
+    people: dict[str, str] = msgspec.field(default_factory=dict)
+    """Slack user id -> name, to name people in discussion highlights."""
+    missing: list[Annotated[str, msgspec.Meta(max_length=200)]] = msgspec.field(
+        default_factory=list
+    )
+    """Sources that could not be read (the report says so)."""
+    today: IsoDate | None = None
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Overrides of the project's report settings for this report."""
+
+
+class ReportData(msgspec.Struct, kw_only=True):
+    """What report templates render."""
+
+    project: Project
+    today: str
+    generated_at: str
+    window: Window
+    summary: Summary
+    changes: Changes
+    missing: list[str]
+
+
+class ComposeOutput(msgspec.Struct, kw_only=True):
+    """The report's data for templates, and the snapshot to store with it."""
+
+    report: ReportData
+    snapshot: Snapshot
+
+
+class SaveInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A report to store: the renderings by format, and the data behind them."""
+
+    project: ProjectText
+    outputs: dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], Any] = msgspec.field(
+        default_factory=dict
+    )
+    """Renderings by name, e.g. {"slack": <core.render output>, "confluence": ...}."""
+    snapshot: dict[str, Any] = msgspec.field(default_factory=dict)
+    summary: dict[str, Any] = msgspec.field(default_factory=dict)
+    changes: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class SaveOutput(msgspec.Struct, kw_only=True):
+    """The stored report: its id and where the API shows it."""
+
+    id: str
+    url: str
+    """``/v1/reports/{id}`` (relative to the engine's address)."""
+    project: str
+    created_at: str
+    created: bool
+    """False when a retried step found its report already stored."""
+
+
+# Helpers ---------------------------------------------------------------------------------
+
+
+def project_options(project: Project, overrides: Mapping[str, Any] | None = None) -> ReportOptions:
+    """The project's report settings with ``overrides``; ``ValueError`` naming what is wrong."""
+    merged = {**project.settings, **(overrides or {})}
+    try:
+        return msgspec.convert(merged, ReportOptions)
+    except msgspec.ValidationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _window(today: date, options: ReportOptions) -> Window:
+    zone = ZoneInfo(options.timezone)
+    start = datetime.combine(today, time(), tzinfo=zone)
+    since = start - timedelta(days=options.lookback_days)
+    return Window(
+        today=today.isoformat(),
+        until=(today + timedelta(days=options.horizon_days)).isoformat(),
+        week_start=start.isoformat(),
+        week_end=(start + timedelta(days=options.horizon_days + 1)).isoformat(),
+        since=since.isoformat(),
+        since_date=since.date().isoformat(),
+        since_ts=f"{int(since.timestamp())}.000000",
+    )
+
+
+def _flatten(entries: list[Any], key: str, marker: str) -> list[Any]:
+    """Entries, with whole connector outputs (``{key: [...]}`` without ``marker``) opened."""
+    flat: list[Any] = []
+    for entry in entries:
+        if isinstance(entry, Mapping) and marker not in entry and isinstance(entry.get(key), list):
+            flat.extend(entry[key])
+        else:
+            flat.append(entry)
+    return flat
+
+
+def _previous(latest: StoredReport | None) -> Snapshot | None:
+    if latest is None:
+        return None
+    try:
+        return msgspec.convert(latest.snapshot, Snapshot)
+    except msgspec.ValidationError as exc:
+        # A snapshot this code cannot read (an older format): report as a first one.
+        _log.warning("previous report not comparable", report=str(latest.id), error=str(exc))
+        return None
+
+
+async def _resolve(store: ReportStore, text: str) -> Project:
+    """The project ``text`` names: its key, its whole name, or the only one containing it."""
+    matches = await store.find_projects(text)
+    if not matches:
+        known = ", ".join(p.key for p in await store.list_projects()) or "none"
+        raise ActionFailed.of("not_found", f"there is no project {text!r}; projects: {known}")
+    best = [m for m in matches if m.rank == matches[0].rank]
+    if len(best) > 1:
+        names = ", ".join(f"{m.project.key} ({m.project.name})" for m in best)
+        raise ActionFailed.of("invalid_input", f"project: {text!r} could be any of {names}")
+    return best[0].project
+
+
+def _today(given: str | None, options: ReportOptions, now: datetime) -> date:
+    if not given:
+        return options.today(now)
+    try:
+        return date.fromisoformat(given)
+    except ValueError:
+        raise ActionFailed.of("invalid_input", f"today: {given} is not a calendar date") from None
+
+
+# The actions -----------------------------------------------------------------------------
+
+
+def reports_actions(store: ReportStore, *, clock: Callable[[], datetime] = _utc_now) -> ActionSet:
+    """The ``reports`` actions over the report store; ``clock`` gives the current time."""
+    reports = ActionSet(
+        "reports", description="Project status reports: registry, summary, history."
+    )
+
+    @reports.action(
+        "project",
+        effect="read",
+        description="A project from the registry, by key or a part of its name (case does "
+        "not matter), with how it maps to Monday, the tracker, Confluence, Outlook and Slack, "
+        "and the window its report covers.",
+    )
+    async def project(data: ProjectInput, call: ActionCall) -> ProjectOutput:
+        try:
+            found = await _resolve(store, data.project)
+        except psycopg.OperationalError:
+            raise _unavailable() from None
+        try:
+            options = project_options(found)
+        except ValueError as exc:
+            raise ActionFailed.of("invalid_input", f"project {found.key} settings: {exc}") from None
+        return ProjectOutput(
+            project=found, window=_window(_today(data.today, options, clock()), options)
+        )
+
+    @reports.action(
+        "compose",
+        effect="read",
+        description="Summarises a project's gathered data (done, in progress, blocked, "
+        "overdue, not started, per owner; upcoming deadlines, meetings, changed pages, "
+        "discussion highlights) and what changed since its previous report: `report` is "
+        "what templates render, `snapshot` what reports.save stores.",
+    )
+    async def compose(data: ComposeInput, call: ActionCall) -> ComposeOutput:
+        try:
+            found = await _resolve(store, data.project)
+            latest = await store.get_latest_report(found.key)
+        except psycopg.OperationalError:
+            raise _unavailable() from None
+        try:
+            options = project_options(found, data.options)
+        except ValueError as exc:
+            raise ActionFailed.of("invalid_input", f"options: {exc}") from None
+        now = clock()
+        today = _today(data.today, options, now)
+        items = work_items(
+            data.items,
+            _flatten(data.tasks, "tasks", "id"),
+            today=today,
+            options=options,
+            tracker_ref_prefixes=found.tracker_ref_prefixes,
+            take_all_tasks=not found.monday_board_ids and not found.tracker_ref_prefixes,
+        )
+        upcoming_meetings = meetings(
+            _flatten(data.meetings, "events", "subject"),
+            today=today,
+            horizon_days=options.horizon_days,
+            tz=options.timezone,
+            keywords=options.meeting_keywords,
+        )
+        changed_pages = pages(_flatten(data.pages, "pages", "title"))
+        threads, message_count = discussions(
+            _flatten(data.messages, "messages", "ts"), people=data.people
+        )
+        summary = summarize(
+            items,
+            today=today,
+            options=options,
+            meeting_list=upcoming_meetings,
+            page_list=changed_pages,
+            discussion_list=threads,
+            message_count=message_count,
+        )
+        generated_at = now.isoformat()
+        snapshot = Snapshot(
+            project=found.key,
+            today=today.isoformat(),
+            generated_at=generated_at,
+            counts=summary.counts,
+            work_items=items,
+            meetings=upcoming_meetings,
+            pages=changed_pages,
+            discussions=threads,
+        )
+        previous = _previous(latest)
+        found_changes = changes(
+            previous,
+            snapshot,
+            previous_report_id=str(latest.id) if latest is not None and previous else None,
+        )
+        return ComposeOutput(
+            report=ReportData(
+                project=found,
+                today=today.isoformat(),
+                generated_at=generated_at,
+                window=_window(today, options),
+                summary=summary,
+                changes=found_changes,
+                missing=list(data.missing),
+            ),
+            snapshot=snapshot,
+        )
+
+    @reports.action(
+        "save",
+        effect="write",
+        description="Stores a report: its renderings by format, the snapshot it was made "
+        "from, its summary and changes. The next report of the project compares with it. "
+        "A retried step returns the report it stored.",
+    )
+    async def save(data: SaveInput, call: ActionCall) -> SaveOutput:
+        run_id = None
+        if call.context is not None:
+            try:
+                run_id = UUID(call.context.run_id)
+            except ValueError:
+                run_id = None
+        try:
+            found = await _resolve(store, data.project)
+            stored, created = await store.save_report(
+                _new_report(found.key, run_id, call.idempotency_key, data)
+            )
+        except psycopg.OperationalError:
+            raise _unavailable() from None
+        return SaveOutput(
+            id=str(stored.id),
+            url=f"/v1/reports/{stored.id}",
+            project=stored.project,
+            created_at=stored.created_at.isoformat(),
+            created=created,
+        )
+
+    return reports
+
+
+def _new_report(
+    project: str, run_id: UUID | None, idempotency_key: str | None, data: SaveInput
+) -> NewReport:
+    return NewReport(
+        project=project,
+        run_id=run_id,
+        idempotency_key=idempotency_key,
+        outputs=dict(data.outputs),
+        snapshot=data.snapshot,
+        summary=data.summary,
+        changes=data.changes,
+    )
+
+
+# core.render -------------------------------------------------------------------------------
+
+_CACHE_SIZE: Final = 256
+
+
+class StoredTemplateSource:
+    """:class:`~dataworkflows.connectors.core.service.TemplateSource` over the report
+    store: registered templates by name and version, or inline sources."""
+
+    def __init__(self, store: ReportStore) -> None:
+        self._store = store
+        # Versions never change once stored: a compiled version is good for ever.
+        self._compiled: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()
+
+    async def compiled(self, name: str, version: int | None = None) -> CompiledTemplate:
+        """The compiled template; :class:`TemplateNotFound`, or :class:`TemplateFailed`
+        when the stored source does not compile (it did when it was registered)."""
+        if version is not None and (cached := self._compiled.get((name, version))):
+            return cached
+        try:
+            stored = await self._store.get_template(name, version)
+        except psycopg.OperationalError:
+            raise _unavailable() from None
+        if stored is None:
+            which = f"{name!r} version {version}" if version else repr(name)
+            raise TemplateNotFound(f"there is no template {which}")
+        key = (stored.name, stored.version)
+        cached = self._compiled.get(key)
+        if cached is not None:
+            self._compiled.move_to_end(key)
+            return cached
+        try:
+            compiled = compile_template(stored.source, format=stored.format, name=stored.name)
+        except TemplateProblem as problem:
+            raise TemplateFailed(f"template {name} v{stored.version}: {problem}") from None
+        self._compiled[key] = compiled
+        while len(self._compiled) > _CACHE_SIZE:
+            self._compiled.popitem(last=False)
+        return compiled
+
+    async def render(
+        self,
+        *,
+        template: str | None,
+        version: int | None,
+        source: str | None,
+        format: OutputFormat | None,
+        data: Any,
+    ) -> Mapping[str, Any]:
+        if template is not None:
+            compiled = await self.compiled(template, version)
+            label = f"template {compiled.name}"
+        else:
+            try:
+                compiled = compile_template(source or "", format=format or "text")
+            except TemplateProblem as problem:
+                raise TemplateFailed(f"inline template: {problem}") from None
+            label = "inline template"
+        try:
+            # Rendering is CPU work: keep the engine's event loop free meanwhile.
+            rendered = await asyncio.to_thread(render, compiled, data)
+        except TemplateRenderError as exc:
+            raise TemplateFailed(f"{label}: {exc}") from None
+        result: dict[str, Any] = msgspec.to_builtins(rendered)
+        return result

@@ -1,0 +1,544 @@
+"""The reports' REST API: templates, the project registry, stored reports.
+
+Mounted by the engine under ``/v1`` (behind its API-key guard):
+
+- ``PUT /templates/{name}`` (the jinja2 source as ``text/plain``), ``GET /templates``,
+  ``GET /templates/{name}`` (``?version=``), ``POST /templates/{name}/render`` (try a
+  template on some data);
+- ``PUT /projects/{key}`` (JSON), ``GET /projects``, ``GET /projects/{key}``;
+- ``GET /reports`` (``?project=&limit=&cursor=``), ``GET /reports/{id}``
+  (``?format=slack`` answers that rendering alone; ``?snapshot=true`` adds the data).
+
+Handlers translate HTTP to the report store and the registry; errors are RFC 9457
+problems (:class:`~dataworkflows.runtime.problems.Problem`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    Tag,
+)
+from litestar.params import BodyKwarg, FromPath, QueryParameter
+
+from dataworkflows.reports.registry import ProjectProblem, register_project, register_template
+from dataworkflows.reports.render import Rendered, render
+from dataworkflows.reports.store import (
+    Project,
+    ProjectFields,
+    ReportHeader,
+    ReportStore,
+    TemplateFormat,
+    TemplateSummary,
+    TemplateVersionInfo,
+)
+from dataworkflows.reports.templates import (
+    MAX_SOURCE_CHARS,
+    TemplateProblem,
+    TemplateRenderError,
+    compile_template,
+)
+from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
+
+__all__ = [
+    "REPORT_TAGS",
+    "ProjectController",
+    "ReportController",
+    "ReportsApi",
+    "TemplateController",
+    "reports_api",
+]
+
+TEMPLATE_TYPES = ("text/plain", "text/x-jinja2", "text/x-jinja", "application/x-jinja2")
+MAX_TEMPLATE_BYTES = MAX_SOURCE_CHARS * 4
+
+EXAMPLE_TEMPLATE = """\
+# {{ project.name }}: {{ summary.health.label | lower }}
+*{{ summary.counts.done }} of {{ summary.counts.total }} done.* {{ summary.health.reason }}
+{% for i in summary.blocked %}
+• {{ i.url | slack_link(i.title) }} · {{ i.owner }}
+{% endfor %}
+"""
+
+REPORT_TAGS = [
+    Tag(name="templates", description="Report templates (jinja2), versioned"),
+    Tag(name="projects", description="The project registry: how a project maps to each system"),
+    Tag(name="reports", description="Every status report made, with what it was made from"),
+]
+
+_PROBLEMS = {
+    status: ResponseSpec(
+        data_container=ProblemDocument, description=description, media_type=PROBLEM_MEDIA_TYPE
+    )
+    for status, description in {
+        400: "Malformed request",
+        404: "Not found",
+        413: "Too large",
+        415: "Unsupported media type",
+        422: "Invalid input; `errors` lists each field and problem",
+    }.items()
+}
+
+
+# Response bodies ----------------------------------------------------------------------------
+
+
+class TemplateRegistered(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of ``PUT /v1/templates/{name}``."""
+
+    name: str
+    format: TemplateFormat
+    version: int
+    created: bool
+    """False when the source equals the latest version (nothing stored)."""
+    created_at: datetime
+
+
+class TemplateList(msgspec.Struct, frozen=True):
+    """Every registered template."""
+
+    templates: list[TemplateSummary]
+
+
+class TemplateDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """One version of a template with its source, and every version."""
+
+    name: str
+    format: TemplateFormat
+    version: int
+    latest_version: int
+    source: str
+    checksum: str
+    created_at: datetime
+    versions: list[TemplateVersionInfo]
+
+
+class RenderRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/templates/{name}/render``: the data to render with."""
+
+    data: Any = None
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class ProjectList(msgspec.Struct, frozen=True):
+    """Every registered project."""
+
+    projects: list[Project]
+
+
+class ReportLinks(msgspec.Struct, frozen=True, kw_only=True):
+    """Where to find related resources."""
+
+    self: str
+    project: str
+    run: str | None = None
+
+
+class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A report in a list: its headline."""
+
+    id: UUID
+    project: str
+    created_at: datetime
+    run_id: UUID | None
+    health: dict[str, Any] | None
+    counts: dict[str, Any] | None
+    formats: list[str]
+    links: ReportLinks
+
+
+class ReportPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of reports, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
+
+    reports: list[ReportItem]
+    next_cursor: str | None
+
+
+class ReportDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A report: its renderings, summary and changes (and, if asked, its snapshot)."""
+
+    id: UUID
+    project: str
+    created_at: datetime
+    run_id: UUID | None
+    outputs: dict[str, Any]
+    summary: dict[str, Any]
+    changes: dict[str, Any]
+    snapshot: dict[str, Any] | None = None
+    links: ReportLinks
+
+
+def _links(report_id: UUID, project: str, run_id: UUID | None) -> ReportLinks:
+    return ReportLinks(
+        self=f"/v1/reports/{report_id}",
+        project=f"/v1/projects/{project}",
+        run=f"/v1/runs/{run_id}" if run_id else None,
+    )
+
+
+def _item(header: ReportHeader) -> ReportItem:
+    return ReportItem(
+        id=header.id,
+        project=header.project,
+        created_at=header.created_at,
+        run_id=header.run_id,
+        health=header.health,
+        counts=header.counts,
+        formats=header.formats,
+        links=_links(header.id, header.project, header.run_id),
+    )
+
+
+def encode_cursor(header: ReportHeader) -> str:
+    """An opaque cursor after ``header``."""
+    raw = f"{header.created_at.isoformat()}|{header.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The position a cursor stands for; 400 when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, _, report_id = raw.partition("|")
+        return datetime.fromisoformat(created), UUID(report_id)
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(
+            400,
+            "The cursor is not valid.",
+            errors=[FieldError(field="cursor", message="unknown cursor")],
+        ) from None
+
+
+# Handlers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _TemplateBody(Operation):
+    """Documents PUT /v1/templates/{name}: a jinja2 text body."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The template's jinja2 source as UTF-8 text. Its output format follows "
+            "the name's last dot-segment: `.slack` (mrkdwn, rendered into Block Kit), "
+            "`.confluence` (storage-format XHTML), `.md` (Markdown), `.html`, else text.",
+            content={
+                "text/plain": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING),
+                    examples={"slack": Example(value=EXAMPLE_TEMPLATE)},
+                ),
+                "text/x-jinja2": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+            },
+        )
+
+
+def _template_problem(problem: TemplateProblem) -> Problem:
+    return Problem(422, "The template is invalid.", errors=problem.errors)
+
+
+class TemplateController(Controller):
+    """Register, read and try report templates."""
+
+    path = "/templates"
+    tags = ("templates",)
+
+    @put(
+        "/{name:str}",
+        summary="Register a template",
+        description="Compiles the template before storing it and answers 422 naming the "
+        "line of a syntax error (field `source`). A changed source becomes the next "
+        "version (201); an unchanged one returns the current version (200). Workflows "
+        "render it with the `core.render` step.",
+        operation_class=_TemplateBody,
+        responses={200: ResponseSpec(TemplateRegistered, description="Unchanged"), **_PROBLEMS},
+        status_code=201,
+    )
+    async def register(
+        self,
+        name: FromPath[str],
+        request: Request[Any, Any, Any],
+        report_store: NamedDependency[ReportStore],
+    ) -> Response[TemplateRegistered]:
+        media_type = request.headers.get("content-type", "text/plain").split(";")[0].strip()
+        if media_type.lower() not in TEMPLATE_TYPES:
+            raise Problem(415, "Send the template as text/plain (or text/x-jinja2).")
+        body = await request.body()
+        if len(body) > MAX_TEMPLATE_BYTES:
+            raise Problem(413, f"A template may be at most {MAX_TEMPLATE_BYTES} bytes.")
+        try:
+            source = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(400, "The body is not UTF-8 text.") from None
+        try:
+            fmt, registration = await register_template(report_store, name, source)
+        except TemplateProblem as problem:
+            raise _template_problem(problem) from None
+        return Response(
+            TemplateRegistered(
+                name=name,
+                format=fmt,
+                version=registration.version,
+                created=registration.created,
+                created_at=registration.created_at,
+            ),
+            status_code=201 if registration.created else 200,
+            headers={"Location": f"/v1/templates/{name}"},
+        )
+
+    @get("/", summary="List templates")
+    async def list_templates(self, report_store: NamedDependency[ReportStore]) -> TemplateList:
+        return TemplateList(templates=await report_store.list_templates())
+
+    @get(
+        "/{name:str}",
+        summary="A template's source and versions",
+        responses={404: _PROBLEMS[404]},
+    )
+    async def get_template(
+        self,
+        name: FromPath[str],
+        report_store: NamedDependency[ReportStore],
+        version: Annotated[
+            int | None,
+            QueryParameter(ge=1, le=2**31 - 1, description="A version; default the latest"),
+        ] = None,
+    ) -> TemplateDetail:
+        stored = await report_store.get_template(name, version)
+        if stored is None:
+            suffix = f" version {version}." if version else "."
+            raise Problem(404, f"There is no template {name!r}{suffix}")
+        versions = await report_store.get_template_versions(name)
+        return TemplateDetail(
+            name=stored.name,
+            format=stored.format,
+            version=stored.version,
+            latest_version=versions[-1].version,
+            source=stored.source,
+            checksum=stored.checksum,
+            created_at=stored.created_at,
+            versions=versions,
+        )
+
+    @post(
+        "/{name:str}/render",
+        summary="Render a template with some data",
+        description="Renders the template (default its latest version) with `data`, as "
+        "`core.render` would in a workflow: to try a template before a workflow uses it. "
+        "422 names the template line that failed.",
+        status_code=200,
+        responses={404: _PROBLEMS[404], 422: _PROBLEMS[422]},
+    )
+    async def render_template(
+        self,
+        name: FromPath[str],
+        report_store: NamedDependency[ReportStore],
+        data: Annotated[
+            RenderRequest,
+            BodyKwarg(
+                examples=[
+                    Example(
+                        value={"data": {"project": {"name": "Apollo"}, "summary": {}}},
+                    )
+                ]
+            ),
+        ],
+    ) -> Rendered:
+        stored = await report_store.get_template(name, data.version)
+        if stored is None:
+            raise Problem(404, f"There is no template {name!r}.")
+        try:
+            compiled = compile_template(stored.source, format=stored.format, name=stored.name)
+            return await asyncio.to_thread(render, compiled, data.data)
+        except TemplateProblem as problem:
+            raise _template_problem(problem) from None
+        except TemplateRenderError as exc:
+            raise Problem(
+                422,
+                "The template failed with this data.",
+                errors=[FieldError(field="source" if exc.line else "data", message=str(exc))],
+            ) from None
+
+
+class ProjectController(Controller):
+    """The project registry."""
+
+    path = "/projects"
+    tags = ("projects",)
+
+    @put(
+        "/{key:str}",
+        summary="Register or replace a project",
+        description="How the project maps to each system: its Monday boards, the tracker "
+        "(tasks synced from its boards, plus tasks whose `external_ref` starts with one of "
+        "`tracker_ref_prefixes`), its Confluence space, the Outlook mailbox whose calendar "
+        "holds its meetings, and the Slack channel its reports go to. `settings` tune the "
+        "report (status_map, column ids, horizon_days, meeting_keywords, timezone, ...). "
+        "201 when new, 200 when replaced.",
+        status_code=201,
+        responses={200: ResponseSpec(Project, description="Replaced"), **_PROBLEMS},
+    )
+    async def put_project(
+        self,
+        key: FromPath[str],
+        report_store: NamedDependency[ReportStore],
+        data: Annotated[
+            dict[str, Any],
+            BodyKwarg(
+                description="The project (its key is in the URL)",
+                examples=[
+                    Example(
+                        value=msgspec.to_builtins(
+                            ProjectFields(
+                                name="Apollo Website Relaunch",
+                                monday_board_ids=["5012345601", "5012345602"],
+                                tracker_ref_prefixes=["apollo:"],
+                                confluence_space_key="APOLLO",
+                                outlook_mailbox="maya.patel@example.com",
+                                slack_channel_id="C07APOLLO1",
+                                settings={"meeting_keywords": ["Apollo"]},
+                            )
+                        )
+                    )
+                ],
+            ),
+        ],
+    ) -> Response[Project]:
+        try:
+            registration = await register_project(report_store, key, data, source="api")
+        except ProjectProblem as problem:
+            raise Problem(422, "The project is invalid.", errors=problem.errors) from None
+        return Response(
+            registration.project,
+            status_code=201 if registration.created else 200,
+            headers={"Location": f"/v1/projects/{key}"},
+        )
+
+    @get("/", summary="List projects")
+    async def list_projects(self, report_store: NamedDependency[ReportStore]) -> ProjectList:
+        return ProjectList(projects=await report_store.list_projects())
+
+    @get("/{key:str}", summary="A project", responses={404: _PROBLEMS[404]})
+    async def get_project(
+        self, key: FromPath[str], report_store: NamedDependency[ReportStore]
+    ) -> Project:
+        found = await report_store.get_project(key)
+        if found is None:
+            known = ", ".join(p.key for p in await report_store.list_projects()) or "none"
+            raise Problem(404, f"There is no project {key!r}; projects: {known}.")
+        return found
+
+
+class ReportController(Controller):
+    """Stored status reports."""
+
+    path = "/reports"
+    tags = ("reports",)
+
+    @get(
+        "/",
+        summary="List reports",
+        description="Newest first, each with its health and counts; filter by project and "
+        "page with `cursor`.",
+    )
+    async def list_reports(
+        self,
+        *,
+        report_store: NamedDependency[ReportStore],
+        project: Annotated[str | None, QueryParameter(max_length=63)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
+        cursor: Annotated[
+            str | None, QueryParameter(description="`next_cursor` of the previous page")
+        ] = None,
+    ) -> ReportPage:
+        headers = await report_store.list_reports(
+            project=project, after=decode_cursor(cursor) if cursor else None, limit=limit
+        )
+        next_cursor = encode_cursor(headers[-1]) if len(headers) == limit else None
+        return ReportPage(reports=[_item(h) for h in headers], next_cursor=next_cursor)
+
+    @get(
+        "/{report_id:uuid}",
+        summary="A report",
+        description="Its renderings by format, summary and what changed since the previous "
+        "report. With `?format=slack` (or confluence, markdown...) only that rendering; with "
+        "`?snapshot=true` also the data it was made from.",
+        responses={
+            200: ResponseSpec(ReportDetail, description="The report (or one rendering)"),
+            404: _PROBLEMS[404],
+        },
+    )
+    async def get_report(
+        self,
+        report_id: FromPath[UUID],
+        report_store: NamedDependency[ReportStore],
+        format: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=64, description="Only this rendering (slack, confluence, markdown)"
+            ),
+        ] = None,
+        snapshot: Annotated[
+            bool, QueryParameter(description="Include the data the report was made from")
+        ] = False,
+    ) -> Response[Any]:
+        stored = await report_store.get_report(report_id)
+        if stored is None:
+            raise Problem(404, f"There is no report {report_id}.")
+        if format is not None:
+            if format not in stored.outputs:
+                have = ", ".join(sorted(stored.outputs)) or "none"
+                raise Problem(
+                    404, f"Report {report_id} has no {format!r} rendering; it has {have}."
+                )
+            return Response(stored.outputs[format])
+        return Response(
+            ReportDetail(
+                id=stored.id,
+                project=stored.project,
+                created_at=stored.created_at,
+                run_id=stored.run_id,
+                outputs=stored.outputs,
+                summary=stored.summary,
+                changes=stored.changes,
+                snapshot=stored.snapshot if snapshot else None,
+                links=_links(stored.id, stored.project, stored.run_id),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ReportsApi:
+    """What the engine mounts: the controllers, the dependency they need, their tags."""
+
+    controllers: tuple[type[Controller], ...]
+    dependencies: dict[str, Provide]
+    tags: tuple[Tag, ...]
+
+
+def reports_api(store: ReportStore) -> ReportsApi:
+    """The reports' controllers over ``store`` (they need the ``report_store`` dependency)."""
+
+    async def provide_store() -> ReportStore:
+        return store
+
+    return ReportsApi(
+        controllers=(TemplateController, ProjectController, ReportController),
+        dependencies={"report_store": Provide(provide_store)},
+        tags=tuple(REPORT_TAGS),
+    )

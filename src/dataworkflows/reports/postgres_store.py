@@ -1,0 +1,194 @@
+"""The reports' storage port on PostgreSQL: every call is one stored function."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final, TypeVar
+from uuid import UUID
+
+import msgspec
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from dataworkflows.reports.store import (
+    NewReport,
+    Project,
+    ProjectFields,
+    ProjectMatch,
+    ProjectRegistration,
+    ProjectSource,
+    ReportHeader,
+    StoredReport,
+    StoredTemplate,
+    TemplateFormat,
+    TemplateRegistration,
+    TemplateSummary,
+    TemplateVersionInfo,
+)
+from dataworkflows.runtime.queries import load_queries
+
+__all__ = ["PostgresReportStore"]
+
+_Q: Final = load_queries("dataworkflows.reports.sql", "reports.sql")
+_T = TypeVar("_T")
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
+
+
+def _json(value: Any) -> Jsonb:
+    return Jsonb(_without_nul(value), dumps=msgspec.json.encode)
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters in strings replaced by U+FFFD.
+
+    PostgreSQL's jsonb cannot hold NUL, and report data comes from other systems'
+    free text: one odd character must not lose the whole report.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, msgspec.Struct):
+        return _without_nul(msgspec.to_builtins(value))
+    return value
+
+
+class PostgresReportStore:
+    """:class:`~dataworkflows.reports.store.ReportStore` over the engine's psycopg pool."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query, params)
+            return await cursor.fetchall()
+
+    async def _typed(self, query: str, params: dict[str, Any], into: type[_T]) -> list[_T]:
+        return [msgspec.convert(row, into) for row in await self._rows(query, params)]
+
+    async def _one(self, query: str, params: dict[str, Any], into: type[_T]) -> _T | None:
+        rows = await self._typed(query, params, into)
+        return rows[0] if rows else None
+
+    # Templates ----------------------------------------------------------------------------
+
+    async def put_template(
+        self,
+        *,
+        name: str,
+        format: TemplateFormat,
+        source: str,
+        checksum: str,
+        skip_known: bool = False,
+    ) -> TemplateRegistration:
+        row = await self._one(
+            _Q["put_template"],
+            {
+                "name": name,
+                "format": format,
+                "source": source,
+                "checksum": checksum,
+                "skip_known": skip_known,
+            },
+            TemplateRegistration,
+        )
+        assert row is not None
+        return row
+
+    async def get_template(self, name: str, version: int | None = None) -> StoredTemplate | None:
+        return await self._one(
+            _Q["get_template"], {"name": name, "version": version}, StoredTemplate
+        )
+
+    async def list_templates(self) -> list[TemplateSummary]:
+        return await self._typed(_Q["list_templates"], {}, TemplateSummary)
+
+    async def get_template_versions(self, name: str) -> list[TemplateVersionInfo]:
+        return await self._typed(_Q["get_template_versions"], {"name": name}, TemplateVersionInfo)
+
+    # Projects -----------------------------------------------------------------------------
+
+    async def put_project(
+        self, key: str, fields: ProjectFields, *, source: ProjectSource
+    ) -> ProjectRegistration:
+        rows = await self._rows(
+            _Q["put_project"],
+            {
+                "key": key,
+                "name": fields.name,
+                "monday_board_ids": list(fields.monday_board_ids),
+                "tracker_ref_prefixes": list(fields.tracker_ref_prefixes),
+                "confluence_space_key": fields.confluence_space_key,
+                "outlook_mailbox": fields.outlook_mailbox,
+                "slack_channel_id": fields.slack_channel_id,
+                "settings": _json(fields.settings),
+                "source": source,
+            },
+        )
+        row = rows[0]
+        created, changed, applied = row.pop("created"), row.pop("changed"), row.pop("applied")
+        return ProjectRegistration(
+            project=msgspec.convert(row, Project),
+            created=bool(created),
+            changed=bool(changed),
+            applied=bool(applied),
+        )
+
+    async def get_project(self, key: str) -> Project | None:
+        return await self._one(_Q["get_project"], {"key": key}, Project)
+
+    async def list_projects(self) -> list[Project]:
+        return await self._typed(_Q["list_projects"], {}, Project)
+
+    async def find_projects(self, text: str) -> list[ProjectMatch]:
+        matches = []
+        for row in await self._rows(_Q["find_projects"], {"text": text}):
+            rank = int(row.pop("rank"))
+            matches.append(ProjectMatch(rank=rank, project=msgspec.convert(row, Project)))
+        return matches
+
+    # Reports ------------------------------------------------------------------------------
+
+    async def save_report(self, report: NewReport) -> tuple[StoredReport, bool]:
+        rows = await self._rows(
+            _Q["save_report"],
+            {
+                "project": report.project,
+                "run_id": report.run_id,
+                "idempotency_key": report.idempotency_key,
+                "outputs": _json(report.outputs),
+                "snapshot": _json(report.snapshot),
+                "summary": _json(report.summary),
+                "changes": _json(report.changes),
+            },
+        )
+        row = rows[0]
+        created = bool(row.pop("created"))
+        return msgspec.convert(row, StoredReport), created
+
+    async def get_latest_report(self, project: str) -> StoredReport | None:
+        return await self._one(_Q["get_latest_report"], {"project": project}, StoredReport)
+
+    async def get_report(self, report_id: UUID) -> StoredReport | None:
+        return await self._one(_Q["get_report"], {"id": report_id}, StoredReport)
+
+    async def list_reports(
+        self, *, project: str | None, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[ReportHeader]:
+        return await self._typed(
+            _Q["list_reports"],
+            {
+                "project": project,
+                "after_created_at": after[0] if after else None,
+                "after_id": after[1] if after else None,
+                "limit": limit,
+            },
+            ReportHeader,
+        )

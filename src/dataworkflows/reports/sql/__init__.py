@@ -1,0 +1,1 @@
+"""SQL blocks the reports module runs: calls of the dw.* report functions."""
