@@ -12,7 +12,9 @@ import argparse
 import contextlib
 import os
 import secrets
+import socket
 import sys
+import uuid
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import NoReturn
 import msgspec
 
 from dataworkflows import __version__
+from dataworkflows.connectors import COMPONENTS as CONNECTOR_COMPONENTS
 from dataworkflows.runtime.aio import run as run_loop
 from dataworkflows.runtime.database import DatabaseUnavailable, describe_target
 from dataworkflows.runtime.embedded import EmbeddedPostgres, EmbeddedPostgresUnavailable
@@ -40,7 +43,12 @@ from dataworkflows.runtime.serving import (
     serve_until_stopped,
     sigterm_raises,
 )
-from dataworkflows.runtime.settings import Settings, SettingsError, load_settings
+from dataworkflows.runtime.settings import (
+    Settings,
+    SettingsError,
+    SlackRunRule,
+    load_settings,
+)
 
 __all__ = ["main"]
 
@@ -240,6 +248,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return _run_engine(settings, settings.database_url, dev=False, open_docs=False)
     if args.component == "tracker":
         return _run_tracker(settings)
+    if args.component == "slack-bot":
+        return _run_slack_bot(settings)
     if args.component == "connector" and args.name in _CONNECTORS:
         return _run_connector(settings, args.name)
     if args.component == "sandbox" and args.name in _SANDBOXES:
@@ -254,17 +264,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 # Connectors this release serves: name -> module with DEFAULT_PORT and
 # connector_parts(settings). Imported lazily: a process loads only its own SDKs.
-_CONNECTORS: dict[str, str] = {
-    "core": "dataworkflows.connectors.core.component",
-    "monday": "dataworkflows.connectors.monday.component",
-    "tasktracker": "dataworkflows.connectors.tasktracker.component",
-}
+_CONNECTORS: dict[str, str] = {name: c.module for name, c in CONNECTOR_COMPONENTS.items()}
 _SANDBOXES: dict[str, str] = {
     "monday": "dataworkflows.connectors.monday.sandbox",
+    "slack": "dataworkflows.connectors.slack.sandbox",
+    "confluence": "dataworkflows.connectors.confluence.sandbox",
+    "outlook": "dataworkflows.connectors.outlook.sandbox",
 }
 _AVAILABLE = (
     "engine",
     "tracker",
+    "slack-bot",
     *(f"connector {n}" for n in _CONNECTORS),
     *(f"sandbox {n}" for n in _SANDBOXES),
 )
@@ -310,16 +320,101 @@ def _run_connector(settings: Settings, name: str) -> int:
     return 0
 
 
-def _run_sandbox(settings: Settings, name: str) -> int:
-    if not settings.monday_api_token:
-        raise _UserError(
-            "MONDAY_API_TOKEN is not set: the sandbox accepts requests carrying this token "
-            "(give the Monday connector the same one)",
-            status=EXIT_USAGE,
-        )
-    served = _monday_sandbox(
-        settings.host, settings.port_or(SANDBOX_PORTS[name]), settings.monday_api_token
+def _run_slack_bot(settings: Settings) -> int:
+    from dataworkflows.slackbot.component import (
+        DEFAULT_PORT,
+        SlackBotNotConfigured,
+        check_configuration,
+        slackbot_app,
     )
+
+    try:
+        check_configuration(settings)
+    except SlackBotNotConfigured as exc:
+        raise _UserError(str(exc), status=EXIT_USAGE) from None
+    sock = bind_socket(settings.host, settings.port_or(DEFAULT_PORT))
+
+    async def run() -> None:
+        async with slackbot_app(settings) as app:
+            served = ServedApp(name="slack-bot", app=app, sock=sock)
+
+            def started() -> None:
+                url = f"http://{_display_host(settings.host)}:{served.port}"
+                _log.info("slack bot listening", url=url, engine=settings.engine_url)
+
+            await serve_until_stopped([served], on_started=started)
+
+    try:
+        run_loop(run())
+    except SlackBotNotConfigured as exc:
+        raise _UserError(str(exc), status=EXIT_USAGE) from None
+    finally:
+        sock.close()
+    return 0
+
+
+def _run_sandbox(settings: Settings, name: str) -> int:
+    port = settings.port_or(SANDBOX_PORTS[name])
+    if name == "slack":
+        if not settings.slack_bot_token or not settings.slack_signing_secret:
+            raise _UserError(
+                "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set: the sandbox accepts "
+                "Web API calls carrying this token and signs what it sends the bot with this "
+                "secret (give the connector and the bot the same ones)",
+                status=EXIT_USAGE,
+            )
+        served = _slack_sandbox(
+            settings.host,
+            port,
+            token=settings.slack_bot_token,
+            signing_secret=settings.slack_signing_secret,
+            bot_url=settings.slack_bot_url or f"http://127.0.0.1:{SLACK_BOT_PORT}",
+            # How the others reach this sandbox: response_urls it hands out point there.
+            public_url=settings.slack_api_url.removesuffix("/api")
+            if settings.slack_api_url
+            else None,
+        )
+    elif name == "confluence":
+        if not settings.confluence_api_token:
+            raise _UserError(
+                "CONFLUENCE_API_TOKEN is not set: the sandbox accepts requests with this token "
+                "(as Basic auth with CONFLUENCE_EMAIL, or as a bearer token)",
+                status=EXIT_USAGE,
+            )
+        served = _confluence_sandbox(
+            settings.host,
+            port,
+            email=settings.confluence_email,
+            api_token=settings.confluence_api_token,
+            public_url=settings.confluence_url,
+        )
+    elif name == "outlook":
+        if not (
+            settings.graph_tenant_id and settings.graph_client_id and settings.graph_client_secret
+        ):
+            raise _UserError(
+                "GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET must be set: the "
+                "sandbox issues tokens for this app registration only",
+                status=EXIT_USAGE,
+            )
+        served = _outlook_sandbox(
+            settings.host,
+            port,
+            tenant_id=settings.graph_tenant_id,
+            client_id=settings.graph_client_id,
+            client_secret=settings.graph_client_secret,
+            public_url=settings.graph_api_url.removesuffix("/v1.0")
+            if settings.graph_api_url
+            else None,
+        )
+    else:
+        if not settings.monday_api_token:
+            raise _UserError(
+                "MONDAY_API_TOKEN is not set: the sandbox accepts requests carrying this token "
+                "(give the Monday connector the same one)",
+                status=EXIT_USAGE,
+            )
+        served = _monday_sandbox(settings.host, port, settings.monday_api_token)
 
     async def run() -> None:
         def started() -> None:
@@ -335,8 +430,11 @@ def _run_sandbox(settings: Settings, name: str) -> int:
     return 0
 
 
-SANDBOX_PORTS = {"monday": 8201}
+SANDBOX_PORTS = {"monday": 8201, "slack": 8202, "confluence": 8203, "outlook": 8204}
 TRACKER_PORT = 8091
+SLACK_BOT_PORT = 8090
+OUTLOOK_DEMO_MAILBOX = "maya.patel@example.com"
+"""The mailbox Outlook actions read in dev when OUTLOOK_MAILBOX is unset (sandbox data)."""
 
 
 def _run_tracker(settings: Settings) -> int:
@@ -381,10 +479,79 @@ def _tracker(
 
 
 def _monday_sandbox(host: str, port: int, token: str) -> ServedApp:
+    from dataworkflows.connectors.monday.demo_data import demo_anchor
     from dataworkflows.connectors.monday.sandbox import MondaySandbox, create_monday_sandbox_app
 
-    app = create_monday_sandbox_app(MondaySandbox(token=token))
+    # Seeded around today (as the Outlook sandbox is), so the demo data looks current.
+    app = create_monday_sandbox_app(MondaySandbox(token=token, anchor=demo_anchor()))
     return ServedApp(name="sandbox-monday", app=app, sock=bind_socket(host, port))
+
+
+def _slack_sandbox(
+    host: str,
+    port: int,
+    *,
+    token: str,
+    signing_secret: str,
+    bot_url: str,
+    public_url: str | None = None,
+) -> ServedApp:
+    from dataworkflows.connectors.monday.demo_data import demo_anchor
+    from dataworkflows.connectors.slack.sandbox import SlackSandbox, create_slack_sandbox_app
+
+    sock = bind_socket(host, port)
+    sandbox = SlackSandbox(
+        token=token,
+        signing_secret=signing_secret,
+        bot_url=bot_url,
+        public_url=public_url or f"http://{_display_host(host)}:{sock.getsockname()[1]}",
+        # Seeded around today, so the demo history looks current; it ends before today
+        # begins, so the ts the sandbox issues come after every seeded one.
+        anchor=demo_anchor(),
+    )
+    return ServedApp(name="sandbox-slack", app=create_slack_sandbox_app(sandbox), sock=sock)
+
+
+def _confluence_sandbox(
+    host: str, port: int, *, email: str | None, api_token: str, public_url: str | None = None
+) -> ServedApp:
+    from dataworkflows.connectors.confluence.sandbox import (
+        ConfluenceSandbox,
+        create_confluence_sandbox_app,
+    )
+    from dataworkflows.connectors.monday.demo_data import demo_anchor
+
+    sock = bind_socket(host, port)
+    sandbox = ConfluenceSandbox(
+        email=email,
+        api_token=api_token,
+        public_url=public_url or f"http://{_display_host(host)}:{sock.getsockname()[1]}",
+        anchor=demo_anchor(),  # seeded around today, so the demo data looks current
+    )
+    return ServedApp(
+        name="sandbox-confluence", app=create_confluence_sandbox_app(sandbox), sock=sock
+    )
+
+
+def _outlook_sandbox(
+    host: str,
+    port: int,
+    *,
+    tenant_id: str,
+    client_id: str,
+    client_secret: str,
+    public_url: str | None = None,
+) -> ServedApp:
+    from dataworkflows.connectors.outlook.sandbox import OutlookSandbox, create_outlook_sandbox_app
+
+    sock = bind_socket(host, port)
+    sandbox = OutlookSandbox(
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        public_url=public_url or f"http://{_display_host(host)}:{sock.getsockname()[1]}",
+    )
+    return ServedApp(name="sandbox-outlook", app=create_outlook_sandbox_app(sandbox), sock=sock)
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
@@ -420,9 +587,73 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
                 tracker_username=user,
                 tracker_password=password,
             )
+        if settings.confluence_url is None and settings.confluence_api_token is None:
+            email, token = "dev@dataworkflows.invalid", secrets.token_urlsafe(24)
+            confluence = _confluence_sandbox(
+                settings.host, _free_or(SANDBOX_PORTS["confluence"]), email=email, api_token=token
+            )
+            sandboxes.append(confluence)
+            settings = msgspec.structs.replace(
+                settings,
+                confluence_url=f"http://{_display_host(settings.host)}:{confluence.port}",
+                confluence_email=email,
+                confluence_api_token=token,
+            )
+        if not (settings.graph_tenant_id or settings.graph_client_id):
+            tenant, client = str(uuid.uuid4()), str(uuid.uuid4())
+            secret = secrets.token_urlsafe(24)
+            outlook = _outlook_sandbox(
+                settings.host,
+                _free_or(SANDBOX_PORTS["outlook"]),
+                tenant_id=tenant,
+                client_id=client,
+                client_secret=secret,
+            )
+            sandboxes.append(outlook)
+            base = f"http://{_display_host(settings.host)}:{outlook.port}"
+            settings = msgspec.structs.replace(
+                settings,
+                graph_tenant_id=tenant,
+                graph_client_id=client,
+                graph_client_secret=secret,
+                graph_api_url=f"{base}/v1.0",
+                graph_token_url=f"{base}/{tenant}/oauth2/v2.0/token",
+                outlook_mailbox=settings.outlook_mailbox or OUTLOOK_DEMO_MAILBOX,
+            )
+        # The Slack bot runs here whenever it can verify requests; with no Slack app
+        # configured, the sandbox stands in for Slack and signs what it sends the bot.
+        bot_sock = None
+        if settings.slack_bot_token is None or settings.slack_signing_secret is not None:
+            bot_sock = bind_socket(settings.host, _free_or(SLACK_BOT_PORT))
+            sandboxes.append(ServedApp(name="slack-bot-socket", app=None, sock=bot_sock))
+        if settings.slack_bot_token is None:
+            assert bot_sock is not None
+            token, secret = f"xoxb-dev-{secrets.token_hex(12)}", secrets.token_hex(16)
+            host = _display_host(settings.host)
+            slack = _slack_sandbox(
+                settings.host,
+                _free_or(SANDBOX_PORTS["slack"]),
+                token=token,
+                signing_secret=secret,
+                bot_url=f"http://{host}:{bot_sock.getsockname()[1]}",
+            )
+            sandboxes.append(slack)
+            settings = msgspec.structs.replace(
+                settings,
+                slack_bot_token=token,
+                slack_signing_secret=secret,
+                slack_api_url=f"http://{host}:{slack.port}/api",
+                # Sandbox users are made up: let them run anything.
+                slack_run_allow=settings.slack_run_allow or (SlackRunRule(workflow="*"),),
+            )
         with _database(settings) as url:
             return _run_engine(
-                settings, url, dev=True, open_docs=not args.no_browser, also=sandboxes
+                settings,
+                url,
+                dev=True,
+                open_docs=not args.no_browser,
+                also=[s for s in sandboxes if s.app is not None],
+                bot_sock=bot_sock,
             )
     finally:
         for served in sandboxes:
@@ -431,8 +662,6 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 def _free_or(port: int) -> int:
     """``port`` if nothing listens there, else 0 (any free port): dev must start."""
-    import socket
-
     with socket.socket() as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -463,7 +692,9 @@ def _run_engine(
     dev: bool,
     open_docs: bool,
     also: Sequence[ServedApp] = (),
+    bot_sock: socket.socket | None = None,
 ) -> int:
+    """Serve the engine (and, in dev, everything in ``also`` and the Slack bot)."""
     from dataworkflows.engine.component import (
         ENGINE_DEFAULT_PORT,
         EngineConfigurationError,
@@ -476,19 +707,32 @@ def _run_engine(
     port = settings.port_or(ENGINE_DEFAULT_PORT)
     sock = bind_socket(settings.host, port)
 
+    base = f"http://{_display_host(settings.host)}:{sock.getsockname()[1]}"
+
     async def run() -> None:
-        async with engine_component(settings, database_url=url) as app:
-            served = ServedApp(name="engine", app=app, sock=sock)
+        async with contextlib.AsyncExitStack() as stack:
+            app = await stack.enter_async_context(engine_component(settings, database_url=url))
+            served = [ServedApp(name="engine", app=app, sock=sock), *also]
+            if bot_sock is not None:
+                from dataworkflows.slackbot.component import SlackBotNotConfigured, slackbot_app
+
+                bot_settings = msgspec.structs.replace(
+                    settings, engine_url=base, engine_api_key=settings.api_keys[0]
+                )
+                try:
+                    bot = await stack.enter_async_context(slackbot_app(bot_settings))
+                except SlackBotNotConfigured as exc:
+                    raise _UserError(str(exc), status=EXIT_USAGE) from None
+                served.append(ServedApp(name="slack-bot", app=bot, sock=bot_sock))
 
             def started() -> None:
-                base = f"http://{_display_host(settings.host)}:{served.port}"
                 _log.info("engine listening", url=base, database=describe_target(url))
                 if dev:
-                    _print_banner(base, settings, url, also)
+                    _print_banner(base, settings, url, served[1:])
                     if open_docs:
                         _open_browser(f"{base}/docs")
 
-            await serve_until_stopped([served, *also], on_started=started)
+            await serve_until_stopped(served, on_started=started)
 
     try:
         run_loop(run())
@@ -532,6 +776,18 @@ def _print_banner(base: str, settings: Settings, url: str, also: Sequence[Served
             f"{settings.tracker_username} / {settings.tracker_password})"
             for s in also
             if s.name == "tracker"
+        ),
+        *(
+            f"  Slack bot  http://{host}:{s.port}/slack/commands (and /slack/events, "
+            "/slack/interactivity)"
+            for s in also
+            if s.name == "slack-bot"
+        ),
+        *(
+            f"  Try Slack  curl -H 'Content-Type: application/json' -d "
+            f'\'{{"text": "status apollo"}}\' http://{host}:{s.port}/sandbox/send/command'
+            for s in also
+            if s.name == "sandbox-slack"
         ),
         f"  Try it     curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
         f"-d '{{}}' '{base}/v1/workflows/hello-world/runs?wait=5'",

@@ -108,7 +108,7 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
         output = synced.json()["output"]
         assert output["created"] == output["items"] == snapshot.json()["output"]["items"]
         assert output["failed"] == 0
-        # /dw status runs project-status: a project's boards found by name, counted.
+        # project-status: a project's boards found by name, counted.
         status = httpx.post(
             f"{base}/v1/workflows/project-status/runs",
             params={"wait": 60},
@@ -130,6 +130,22 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
         ).json()
         assert unknown["status"] == "failed"
         assert "no-such-project" in str(unknown), "the failure names the unknown project"
+        # What /dw status runs: the report from every sandbox, posted, published, stored.
+        full = httpx.post(
+            f"{base}/v1/workflows/project-status-report/runs",
+            params={"wait": 60},
+            json={"inputs": {"project": "apollo"}},
+            headers=auth,
+            timeout=70,
+        )
+        assert full.status_code == 200, full.text
+        assert full.json()["status"] == "succeeded", full.json()["error"]
+        made = full.json()["output"]
+        assert made["missing"] == "nothing", "every sandbox answered"
+        assert made["posted"].startswith("C07APOLLO1 ")
+        assert "/wiki/spaces/APOLLO/pages/" in made["status_page"]
+        stored = httpx.get(f"{base}{made['report']}", headers=auth, timeout=10)
+        assert stored.status_code == 200, stored.text
         _, postmaster = embedded_url(data_dir / "pgdata")
         assert dev.stop(signal.SIGTERM) == 0
     assert exits_soon(postmaster), "SIGTERM left the embedded PostgreSQL running"

@@ -372,6 +372,7 @@ async def test_connectors_are_listed_and_callable_once(database_url: str) -> Non
         "core.sleep",
         "core.fail",
         "core.tally",
+        "core.render",
     }
     sleep = next(a for a in core["actions"] if a["name"] == "core.sleep")
     assert sleep["input_schema"]["$defs"]["SleepInput"]["properties"]["seconds"]["maximum"] == 3600

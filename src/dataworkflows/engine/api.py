@@ -48,6 +48,7 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
+from dataworkflows.reports.api import ReportsApi
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
 from dataworkflows.runtime.redaction import Redactor
 
@@ -636,16 +637,29 @@ def load_yaml_or_problem(text: str) -> Any:
         raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
 
 
-def api_router(*, service: WorkflowService, api_keys: Sequence[str]) -> Router:
-    """The ``/v1`` router, guarded by ``api_keys``."""
+def api_router(
+    *, service: WorkflowService, api_keys: Sequence[str], reports: ReportsApi | None = None
+) -> Router:
+    """The ``/v1`` router, guarded by ``api_keys``; ``reports`` adds templates, projects
+    and reports."""
 
     async def provide_service() -> WorkflowService:
         return service
 
+    handlers: list[type[Controller]] = [
+        WorkflowController,
+        RunController,
+        ConnectorController,
+        LinkController,
+    ]
+    dependencies = {"service": Provide(provide_service)}
+    if reports is not None:
+        handlers.extend(reports.controllers)
+        dependencies.update(reports.dependencies)
     return Router(
         path="/v1",
-        route_handlers=[WorkflowController, RunController, ConnectorController, LinkController],
+        route_handlers=handlers,
         guards=[api_key_guard(api_keys)],
-        dependencies={"service": Provide(provide_service)},
+        dependencies=dependencies,
         security=[{"apiKey": []}],
     )

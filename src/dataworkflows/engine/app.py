@@ -8,6 +8,7 @@ from litestar import Litestar, Router
 from litestar.openapi.spec import Tag
 
 from dataworkflows import __version__
+from dataworkflows.reports.api import REPORT_TAGS
 from dataworkflows.runtime.app import ReadinessCheck, create_app
 from dataworkflows.runtime.docs import docs_assets_router, openapi_config
 
@@ -31,6 +32,7 @@ TAGS = [
     Tag(name="runs", description="Run history with every step attempt; cancel and retry"),
     Tag(name="connectors", description="What each connector offers; try one action"),
     Tag(name="links", description="Which record in one system is which in another"),
+    *REPORT_TAGS,
     Tag(name="health", description="Liveness and readiness probes"),
 ]
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from litestar import Litestar
 
+from dataworkflows.connectors import COMPONENTS
 from dataworkflows.connectors.core import core_actions
-from dataworkflows.connectors.monday.component import monday_client
-from dataworkflows.connectors.monday.service import monday_actions
-from dataworkflows.connectors.tasktracker.component import tasktracker_client
-from dataworkflows.connectors.tasktracker.service import tasktracker_actions
 from dataworkflows.engine.api import api_router
 from dataworkflows.engine.app import create_engine_app
 from dataworkflows.engine.connectors import (
@@ -29,7 +27,15 @@ from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
 from dataworkflows.engine.service import WorkflowService
 from dataworkflows.engine.validation import CompiledWorkflow
+from dataworkflows.reports import (
+    PostgresReportStore,
+    StoredTemplateSource,
+    register_shipped,
+    reports_actions,
+    reports_api,
+)
 from dataworkflows.runtime.actions import ActionSet
+from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
 from dataworkflows.runtime.redaction import Redactor
@@ -47,24 +53,35 @@ class EngineConfigurationError(ValueError):
     """The engine's configuration is incomplete; the message says what to set."""
 
 
-def build_connectors(
+async def build_connectors(
     settings: Settings,
     client: httpx.AsyncClient,
     store: PostgresEngineStore,
+    stack: AsyncExitStack,
     *,
     extra_actions: Sequence[ActionSet] = (),
 ) -> ConnectorRegistry:
     """In-process connectors, except those configured as separate processes.
 
-    A connector whose credentials are not configured is left out: workflows that use
-    it are refused at registration, naming the connector.
+    A connector none of whose settings are set is left out: workflows that use it
+    are refused at registration, naming the connector. One configured only in part
+    stops the engine with the connector's own message. Their clients live on
+    ``stack``.
     """
     available = [core_actions(), links_actions(store), *extra_actions]
-    if settings.monday_api_token and "monday" not in settings.connector_urls:
-        available.append(monday_actions(monday_client(settings, client)))
-    tracker_configured = settings.tracker_url and settings.tracker_username
-    if tracker_configured and "tasktracker" not in settings.connector_urls:
-        available.append(tasktracker_actions(tasktracker_client(settings, client)))
+    for name, component in COMPONENTS.items():
+        if not component.settings or name in settings.connector_urls:
+            continue
+        if not any(getattr(settings, field) for field in component.settings):
+            continue
+        module = importlib.import_module(component.module)
+        try:
+            parts: ConnectorParts = await stack.enter_async_context(
+                module.connector_parts(settings)
+            )
+        except ConnectorNotConfigured as exc:
+            raise EngineConfigurationError(str(exc)) from None
+        available.append(parts.actions)
     in_process = {actions.connector: actions for actions in available}
     connectors: list[Connector] = []
     if settings.connector_urls and not settings.service_token:
@@ -111,9 +128,24 @@ async def engine_parts(
         database_url, min_size=JOURNAL_FLUSHERS, max_size=JOURNAL_FLUSHERS, name="journal"
     )
     client = httpx.AsyncClient(timeout=httpx.Timeout(settings.step_timeout + 5, connect=5.0))
+    stack = AsyncExitStack()
     try:
         store = PostgresEngineStore(pool, journal_pool=journal_pool)
-        connectors = build_connectors(settings, client, store, extra_actions=extra_actions)
+        report_store = PostgresReportStore(pool)
+        # Reports live in the engine's database, so their actions (and core.render,
+        # which renders stored templates) run in the engine. A later ActionSet of the
+        # same connector replaces an earlier one: tests' extra_actions come last.
+        connectors = await build_connectors(
+            settings,
+            client,
+            store,
+            stack,
+            extra_actions=[
+                core_actions(StoredTemplateSource(report_store)),
+                reports_actions(report_store),
+                *extra_actions,
+            ],
+        )
         redactor = Redactor(settings.secrets())
         service: WorkflowService | None = None
 
@@ -141,6 +173,7 @@ async def engine_parts(
         )
         for directory in (bundled_dir("workflows"), settings.workflows_dir):
             if directory is not None and directory.is_dir():
+                await register_shipped(report_store, directory)
                 await service.register_directory(directory)
         await executor.start()
         try:
@@ -155,12 +188,17 @@ async def engine_parts(
             checks["executor"] = executor_check
             app = create_engine_app(
                 readiness=checks,
-                api=api_router(service=service, api_keys=settings.api_keys),
+                api=api_router(
+                    service=service,
+                    api_keys=settings.api_keys,
+                    reports=reports_api(report_store),
+                ),
             )
             yield EngineParts(service, executor), app
         finally:
             await executor.stop()
     finally:
+        await stack.aclose()
         await client.aclose()
         await journal_pool.close()
         await pool.close()

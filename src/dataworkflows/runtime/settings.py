@@ -128,7 +128,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``SLACK_COMMAND``: the slash command the bot answers."""
     slack_run_allow: tuple[SlackRunRule, ...] = ()
     """``SLACK_RUN_ALLOW``: who may start which workflow from Slack (empty: nobody)."""
-    slack_status_workflow: str = "project-status"
+    slack_status_workflow: str = "project-status-report"
     """``SLACK_STATUS_WORKFLOW``: the workflow ``/dw status <project>`` runs."""
     slack_status_input: str = "project"
     """``SLACK_STATUS_INPUT``: the input of that workflow that receives the project."""
@@ -237,7 +237,9 @@ def load_settings(
         slack_signing_secret=get("SLACK_SIGNING_SECRET", _parse_secret, None),
         slack_command=get("SLACK_COMMAND", _parse_slash_command, "/dw"),
         slack_run_allow=get("SLACK_RUN_ALLOW", _parse_run_allow, ()),
-        slack_status_workflow=get("SLACK_STATUS_WORKFLOW", _parse_workflow_name, "project-status"),
+        slack_status_workflow=get(
+            "SLACK_STATUS_WORKFLOW", _parse_workflow_name, "project-status-report"
+        ),
         slack_status_input=get("SLACK_STATUS_INPUT", _parse_input_name, "project"),
         slack_bot_url=get("SLACK_BOT_URL", _parse_http_url, None),
         engine_url=get("DW_ENGINE_URL", _parse_http_url, "http://127.0.0.1:8080"),
