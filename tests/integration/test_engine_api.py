@@ -399,3 +399,23 @@ async def test_start_run_body_mistakes_name_the_field(database_url: str) -> None
     assert unknown.json()["errors"] == [{"field": "colour", "message": "is not a known field"}]
     assert wrong.json()["errors"][0]["field"] == "inputs"
     assert nul.status_code == 422
+
+
+async def test_a_run_records_what_started_it(database_url: str) -> None:
+    """A caller may say what started a run (source and details); it is kept for audit,
+    a plain start is `api`, and a malformed trigger is refused naming the field."""
+    async with running_engine(database_url) as engine:
+        client = engine.client
+        plain = await client.post("/v1/workflows/hello-world/runs", json={})
+        described = await client.post(
+            "/v1/workflows/hello-world/runs",
+            json={"trigger": {"source": "slack", "details": {"user": "U07MAYA001"}}},
+        )
+        bad = await client.post(
+            "/v1/workflows/hello-world/runs", json={"trigger": {"source": "Not A Source"}}
+        )
+        read_back = (await client.get(f"/v1/runs/{described.json()['id']}")).json()
+    assert plain.json()["trigger"] == {"source": "api"}
+    assert read_back["run"]["trigger"] == {"source": "slack", "user": "U07MAYA001"}
+    assert bad.status_code in (400, 422)
+    assert bad.json()["errors"][0]["field"] == "trigger.source"

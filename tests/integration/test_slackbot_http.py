@@ -212,10 +212,17 @@ class GatedEngine:
         return await self.inner.list_workflows()
 
     async def start_run(
-        self, workflow: str, inputs: Mapping[str, Any], *, idempotency_key: str
+        self,
+        workflow: str,
+        inputs: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        trigger: Mapping[str, str] | None = None,
     ) -> StartedRun:
         await self._wait()
-        return await self.inner.start_run(workflow, inputs, idempotency_key=idempotency_key)
+        return await self.inner.start_run(
+            workflow, inputs, idempotency_key=idempotency_key, trigger=trigger
+        )
 
     async def get_run(self, run_id: str) -> RunInfo:
         await self._wait()

@@ -102,6 +102,13 @@ async def test_run_command_starts_the_run_and_posts_its_result(bot: Bot) -> None
     assert run.inputs == {"who": "Ada Lovelace", "times": 2, "loud": True, "tags": ["a", "b"]}
     assert run.idempotency_key is not None
     assert run.idempotency_key.startswith("slack-command:trigger.")
+    assert run.trigger == {
+        "source": "slack",
+        "user": USER,
+        "channel": CHANNEL,
+        "via": "slash_command",
+        "command": "run",
+    }
     [post] = bot.slack.posts
     assert post.channel == CHANNEL
     assert post.thread_ts is None
@@ -269,6 +276,7 @@ async def test_mentions_are_answered_in_the_thread(bot: Bot) -> None:
     await bot.idle()
     [run] = await bot.run_rows("greet")
     assert run.idempotency_key == "slack-event:Ev0001"
+    assert (run.trigger["via"], run.trigger["command"]) == ("mention", "run")
     by_thread = {p.thread_ts: p for p in bot.slack.posts}
     assert len(by_thread) == len(bot.slack.posts) == 4
     assert by_thread["1700000000.000200"].latest.count("hello Grace") == 1

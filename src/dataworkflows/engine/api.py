@@ -117,10 +117,35 @@ class WorkflowDetail(msgspec.Struct, frozen=True, kw_only=True):
     versions: list[WorkflowVersionInfo]
 
 
+TriggerKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class RunTrigger(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What started a run, as the caller describes it (recorded for audit)."""
+
+    source: TriggerKey
+    """E.g. ``slack`` (the Slack bot), ``schedule``, or a system of yours."""
+    details: Annotated[
+        dict[TriggerKey, Annotated[str, msgspec.Meta(max_length=256)]],
+        msgspec.Meta(max_length=16),
+    ] = msgspec.field(default_factory=dict)
+    """Who and where, e.g. ``{"user": "U07…", "channel": "C07…", "command": "/dw"}``."""
+
+
 class StartRun(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``POST /v1/workflows/{name}/runs``: the run's inputs."""
+    """``POST /v1/workflows/{name}/runs``: the run's inputs, and what started it."""
 
     inputs: dict[str, Any] = msgspec.field(default_factory=dict)
+    trigger: RunTrigger | None = None
+    """Without it the run's trigger is ``{"source": "api"}``."""
+
+
+def trigger_record(given: RunTrigger | None) -> dict[str, str]:
+    """The trigger stored with a run: ``{"source": "api"}``, or the caller's own
+    description (its ``source`` and ``details``)."""
+    if given is None:
+        return {"source": "api"}
+    return {**given.details, "source": given.source}
 
 
 class RunView(msgspec.Struct, frozen=True, kw_only=True):
@@ -448,7 +473,16 @@ class WorkflowController(Controller):
             StartRun,
             BodyKwarg(
                 description="The run's inputs",
-                examples=[Example(value={"inputs": {"greeting": "Hi", "names": ["Linus"]}})],
+                examples=[
+                    Example(value={"inputs": {"greeting": "Hi", "names": ["Linus"]}}),
+                    Example(
+                        summary="Started from another system",
+                        value={
+                            "inputs": {"greeting": "Hi"},
+                            "trigger": {"source": "slack", "details": {"user": "U07MAYA001"}},
+                        },
+                    ),
+                ],
             ),
         ],
         idempotency_key: Annotated[
@@ -470,7 +504,7 @@ class WorkflowController(Controller):
             name,
             inputs=data.inputs,
             idempotency_key=idempotency_key,
-            trigger={"source": "api"},
+            trigger=trigger_record(data.trigger),
         )
         run = await service.wait(run, wait)
         headers = {"Location": f"/v1/runs/{run.id}"}

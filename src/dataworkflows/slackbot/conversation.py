@@ -106,6 +106,15 @@ class Origin:
     """For mentions: the thread to answer in."""
     request_id: str = field(default="", compare=False)
 
+    def trigger(self, command: str) -> dict[str, str]:
+        """What the engine records as having started a run asked for here."""
+        return {
+            "user": self.user,
+            "channel": self.channel,
+            "via": "slash_command" if self.response_url else "mention",
+            "command": command,
+        }
+
 
 class _Progress(Protocol):
     """A message that shows how a run is going, updated in place."""
@@ -315,7 +324,10 @@ class Conversation:
         workflow = self.options.status_workflow
         try:
             started = await self.engine.start_run(
-                workflow, {self.options.status_input: project}, idempotency_key=idempotency_key
+                workflow,
+                {self.options.status_input: project},
+                idempotency_key=idempotency_key,
+                trigger=origin.trigger("status"),
             )
         except EngineRefused as exc:
             if exc.status == 404:
@@ -363,7 +375,9 @@ class Conversation:
             await self.answer(origin, problems_message(f"❗ Cannot run `{name}`:", problems))
             return
         try:
-            started = await self.engine.start_run(name, inputs, idempotency_key=idempotency_key)
+            started = await self.engine.start_run(
+                name, inputs, idempotency_key=idempotency_key, trigger=origin.trigger("run")
+            )
         except EngineRefused as exc:
             if exc.status == 404:
                 await self.answer(origin, await self._unknown_workflow_message(name))

@@ -129,9 +129,17 @@ class Engine(Protocol):
         ...
 
     async def start_run(
-        self, workflow: str, inputs: Mapping[str, Any], *, idempotency_key: str
+        self,
+        workflow: str,
+        inputs: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        trigger: Mapping[str, str] | None = None,
     ) -> StartedRun:
-        """Start a run; the same ``idempotency_key`` again returns the same run."""
+        """Start a run; the same ``idempotency_key`` again returns the same run.
+
+        ``trigger`` describes who started it where (recorded with the run as source
+        ``slack``)."""
         ...
 
     async def get_run(self, run_id: str) -> RunInfo:
@@ -221,12 +229,20 @@ class EngineClient:
         return sorted(w.name for w in _decode(response, _WorkflowList).workflows)
 
     async def start_run(
-        self, workflow: str, inputs: Mapping[str, Any], *, idempotency_key: str
+        self,
+        workflow: str,
+        inputs: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        trigger: Mapping[str, str] | None = None,
     ) -> StartedRun:
+        body: dict[str, Any] = {"inputs": dict(inputs)}
+        if trigger is not None:
+            body["trigger"] = {"source": "slack", "details": dict(trigger)}
         response = await self._request(
             "POST",
             f"/v1/workflows/{quote(workflow, safe='')}/runs",
-            json={"inputs": dict(inputs)},
+            json=body,
             headers={"Idempotency-Key": idempotency_key},
         )
         replayed = response.headers.get("idempotent-replayed", "").lower() == "true"
