@@ -248,6 +248,89 @@ async def test_updating_a_missing_message_is_not_found(
     assert error.error.upstream_code == "message_not_found"
 
 
+# -- users -------------------------------------------------------------------------------
+
+
+async def test_list_users_follows_cursors_across_pages(
+    sandbox: SlackSandboxControl, http: httpx.AsyncClient
+) -> None:
+    """list_users pages users.list (3 a page) and names every person once; the bot user
+    is listed only with include_bots."""
+    people = sandbox.workspace()["users"]
+    actions = actions_for(sandbox, http, page_size=3)
+    listed = await invoke(actions, "list_users")
+    assert listed["count"] == len(people) == 7
+    assert listed["users"] == [
+        {
+            "id": p["id"],
+            "name": p["name"],
+            "real_name": p["real_name"],
+            "display_name": p["name"],
+            "is_bot": False,
+            "deleted": False,
+        }
+        for p in people
+    ]
+    calls = [r for r in sandbox.requests("api") if r["method"] == "users.list"]
+    assert len(calls) == 3
+    assert [c["params"]["limit"] for c in calls] == ["3", "3", "3"]
+    assert "cursor" not in calls[0]["params"]
+    assert all(c["params"]["cursor"] for c in calls[1:])
+    assert {(c["http_method"], c["auth"]) for c in calls} == {("GET", "header")}
+    with_bots = await invoke(actions, "list_users", include_bots=True)
+    assert with_bots["users"][-1]["id"] == BOT_USER_ID
+    assert with_bots["users"][-1]["is_bot"] is True
+
+
+async def test_list_users_stops_fetching_at_the_limit(
+    sandbox: SlackSandboxControl, http: httpx.AsyncClient
+) -> None:
+    """With limit 4 and pages of 3, list_users stops after the second page."""
+    listed = await invoke(actions_for(sandbox, http, page_size=3), "list_users", limit=4)
+    assert [u["id"] for u in listed["users"]] == [u["id"] for u in sandbox.workspace()["users"]][:4]
+    assert len([r for r in sandbox.requests("api") if r["method"] == "users.list"]) == 2
+
+
+async def test_a_rate_limit_mid_listing_is_waited_out_and_paging_resumes(
+    sandbox: SlackSandboxControl, http: httpx.AsyncClient
+) -> None:
+    """A 429 on a later users.list page is retried after Retry-After with the same cursor,
+    so no user is skipped or listed twice."""
+    client = client_for(sandbox, http, attempts=2)
+    stamina.set_testing(False)
+    try:
+        pages = client.user_pages(page_size=3)
+        first = await anext(pages)
+        sandbox.fault("ratelimited", times=1, retry_after=1, method="users.list")
+        started = time.monotonic()
+        rest = [u async for page in pages for u in page.users]
+        elapsed = time.monotonic() - started
+    finally:
+        stamina.set_testing(True)
+    assert elapsed >= 1.0
+    ids = [u.id for u in [*first.users, *rest]]
+    assert ids == [*(u["id"] for u in sandbox.workspace()["users"]), BOT_USER_ID]
+    calls = [r for r in sandbox.requests("api") if r["method"] == "users.list"]
+    assert [c["status"] for c in calls] == [200, 429, 200, 200]
+    assert calls[1]["params"]["cursor"] == calls[2]["params"]["cursor"] == first.next_cursor
+
+
+@pytest.mark.parametrize("fault", [False, True])
+async def test_list_users_with_a_refused_token_is_auth_failed(
+    sandbox: SlackSandboxControl, http: httpx.AsyncClient, retries: None, fault: bool
+) -> None:
+    """invalid_auth from users.list is auth_failed, not retried, without the token."""
+    token = SANDBOX_BOT_TOKEN if fault else "xoxb-not-the-sandbox-token-42"
+    if fault:
+        sandbox.fault("invalid_auth", times=1, method="users.list")
+    error = await failure(actions_for(sandbox, http, token=token), "list_users")
+    assert error.error.code == "auth_failed"
+    assert error.error.upstream_code == "invalid_auth"
+    assert error.error.retryable is False
+    assert token not in error.error.message
+    assert len(sandbox.requests("api")) == 1
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
@@ -601,6 +684,7 @@ async def test_readiness_calls_auth_test(sandbox: SlackSandboxControl) -> None:
             "post_message",
             "update_message",
             "list_messages",
+            "list_users",
             "respond",
         ]
     bad = load_settings(

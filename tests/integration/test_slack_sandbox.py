@@ -496,6 +496,106 @@ async def test_conversations_list_and_info(served: Served) -> None:
     assert info["channel"]["topic"]["value"].startswith("Apollo Website Relaunch")
 
 
+# -- users -------------------------------------------------------------------------------
+
+
+async def users_page(
+    served: Served, verb: str, **args: Any
+) -> tuple[httpx.Response, dict[str, Any]]:
+    """users.list as a client written from the docs calls it: a form-encoded POST or a GET
+    with a query string, the token in the Authorization header."""
+    fields = {k: str(v) for k, v in args.items()}
+    if verb == "POST":
+        response = await served.http.post("/api/users.list", data=fields, headers=AUTH)
+    else:
+        response = await served.http.get("/api/users.list", params=fields, headers=AUTH)
+    body: dict[str, Any] = response.json()
+    return response, body
+
+
+@pytest.mark.parametrize("verb", ["POST", "GET"])
+async def test_users_list_pages_through_every_member(served: Served, verb: str) -> None:
+    """users.list with limit and cursor visits every person and the bot user once; the
+    last page's next_cursor is empty; members are users.info's user objects."""
+    members: list[dict[str, Any]] = []
+    cursor = ""
+    pages = 0
+    while True:
+        response, body = await users_page(
+            served, verb, limit=3, **({"cursor": cursor} if cursor else {})
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"] == JSON_UTF8
+        assert body["ok"] is True
+        assert isinstance(body["cache_ts"], int)
+        assert len(body["members"]) <= 3
+        members += body["members"]
+        pages += 1
+        cursor = body["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+        assert base64.b64decode(cursor).startswith(b"user:")
+    ids = [m["id"] for m in members]
+    assert ids == [*(u.id for u in DEMO_USERS), BOT.user_id]
+    assert pages == -(-len(ids) // 3) > 1
+    maya = members[0]
+    assert (maya["name"], maya["real_name"]) == ("maya.patel", "Maya Patel")
+    assert maya["profile"]["display_name"] == "maya.patel"
+    assert (maya["is_bot"], maya["deleted"], maya["team_id"]) == (False, False, "T07DWDEMO1")
+    bot = members[-1]
+    assert bot["is_bot"] is True
+    assert bot["profile"]["bot_id"] == BOT.bot_id
+    for member in (maya, bot):
+        info = await served.call("users.info", user=member["id"])
+        assert info["user"] == member
+    logged = [r for r in served.sandbox.requests if r.method == "users.list"]
+    assert {(r.http_method, r.auth) for r in logged} == {(verb, "header")}
+
+
+async def test_users_list_without_limit_or_over_1000_lists_everyone(served: Served) -> None:
+    """No limit (or 0) asks for the whole set; a limit over Slack's 1000 maximum is
+    clamped, not refused."""
+    everyone = len(DEMO_USERS) + 1
+    for args in ({}, {"limit": 0}, {"limit": 5000}):
+        _, body = await users_page(served, "POST", **args)
+        assert body["ok"] is True, args
+        assert len(body["members"]) == everyone
+        assert body["response_metadata"] == {"next_cursor": ""}
+
+
+async def test_users_list_include_locale_adds_the_locale(served: Served) -> None:
+    """include_locale=true adds each member's locale; without it there is none."""
+    _, plain = await users_page(served, "GET", limit=2)
+    _, localized = await users_page(served, "GET", limit=2, include_locale="true")
+    assert all("locale" not in m for m in plain["members"])
+    assert all(m["locale"] == "en-US" for m in localized["members"])
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "bm90IGEgY3Vyc29y",  # base64 of "not a cursor"
+        base64.b64encode(b"user:U0NOBODY01").decode(),
+        base64.b64encode(f"team:{APOLLO}".encode()).decode(),  # conversations.list's
+        "%%%",
+    ],
+)
+async def test_users_list_refuses_a_forged_cursor(served: Served, cursor: str) -> None:
+    """A cursor users.list did not issue is HTTP 200 invalid_cursor."""
+    for verb in ("POST", "GET"):
+        response, body = await users_page(served, verb, cursor=cursor)
+        assert response.status_code == 200
+        assert body == {"ok": False, "error": "invalid_cursor"}
+
+
+async def test_users_list_needs_the_token(served: Served) -> None:
+    """Without a token users.list is not_authed, with a wrong one invalid_auth."""
+    missing = await served.http.get("/api/users.list")
+    wrong = await served.http.get("/api/users.list", headers={"Authorization": "Bearer xoxb-no"})
+    assert missing.json() == {"ok": False, "error": "not_authed"}
+    assert wrong.json() == {"ok": False, "error": "invalid_auth"}
+
+
 # -- faults, log and reset ---------------------------------------------------------------
 
 
@@ -861,6 +961,8 @@ async def test_slack_sdks_own_methods_work_unchanged(served: Served) -> None:
     assert APOLLO in {c["id"] for c in channels["channels"]}
     user = await client.users_info(user=MAYA)
     assert user["user"]["profile"]["email"] == "maya.patel@example.com"
+    listed = [m["id"] async for page in await client.users_list(limit=4) for m in page["members"]]
+    assert listed == [*(u.id for u in DEMO_USERS), BOT.user_id]
     ephemeral = await client.chat_postEphemeral(channel=APOLLO, user=MAYA, text="psst")
     assert TS_RE.match(ephemeral["message_ts"])
     assert served.sandbox.ephemeral[-1].text == "psst"

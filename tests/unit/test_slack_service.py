@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dataworkflows.connectors.slack.fake import FAKE_BOT_ID, FakeSlack
+from dataworkflows.connectors.slack.fake import FAKE_BOT_ID, FAKE_BOT_USER, FakeSlack
 from dataworkflows.connectors.slack.port import (
     SlackAuthError,
     SlackError,
@@ -51,18 +51,20 @@ async def failure(actions: ActionSet, action: str, **data: Any) -> ActionFailed:
 
 
 def test_the_catalog_is_the_agreed_contract(actions: ActionSet) -> None:
-    """The four actions exist with the field names the Slack bot relies on."""
+    """The five actions exist with the field names the Slack bot and workflows rely on."""
     catalog = {a.name: a for a in actions.catalog().actions}
     assert list(catalog) == [
         "slack.post_message",
         "slack.update_message",
         "slack.list_messages",
+        "slack.list_users",
         "slack.respond",
     ]
     assert {a.name: a.effect for a in catalog.values()} == {
         "slack.post_message": "write",
         "slack.update_message": "write",
         "slack.list_messages": "read",
+        "slack.list_users": "read",
         "slack.respond": "write",
     }
 
@@ -81,6 +83,7 @@ def test_the_catalog_is_the_agreed_contract(actions: ActionSet) -> None:
     }
     assert fields("slack.update_message") == {"channel", "ts", "text", "blocks"}
     assert fields("slack.list_messages") == {"channel", "oldest", "latest", "limit"}
+    assert fields("slack.list_users") == {"include_bots", "include_deleted", "limit"}
     assert fields("slack.respond") == {
         "response_url",
         "text",
@@ -297,3 +300,112 @@ async def test_channel_errors_from_the_fake(actions: ActionSet) -> None:
     assert (error.error.code, error.error.upstream_code) == ("invalid_input", "not_in_channel")
     error = await failure(actions, "post_message", channel="C0NOSUCHCH", text="x")
     assert (error.error.code, error.error.upstream_code) == ("not_found", "channel_not_found")
+
+
+# -- users -------------------------------------------------------------------------------
+
+
+def add_people(fake: FakeSlack, count: int) -> list[str]:
+    """``count`` people (U0PERSON01...), each with a handle, a real and a display name."""
+    ids = []
+    for n in range(1, count + 1):
+        user = fake.add_user(
+            f"U0PERSON{n:02d}",
+            f"person.{n}",
+            real_name=f"Person {n}",
+            display_name=f"P{n}",
+            tz="Europe/Berlin",
+        )
+        ids.append(user.id)
+    return ids
+
+
+@pytest.fixture
+def workspace(fake: FakeSlack) -> FakeSlack:
+    """Ten people (over two pages of 7), an app's bot, Slackbot and a deactivated user."""
+    add_people(fake, 5)
+    fake.add_user(FAKE_BOT_USER, "dataworkflows", real_name="Data Workflows", is_bot=True)
+    fake.add_user("USLACKBOT", "slackbot", real_name="Slackbot", is_bot=True)
+    fake.add_user("U0GONE0001", "former.colleague", real_name="Former Colleague", deleted=True)
+    for n in range(6, 11):
+        fake.add_user(f"U0PERSON{n:02d}", f"person.{n}", real_name=f"Person {n}")
+    return fake
+
+
+async def test_list_users_lists_people_with_their_names(
+    actions: ActionSet, workspace: FakeSlack
+) -> None:
+    """list_users gives each person's id, handle, real and display name, across pages."""
+    listed = await invoke(actions, "list_users")
+    assert listed["count"] == len(listed["users"]) == 10
+    assert [u["id"] for u in listed["users"]] == [f"U0PERSON{n:02d}" for n in range(1, 11)]
+    assert listed["users"][0] == {
+        "id": "U0PERSON01",
+        "name": "person.1",
+        "real_name": "Person 1",
+        "display_name": "P1",
+        "is_bot": False,
+        "deleted": False,
+    }
+    assert listed["users"][-1]["display_name"] == ""
+    assert workspace.calls == ["user_pages", "user_pages"]
+
+
+async def test_list_users_leaves_out_bots_and_deactivated_users_by_default(
+    actions: ActionSet, workspace: FakeSlack
+) -> None:
+    """Bots and deleted users are listed only when include_bots / include_deleted ask."""
+    default = {u["id"] for u in (await invoke(actions, "list_users"))["users"]}
+    assert not default & {FAKE_BOT_USER, "USLACKBOT", "U0GONE0001"}
+    bots = await invoke(actions, "list_users", include_bots=True)
+    assert {u["id"] for u in bots["users"]} - default == {FAKE_BOT_USER, "USLACKBOT"}
+    assert all(u["is_bot"] for u in bots["users"] if u["id"] in (FAKE_BOT_USER, "USLACKBOT"))
+    gone = await invoke(actions, "list_users", include_deleted=True)
+    assert {u["id"] for u in gone["users"]} - default == {"U0GONE0001"}
+    everyone = await invoke(actions, "list_users", include_bots=True, include_deleted=True)
+    assert everyone["count"] == len(workspace.users) == 13
+
+
+async def test_list_users_stops_at_the_limit(actions: ActionSet, workspace: FakeSlack) -> None:
+    """limit counts listed users (after filtering) and no page is fetched past it."""
+    listed = await invoke(actions, "list_users", limit=4)
+    assert [u["id"] for u in listed["users"]] == [f"U0PERSON{n:02d}" for n in range(1, 5)]
+    assert listed["count"] == 4
+    assert workspace.calls == ["user_pages"]
+    workspace.calls.clear()
+    seventh = await invoke(actions, "list_users", limit=7)
+    assert seventh["users"][-1]["id"] == "U0PERSON07"
+    assert workspace.calls == ["user_pages", "user_pages"]
+    more_than_all = await invoke(actions, "list_users", limit=500)
+    assert more_than_all["count"] == 10
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [({"limit": 0}, "limit"), ({"include_bots": "yes"}, "include_bots"), ({"team": "T"}, "team")],
+)
+async def test_list_users_refuses_malformed_input(
+    actions: ActionSet, data: dict[str, Any], field: str
+) -> None:
+    """A limit below 1, a non-boolean flag or an unknown field is invalid_input naming it."""
+    error = await failure(actions, "list_users", **data)
+    assert error.error.code == "invalid_input"
+    assert field in error.error.message
+
+
+async def test_list_users_maps_slacks_errors(actions: ActionSet, workspace: FakeSlack) -> None:
+    """users.list's rate limit is rate_limited with its wait; a bad token auth_failed."""
+    workspace.fail_next.append(SlackRateLimited("slow down", retry_after=20, code="ratelimited"))
+    error = await failure(actions, "list_users")
+    assert (error.error.code, error.error.retryable, error.error.retry_after_s) == (
+        "rate_limited",
+        True,
+        20,
+    )
+    workspace.fail_next.append(SlackAuthError("invalid_auth", code="invalid_auth"))
+    error = await failure(actions, "list_users")
+    assert (error.error.code, error.error.retryable, error.error.upstream_code) == (
+        "auth_failed",
+        False,
+        "invalid_auth",
+    )

@@ -3,9 +3,10 @@ response_urls through httpx.
 
 Wire rules (../shared/reference/slack.md): every Web API call goes to
 ``{base_url}{method}`` with ``Authorization: Bearer <token>``; writes send
-``application/json; charset=utf-8`` bodies, ``conversations.history`` sends query
-parameters (as slack-sdk does); errors are HTTP 200 ``{"ok": false, "error": ...}``
-except rate limits (HTTP 429 ``ratelimited`` with an integer ``Retry-After``).
+``application/json; charset=utf-8`` bodies, ``conversations.history`` and
+``users.list`` send GET query parameters (as slack-sdk does); errors are HTTP 200
+``{"ok": false, "error": ...}`` except rate limits (HTTP 429 ``ratelimited`` with an
+integer ``Retry-After``).
 
 Retries are ours, not slack-sdk's: the client is built with ``retry_handlers=[]`` and
 every call runs under stamina, like the other connectors. That gives one policy for
@@ -52,16 +53,23 @@ from dataworkflows.connectors.slack.port import (
     SlackRateLimited,
     SlackResponseUrlGone,
     SlackUnavailable,
+    SlackUser,
+    UserPage,
     origin_of,
     response_url_problem,
 )
 from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
 
-__all__ = ["DEFAULT_API_URL", "MAX_HISTORY_PAGE", "SlackClient", "error_for"]
+__all__ = ["DEFAULT_API_URL", "MAX_HISTORY_PAGE", "MAX_USERS_PAGE", "SlackClient", "error_for"]
 
 DEFAULT_API_URL: Final = "https://slack.com/api/"
 MAX_HISTORY_PAGE: Final = 999
 """``conversations.history`` returns at most 999 messages per call."""
+MAX_USERS_PAGE: Final = 1000
+"""Slack's pagination guide: "The limit parameter maximum is 1000" (it recommends
+100-200 per call)."""
+SLACKBOT_USER_ID: Final = "USLACKBOT"
+"""Slackbot: listed by ``users.list`` with ``is_bot: false``, but not a person."""
 
 AUTH_ERRORS: Final = frozenset(
     {
@@ -98,6 +106,7 @@ INVALID_ERRORS: Final = frozenset(
         "invalid_json",
         "json_not_object",
         "invalid_cursor",
+        "limit_required",
         "invalid_ts_latest",
         "invalid_ts_oldest",
         "invalid_metadata_format",
@@ -156,6 +165,21 @@ def _message(raw: Mapping[str, Any]) -> SlackMessage:
         thread_ts=raw.get("thread_ts"),
         reply_count=int(raw.get("reply_count") or 0),
         subtype=raw.get("subtype"),
+    )
+
+
+def _user(raw: Mapping[str, Any]) -> SlackUser:
+    profile = raw.get("profile") or {}
+    user_id = str(raw.get("id", ""))
+    tz = raw.get("tz")
+    return SlackUser(
+        id=user_id,
+        name=str(raw.get("name") or ""),
+        real_name=str(raw.get("real_name") or profile.get("real_name") or ""),
+        display_name=str(profile.get("display_name") or ""),
+        is_bot=bool(raw.get("is_bot")) or user_id == SLACKBOT_USER_ID,
+        deleted=bool(raw.get("deleted")),
+        tz=tz if isinstance(tz, str) and tz else None,
     )
 
 
@@ -269,6 +293,23 @@ class SlackClient:
             yield HistoryPage(
                 messages=[_message(m) for m in data.get("messages") or []],
                 has_more=bool(data.get("has_more")),
+                next_cursor=cursor,
+            )
+            if not cursor:
+                return
+
+    async def user_pages(self, *, page_size: int = 200) -> AsyncIterator[UserPage]:
+        limit = max(1, min(page_size, MAX_USERS_PAGE))
+        cursor: str | None = None
+        while True:
+            data = await self._call(
+                "users.list",
+                functools.partial(self._web.users_list, cursor=cursor, limit=limit),
+            )
+            metadata = data.get("response_metadata") or {}
+            cursor = metadata.get("next_cursor") or None
+            yield UserPage(
+                users=[_user(u) for u in data.get("members") or [] if isinstance(u, dict)],
                 next_cursor=cursor,
             )
             if not cursor:

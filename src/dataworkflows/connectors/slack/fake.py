@@ -18,6 +18,8 @@ from dataworkflows.connectors.slack.port import (
     SlackMessage,
     SlackNotFound,
     SlackResponseUrlGone,
+    SlackUser,
+    UserPage,
     response_url_problem,
 )
 
@@ -42,12 +44,15 @@ class FakeSlack:
     """:class:`~dataworkflows.connectors.slack.port.SlackPort` over dicts.
 
     ``fail_next`` raises the given errors from the next calls, in order; ``calls``
-    names every call; ``responses`` keeps what was posted to each response_url;
-    ``response_origins`` are the origins :meth:`respond` accepts.
+    names every call (``user_pages`` once per page, as each is a Web API call);
+    ``users`` are what ``users.list`` lists, in order; ``responses`` keeps what was
+    posted to each response_url; ``response_origins`` are the origins :meth:`respond`
+    accepts.
     """
 
     def __init__(self, *, response_origins: Iterable[tuple[str, str, int]] = (HOOKS_ORIGIN,)):
         self.channels: dict[str, FakeChannel] = {}
+        self.users: list[SlackUser] = []
         self.fail_next: list[SlackError] = []
         self.calls: list[str] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
@@ -65,6 +70,30 @@ class FakeSlack:
             )
         self.channels[channel_id] = channel
         return channel
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        real_name: str = "",
+        display_name: str = "",
+        is_bot: bool = False,
+        deleted: bool = False,
+        tz: str | None = None,
+    ) -> SlackUser:
+        """Add a member of the workspace."""
+        user = SlackUser(
+            id=user_id,
+            name=name,
+            real_name=real_name,
+            display_name=display_name,
+            is_bot=is_bot,
+            deleted=deleted,
+            tz=tz,
+        )
+        self.users.append(user)
+        return user
 
     def _ts(self) -> str:
         micros = next(self._clock)
@@ -164,6 +193,17 @@ class FakeSlack:
                 has_more=more,
                 next_cursor=f"page:{start + page_size}" if more else None,
             )
+
+    async def user_pages(self, *, page_size: int = 200) -> AsyncIterator[UserPage]:
+        start = 0
+        while True:
+            self._enter("user_pages")
+            page = self.users[start : start + page_size]
+            start += page_size
+            more = start < len(self.users)
+            yield UserPage(users=page, next_cursor=f"user:{start}" if more else None)
+            if not more:
+                return
 
     async def respond(self, response_url: str, message: ResponseMessage) -> None:
         self._enter("respond")

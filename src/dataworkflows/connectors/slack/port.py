@@ -30,6 +30,8 @@ __all__ = [
     "SlackRateLimited",
     "SlackResponseUrlGone",
     "SlackUnavailable",
+    "SlackUser",
+    "UserPage",
     "origin_of",
     "response_url_problem",
 ]
@@ -64,6 +66,33 @@ class HistoryPage(msgspec.Struct, frozen=True, kw_only=True):
 
     messages: list[SlackMessage]
     has_more: bool
+    next_cursor: str | None = None
+    """Empty or None: this was the last page."""
+
+
+class SlackUser(msgspec.Struct, frozen=True, kw_only=True):
+    """A member of the workspace (a ``users.list`` / ``users.info`` user object),
+    reduced to what workflows read."""
+
+    id: str
+    """Slack's user id (``U061000001``), what messages carry as ``user``."""
+    name: str = ""
+    """The handle (``maya.patel``)."""
+    real_name: str = ""
+    display_name: str = ""
+    """``profile.display_name``: may be empty (people need not set one)."""
+    is_bot: bool = False
+    """A bot user (apps' bots, and Slackbot ``USLACKBOT``)."""
+    deleted: bool = False
+    """Deactivated: still listed by ``users.list``, still the author of old messages."""
+    tz: str | None = None
+    """IANA time zone (``Europe/Berlin``), when Slack gives one."""
+
+
+class UserPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of ``users.list`` (Slack lists users in no particular order)."""
+
+    users: list[SlackUser]
     next_cursor: str | None = None
     """Empty or None: this was the last page."""
 
@@ -213,6 +242,11 @@ class SlackPort(Protocol):
     ) -> AsyncIterator[HistoryPage]:
         """``conversations.history``, one page at a time (newest first), following
         ``next_cursor`` until Slack says there is no more."""
+        ...
+
+    def user_pages(self, *, page_size: int = 200) -> AsyncIterator[UserPage]:
+        """``users.list``, one page at a time (deleted users and bots included, as Slack
+        lists them), following ``next_cursor`` until Slack says there is no more."""
         ...
 
     async def respond(self, response_url: str, message: ResponseMessage) -> None:

@@ -12,7 +12,8 @@ Slack's endpoints:
 
 - ``GET|POST /api/<method>``: ``auth.test``, ``chat.postMessage``, ``chat.update``,
   ``chat.postEphemeral``, ``conversations.history``, ``conversations.replies``,
-  ``conversations.list``, ``conversations.info``, ``users.info`` (and ``api.test``).
+  ``conversations.list``, ``conversations.info``, ``users.info``, ``users.list`` (and
+  ``api.test``).
   Arguments as query parameters, ``application/x-www-form-urlencoded`` or
   ``application/json; charset=utf-8`` bodies (a JSON body without charset works and
   answers ``warning: missing_charset``, as Slack does). The token as

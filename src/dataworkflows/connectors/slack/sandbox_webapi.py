@@ -20,6 +20,18 @@ chat.postMessage's ``channel_not_found``, ``not_in_channel``, ``is_archived``,
   the parent's or any reply's; unknown ``ts`` is ``thread_not_found``.
 - ``chat.update`` keeps text or blocks that are not sent (Slack: "to remove previous
   blocks, include an empty array"); only the bot's own messages (``cant_update_message``).
+- ``users.list`` (and ``users.info``): the same user object for a person or the app's
+  bot user (``is_bot``; its ``profile`` names ``bot_id`` and ``api_app_id``); every
+  demo person, then the bot user (the demo workspace has no deactivated users, which
+  Slack would list with ``deleted: true``). ``cursor`` is base64 of ``user:<id>`` (the
+  docs' example cursor ``dXNlcjpVMDYxTkZUVDI=`` decodes to ``user:U061NFTT2``), an
+  unknown one ``invalid_cursor``; ``response_metadata.next_cursor`` is ``""`` on the
+  last page; ``cache_ts`` is sandbox time. Without ``limit`` (or 0) Slack "attempts to
+  deliver the entire result set"; a ``limit`` above 1000 is clamped to 1000, not
+  refused (docs.slack.dev/apis/web-api/pagination: "The limit parameter maximum is
+  1000 and subject to change and may vary per method", so clamping is the forgiving
+  reading, as for ``conversations.list``). ``team_id`` (org tokens only) is ignored;
+  ``include_locale=true`` adds ``locale``.
 - A ``thread_ts`` that names no message is accepted and the reply stored (Slack posts
   such replies without error; they show in no thread).
 
@@ -66,6 +78,7 @@ __all__ = [
     "handle_response_url",
     "message_view",
     "post_bot_message",
+    "user_view",
 ]
 
 MAX_TEXT: Final = 40_000
@@ -74,6 +87,7 @@ HISTORY_MAX_LIMIT: Final = 999
 REPLIES_DEFAULT_LIMIT: Final = 1000
 LIST_DEFAULT_LIMIT: Final = 100
 LIST_MAX_LIMIT: Final = 1000
+USERS_MAX_LIMIT: Final = 1000
 BLOCKS_FALLBACK_TEXT: Final = "This content can't be displayed."
 
 
@@ -725,16 +739,20 @@ def _post_ephemeral(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str,
     return {"message_ts": ephemeral.ts}
 
 
-def _users_info(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str, Any]:
-    ws = sandbox.workspace
-    wanted = _str_arg(args, "user")
-    if wanted == ws.bot.user_id:
-        name, real_name, email, is_bot = ws.bot.name, ws.bot.real_name, None, True
+def user_view(
+    workspace: SlackWorkspace, user_id: str, *, include_locale: bool = False
+) -> dict[str, Any] | None:
+    """The user object of a person or of the app's bot user (``users.info``'s ``user``,
+    ``users.list``'s ``members``), or None for an unknown id."""
+    ws = workspace
+    is_bot = user_id == ws.bot.user_id
+    if is_bot:
+        name, real_name, email = ws.bot.name, ws.bot.real_name, None
     else:
-        person = ws.user(wanted) if wanted else None
+        person = ws.user(user_id)
         if person is None:
-            raise ApiError("user_not_found")
-        name, real_name, email, is_bot = person.name, person.real_name, person.email, False
+            return None
+        name, real_name, email = person.name, person.real_name, person.email
     profile: dict[str, Any] = {
         "real_name": real_name,
         "display_name": name,
@@ -744,23 +762,65 @@ def _users_info(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str, Any
     }
     if email is not None:
         profile["email"] = email
+    if is_bot:
+        # A bot user's profile names its bot and app (the members of java-slack-sdk's
+        # json-logs/samples/api/users.list.json).
+        profile.update({"bot_id": ws.bot.bot_id, "api_app_id": ws.bot.app_id})
+        profile["always_active"] = True
+    user: dict[str, Any] = {
+        "id": user_id,
+        "team_id": ws.team.id,
+        "name": name,
+        "deleted": False,
+        "real_name": real_name,
+        "tz": "Europe/Berlin",
+        "tz_label": "Central European Time",
+        "tz_offset": 3600,
+        "profile": profile,
+        "is_admin": False,
+        "is_owner": False,
+        "is_primary_owner": False,
+        "is_restricted": False,
+        "is_ultra_restricted": False,
+        "is_bot": is_bot,
+        "is_app_user": False,
+        "updated": 1_700_000_000,
+    }
+    if include_locale:
+        user["locale"] = "en-US"
+    return user
+
+
+def _users_info(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str, Any]:
+    wanted = _str_arg(args, "user")
+    user = (
+        user_view(sandbox.workspace, wanted, include_locale=_bool_arg(args, "include_locale"))
+        if wanted
+        else None
+    )
+    if user is None:
+        raise ApiError("user_not_found")
+    return {"user": user}
+
+
+def _users_list(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str, Any]:
+    ws = sandbox.workspace
+    ids = [*(u.id for u in ws.users), ws.bot.user_id]
+    cursor = _str_arg(args, "cursor")
+    if cursor is not None:
+        after = _decode_cursor(cursor, "user")
+        if after not in ids:
+            raise ApiError("invalid_cursor")
+        ids = ids[ids.index(after) :]
+    # No limit (or 0) asks for everything; Slack still pages at its maximum of 1000.
+    limit = _int_arg(args, "limit", default=USERS_MAX_LIMIT, low=1, high=USERS_MAX_LIMIT)
+    page, rest = ids[:limit], ids[limit:]
+    include_locale = _bool_arg(args, "include_locale")
+    members = [user_view(ws, user_id, include_locale=include_locale) for user_id in page]
     return {
-        "user": {
-            "id": wanted,
-            "team_id": ws.team.id,
-            "name": name,
-            "deleted": False,
-            "real_name": real_name,
-            "tz": "Europe/Berlin",
-            "tz_label": "Central European Time",
-            "tz_offset": 3600,
-            "profile": profile,
-            "is_admin": False,
-            "is_owner": False,
-            "is_bot": is_bot,
-            "is_app_user": False,
-            "updated": 1_700_000_000,
-        }
+        "members": [m for m in members if m is not None],
+        "cache_ts": int(sandbox.now()),
+        "response_metadata": {"next_cursor": _encode_cursor("user", rest[0]) if rest else ""},
     }
 
 
@@ -776,6 +836,7 @@ METHODS: Final[Mapping[str, Method]] = {
     "conversations.info": _info,
     "chat.postEphemeral": _post_ephemeral,
     "users.info": _users_info,
+    "users.list": _users_list,
 }
 """The modelled methods (all need the bot token); ``api.test`` needs none."""
 

@@ -1,10 +1,10 @@
 """The Slack connector's actions, over the Slack port.
 
-``slack.post_message``, ``slack.update_message``, ``slack.list_messages`` and
-``slack.respond``; Slack's errors become the connector API's typed errors here, with
-Slack's own error string kept as ``upstream_code`` (the Slack bot falls back to the
-response_url on ``not_in_channel`` / ``channel_not_found``). Served in-process by the
-engine (``dev``) or as ``dataworkflows serve connector slack``.
+``slack.post_message``, ``slack.update_message``, ``slack.list_messages``,
+``slack.list_users`` and ``slack.respond``; Slack's errors become the connector API's
+typed errors here, with Slack's own error string kept as ``upstream_code`` (the Slack
+bot falls back to the response_url on ``not_in_channel`` / ``channel_not_found``).
+Served in-process by the engine (``dev``) or as ``dataworkflows serve connector slack``.
 
 The field names are a contract with the Slack bot and with shipped workflows: add
 optional fields, never rename.
@@ -32,11 +32,19 @@ from dataworkflows.connectors.slack.port import (
     SlackRateLimited,
     SlackResponseUrlGone,
     SlackUnavailable,
+    SlackUser,
 )
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 
-__all__ = ["MessageList", "list_channel_messages", "slack_actions"]
+__all__ = [
+    "MessageList",
+    "UserList",
+    "UserSummary",
+    "list_channel_messages",
+    "list_workspace_users",
+    "slack_actions",
+]
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -108,6 +116,37 @@ class MessageList(msgspec.Struct, kw_only=True):
     has_more: bool
 
 
+class ListUsersInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which members of the workspace to list, and how many at most."""
+
+    include_bots: bool = False
+    """List bot users too (apps' bots and Slackbot)."""
+    include_deleted: bool = False
+    """List deactivated users too (old messages still name them)."""
+    limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Stop after this many users (after filtering); None: every one."""
+
+
+class UserSummary(msgspec.Struct, kw_only=True):
+    """A member of the workspace: the id messages carry, and the names to show for it."""
+
+    id: str
+    name: str
+    """The handle (``maya.patel``)."""
+    real_name: str
+    display_name: str
+    """What Slack shows; may be empty (then show ``real_name``, then ``name``)."""
+    is_bot: bool
+    deleted: bool
+
+
+class UserList(msgspec.Struct, kw_only=True):
+    """Members of the workspace, in Slack's order."""
+
+    users: list[UserSummary]
+    count: int
+
+
 class RespondInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A reply through a slash command's or interaction's ``response_url``."""
 
@@ -147,6 +186,38 @@ async def list_channel_messages(
             has_more = len(page.messages) > room or bool(page.next_cursor) or page.has_more
             break
     return MessageList(channel=channel, messages=messages, count=len(messages), has_more=has_more)
+
+
+def _summary(user: SlackUser) -> UserSummary:
+    return UserSummary(
+        id=user.id,
+        name=user.name,
+        real_name=user.real_name,
+        display_name=user.display_name,
+        is_bot=user.is_bot,
+        deleted=user.deleted,
+    )
+
+
+async def list_workspace_users(
+    port: SlackPort,
+    *,
+    include_bots: bool = False,
+    include_deleted: bool = False,
+    limit: int | None = None,
+    page_size: int = 200,
+) -> UserList:
+    """The workspace's users (people only, unless told), following cursors, stopping
+    once ``limit`` users are listed."""
+    users: list[UserSummary] = []
+    async for page in port.user_pages(page_size=page_size):
+        for user in page.users:
+            if (user.is_bot and not include_bots) or (user.deleted and not include_deleted):
+                continue
+            users.append(_summary(user))
+            if limit is not None and len(users) >= limit:
+                return UserList(users=users, count=len(users))
+    return UserList(users=users, count=len(users))
 
 
 class _RecentWrites(Generic[V]):
@@ -220,10 +291,13 @@ def _check(
 def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
     """The ``slack`` connector's actions over ``port``.
 
-    ``page_size``: messages per ``conversations.history`` call (Slack recommends at
-    most 200).
+    ``page_size``: messages per ``conversations.history`` call and users per
+    ``users.list`` call (Slack recommends at most 200).
     """
-    slack = ActionSet("slack", description="Messages in Slack channels, and replies to commands.")
+    slack = ActionSet(
+        "slack",
+        description="Messages in Slack channels, replies to commands, and the workspace's users.",
+    )
     posted: _RecentWrites[PostedMessage] = _RecentWrites()
     responded: _RecentWrites[bool] = _RecentWrites()
 
@@ -278,6 +352,26 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
                 limit=data.limit,
                 oldest=data.oldest,
                 latest=data.latest,
+                page_size=page_size,
+            )
+        )
+
+    @slack.action(
+        "list_users",
+        effect="read",
+        description="The workspace's users, to show names for the user ids messages carry "
+        "(`U061000001` -> Maya Patel): `id`, `name` (the handle), `real_name`, "
+        "`display_name` (may be empty), `is_bot`, `deleted`. People only unless "
+        "`include_bots` / `include_deleted`; at most `limit` users (default: all). Follows "
+        "Slack's cursors (users.list).",
+    )
+    async def list_users(data: ListUsersInput, call: ActionCall) -> UserList:
+        return await _call(
+            lambda: list_workspace_users(
+                port,
+                include_bots=data.include_bots,
+                include_deleted=data.include_deleted,
+                limit=data.limit,
                 page_size=page_size,
             )
         )
