@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -202,7 +203,12 @@ def test_status_report_from_every_sandbox_and_what_changed_since_the_last(
             stored = engine.get(f"/v1/reports/{first['id']}", params={"snapshot": "true"}).json()
             assert set(stored["outputs"]) == {"slack", "confluence", "markdown"}
             assert stored["changes"]["first_report"] is True
-            assert "Apollo Website Relaunch" in stored["outputs"]["markdown"]["text"]
+            markdown = stored["outputs"]["markdown"]["text"]
+            assert "Apollo Website Relaunch" in markdown
+            # The channel's recent talk is there, its authors named, not Slack ids.
+            talk = markdown.split("## Most discussed in Slack", 1)[1].split("\n---", 1)[0]
+            assert talk.strip(), "the demo channel has recent threads"
+            assert not re.search(r"\bU[0-9A-Z]{8,}\b", talk), talk
 
             # Between the reports, Monday and the tracker change.
             items = call("monday", "list_items", board_id=APOLLO_BOARD)["items"]

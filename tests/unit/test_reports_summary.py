@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from dataworkflows.reports.actions import names_of
 from dataworkflows.reports.summary import (
     ReportOptions,
     Snapshot,
@@ -497,3 +498,18 @@ def test_everything_is_deterministic_given_today() -> None:
     assert msgspec.json.encode(one.counts) == msgspec.json.encode(two.counts)
     assert [o.owner for o in one.owners] == [o.owner for o in two.owners]
     assert [i.id for i in one.upcoming] == [i.id for i in two.upcoming]
+
+
+def test_slack_users_are_named_as_people_know_them() -> None:
+    """Discussion authors get real names from slack.list_users' users (display name or
+    user name when there is none); anything that is not a user is skipped."""
+    assert names_of(
+        [
+            {"id": "U1", "real_name": "Maya Patel", "display_name": "maya", "name": "maya.p"},
+            {"id": "U2", "real_name": "", "display_name": "luis", "name": "luis.o"},
+            {"id": "U3", "profile": {"real_name": "Aiko Tanaka"}, "name": "aiko"},
+            {"id": "U4", "name": "bot"},
+            {"real_name": "No Id"},
+            "U5",
+        ]
+    ) == {"U1": "Maya Patel", "U2": "luis", "U3": "Aiko Tanaka", "U4": "bot"}

@@ -138,6 +138,9 @@ class ComposeInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Slack messages: {ts, user, text, thread_ts, reply_count}."""
     people: dict[str, str] = msgspec.field(default_factory=dict)
     """Slack user id -> name, to name people in discussion highlights."""
+    users: list[Any] = msgspec.field(default_factory=list)
+    """Slack users (``slack.list_users``' ``users``: id, real_name, display_name, name),
+    to name people too; ``people`` wins where both name someone."""
     missing: list[Annotated[str, msgspec.Meta(max_length=200)]] = msgspec.field(
         default_factory=list
     )
@@ -227,6 +230,28 @@ def _flatten(entries: list[Any], key: str, marker: str) -> list[Any]:
         else:
             flat.append(entry)
     return flat
+
+
+def names_of(users: list[Any]) -> dict[str, str]:
+    """Slack user id -> the name people know them by (real name, else display name,
+    else user name); entries that are not users are skipped."""
+    names: dict[str, str] = {}
+    for user in users:
+        if not isinstance(user, Mapping) or not isinstance(user.get("id"), str):
+            continue
+        given = user.get("profile")
+        profile: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        for candidate in (
+            user.get("real_name"),
+            user.get("display_name"),
+            profile.get("real_name"),
+            profile.get("display_name"),
+            user.get("name"),
+        ):
+            if isinstance(candidate, str) and candidate.strip():
+                names[user["id"]] = candidate.strip()
+                break
+    return names
 
 
 def _previous(latest: StoredReport | None) -> Snapshot | None:
@@ -328,7 +353,8 @@ def reports_actions(store: ReportStore, *, clock: Callable[[], datetime] = _utc_
         )
         changed_pages = pages(_flatten(data.pages, "pages", "title"))
         threads, message_count = discussions(
-            _flatten(data.messages, "messages", "ts"), people=data.people
+            _flatten(data.messages, "messages", "ts"),
+            people={**names_of(_flatten(data.users, "users", "id")), **data.people},
         )
         summary = summarize(
             items,
