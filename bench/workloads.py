@@ -24,8 +24,9 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Final, Literal
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Final, Literal, Protocol
 
 import msgspec
 import psycopg
@@ -87,6 +88,15 @@ class Latency:
         return cls(kind="fixed", seconds=seconds) if seconds > 0 else cls(kind="zero")
 
     @property
+    def spec(self) -> str:
+        """The text :meth:`parse` turns back into this latency (for a child process)."""
+        if self.kind == "zero":
+            return "0"
+        if self.kind == "fixed":
+            return repr(self.seconds)
+        return "lognormal"
+
+    @property
     def label(self) -> str:
         """A short description for reports."""
         if self.kind == "zero":
@@ -137,6 +147,10 @@ class CallLedger:
     def pop(self, run_id: str) -> tuple[float, int]:
         """(simulated seconds, calls) of a finished run, forgotten afterwards."""
         return self._runs.pop(run_id, (0.0, 0))
+
+    def snapshot(self) -> dict[str, tuple[float, int]]:
+        """(simulated seconds, calls) of every run seen so far."""
+        return dict(self._runs)
 
 
 def bench_actions(latency: Latency, ledger: CallLedger, rng: random.Random) -> ActionSet:
@@ -193,6 +207,7 @@ def chain_definition(steps: int = 10) -> dict[str, Any]:
 class Completion:
     """One run as the driver saw it."""
 
+    run_id: str
     ended: float
     """``time.perf_counter()`` when the driver learnt the run had ended."""
     e2e_s: float
@@ -203,15 +218,43 @@ class Completion:
     """Whether every step was called exactly once (no failure, no retry)."""
 
 
+Verifier = Callable[[str], tuple[float, bool]]
+"""Given a run's id once it ended: (simulated latency summed, whether it ran correctly)."""
+
+
+def chain_inputs(index: int) -> dict[str, Any]:
+    """The inputs of the runs driver ``index`` starts (W1, W2, W5)."""
+    return {"payload": INPUT_PAYLOAD, "n": index}
+
+
+def ledger_verifier(ledger: CallLedger, steps: int) -> Verifier:
+    """A run is complete when ``bench.step`` was called exactly ``steps`` times for it."""
+
+    def verify(run_id: str) -> tuple[float, bool]:
+        simulated, calls = ledger.pop(run_id)
+        return simulated, calls == steps
+
+    return verify
+
+
 class ClosedLoop:
     """``in_flight`` tasks, each starting a run as soon as its previous one ends."""
 
-    def __init__(self, parts: EngineParts, ledger: CallLedger, *, in_flight: int, steps: int):
+    def __init__(
+        self,
+        parts: EngineParts,
+        verify: Verifier,
+        *,
+        in_flight: int,
+        workflow: str = WORKFLOW,
+        inputs: Callable[[int], dict[str, Any]] = chain_inputs,
+    ) -> None:
         self._service = parts.service
         self._executor = parts.executor
-        self._ledger = ledger
+        self._verify = verify
         self._in_flight = in_flight
-        self._steps = steps
+        self._workflow = workflow
+        self._inputs = inputs
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self.completions: list[Completion] = []
@@ -238,12 +281,12 @@ class ClosedLoop:
         return len(pending)
 
     async def _driver(self, index: int) -> None:
-        inputs = {"payload": INPUT_PAYLOAD, "n": index}
+        inputs = self._inputs(index)
         while not self._stopping:
             started = time.perf_counter()
             try:
                 run, _ = await self._service.start_run(
-                    WORKFLOW, inputs=inputs, idempotency_key=None, trigger={"source": "bench"}
+                    self._workflow, inputs=inputs, idempotency_key=None, trigger={"source": "bench"}
                 )
                 if not await self._executor.wait_for(run.id, RUN_TIMEOUT_S):
                     # Not executed here (queued for a claim) or slower than the timeout.
@@ -257,18 +300,55 @@ class ClosedLoop:
                 await asyncio.sleep(0.1)
                 continue
             ended = time.perf_counter()
-            simulated, calls = self._ledger.pop(str(run.id))
+            run_id = str(run.id)
+            simulated, complete = self._verify(run_id)
             self.completions.append(
                 Completion(
+                    run_id=run_id,
                     ended=ended,
                     e2e_s=ended - started,
                     simulated_s=simulated,
-                    complete=calls == self._steps,
+                    complete=complete,
                 )
             )
 
 
 # One measurement --------------------------------------------------------------------
+
+
+class RemoteBench(Protocol):
+    """The ``bench`` connector served by another process (W5), as the engine reaches it."""
+
+    @property
+    def url(self) -> str:
+        """The connector's base URL (``DW_CONNECTOR_URLS`` would name it)."""
+        ...
+
+    @property
+    def token(self) -> str:
+        """The service token it accepts."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """How it is reached, for the report."""
+        ...
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the connector process so far."""
+        ...
+
+    def rss_mib(self) -> float | None:
+        """The connector process's resident set size now, in MiB."""
+        ...
+
+    async def ledger(self) -> dict[str, tuple[float, int]]:
+        """(simulated seconds, calls) of ``bench.step`` for every run it served."""
+        ...
+
+
+RemoteFactory = Callable[["Options", int], AbstractContextManager[RemoteBench]]
+"""Starts the connector process of measurement ``index``; stops it on exit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +368,8 @@ class Options:
     log_level: str = "warning"
     analyze: bool = False
     """Run ANALYZE after the warm-up (a diagnostic: it shows what planner statistics change)."""
+    connector: str = "in-process"
+    """How the ``bench`` connector is reached (``in-process``, or W5's HTTP description)."""
 
 
 @dataclass(slots=True)
@@ -322,10 +404,19 @@ class Result:
     run_statuses: dict[str, int] = field(default_factory=dict)
     """Final status of every run in the database once the engine stopped."""
     last_error: str | None = None
+    connector_cpu_s: float | None = None
+    """CPU of the connector process in the window (W5 only)."""
+    connector_cpu_us_per_step: float | None = None
+    connector_rss_mib: float | None = None
+    """RSS of the connector process at the window's end (W5 only)."""
 
 
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("nan")
+
+
+def _delta(end: float | None, start: float | None) -> float | None:
+    return end - start if end is not None and start is not None else None
 
 
 def summarize(
@@ -344,11 +435,7 @@ def summarize(
     e2e = [c.e2e_s * 1000 for c in done]
     overhead = [(c.e2e_s - c.simulated_s) * 1000 / opts.steps for c in done]
     engine_cpu = end.engine_cpu_s - start.engine_cpu_s
-    pg_cpu = (
-        end.postgres_cpu_s - start.postgres_cpu_s
-        if end.postgres_cpu_s is not None and start.postgres_cpu_s is not None
-        else None
-    )
+    pg_cpu = _delta(end.postgres_cpu_s, start.postgres_cpu_s)
     return Result(
         window_s=window,
         runs=len(done),
@@ -376,40 +463,79 @@ def summarize(
     )
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
+    """A progress line on stderr (the figures go to stdout)."""
     print(message, file=sys.stderr, flush=True)
 
 
-async def measure(url: str, server: Server, opts: Options, index: int) -> Result:
-    """Run the closed loop on the migrated database at ``url``; one window's figures."""
-    ledger = CallLedger()
-    actions = bench_actions(opts.latency, ledger, random.Random(opts.seed + index))
-    settings = Settings(db_pool_max=opts.pool, max_runs=opts.in_flight, log_level=opts.log_level)
+def _unverified(run_id: str) -> tuple[float, bool]:
+    # W5: the calls are counted by the connector process; checked after the drain.
+    return float("nan"), False
+
+
+async def measure(
+    url: str, server: Server, opts: Options, index: int, remote: RemoteBench | None = None
+) -> Result:
+    """Run the closed loop on the migrated database at ``url``; one window's figures.
+
+    ``remote``: the ``bench`` connector runs in that process, reached over HTTP;
+    otherwise in this one.
+    """
+    extra_actions: list[ActionSet] = []
+    verify: Verifier = _unverified
+    connector_urls: dict[str, str] = {}
+    token: str | None = None
+    if remote is None:
+        ledger = CallLedger()
+        extra_actions.append(bench_actions(opts.latency, ledger, random.Random(opts.seed + index)))
+        verify = ledger_verifier(ledger, opts.steps)
+    else:
+        connector_urls, token = {"bench": remote.url}, remote.token
+    settings = Settings(
+        db_pool_max=opts.pool,
+        max_runs=opts.in_flight,
+        log_level=opts.log_level,
+        connector_urls=connector_urls,
+        service_token=token,
+    )
     # max_runs >= in_flight: every run the driver starts is executed here at once.
     config = EngineConfig(max_runs=opts.in_flight, shutdown_grace_s=5.0)
     definition = chain_definition(opts.steps)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as meter_conn:
         meters = Meters(meter_conn, server)
         async with engine_parts(
-            settings, database_url=url, config=config, extra_actions=[actions]
+            settings, database_url=url, config=config, extra_actions=extra_actions
         ) as (parts, _):
             await parts.service.register(definition, source=yaml.safe_dump(definition))
-            loop = ClosedLoop(parts, ledger, in_flight=opts.in_flight, steps=opts.steps)
+            loop = ClosedLoop(parts, verify, in_flight=opts.in_flight)
             journal = parts.executor.journal
             loop.start()
-            _progress(f"  warming up for {opts.warmup_s:g} s with {opts.in_flight} runs in flight")
+            progress(f"  warming up for {opts.warmup_s:g} s with {opts.in_flight} runs in flight")
             await asyncio.sleep(opts.warmup_s)
             if opts.analyze:
                 await meter_conn.execute("ANALYZE")
+            connector_cpu_start = remote.cpu_seconds() if remote is not None else None
             batches_before, start = journal.batches, await meters.read()
-            _progress(f"  measuring for {opts.duration_s:g} s")
+            progress(f"  measuring for {opts.duration_s:g} s")
             await asyncio.sleep(opts.duration_s)
             batches_after, end = journal.batches, await meters.read()
+            connector_cpu_end = remote.cpu_seconds() if remote is not None else None
+            connector_rss = remote.rss_mib() if remote is not None else None
             rss = current_rss_mib()
-            _progress("  draining the runs in flight")
+            progress("  draining the runs in flight")
             unfinished = await loop.stop(opts.drain_s)
             if unfinished:
-                _progress(f"  {unfinished} runs still running after {opts.drain_s:g} s")
+                progress(f"  {unfinished} runs still running after {opts.drain_s:g} s")
+        if remote is not None:
+            calls = await remote.ledger()
+            loop.completions = [
+                replace(
+                    c,
+                    simulated_s=calls.get(c.run_id, (0.0, 0))[0],
+                    complete=calls.get(c.run_id, (0.0, 0))[1] == opts.steps,
+                )
+                for c in loop.completions
+            ]
         result = summarize(
             opts,
             loop,
@@ -418,6 +544,13 @@ async def measure(url: str, server: Server, opts: Options, index: int) -> Result
             batches=batches_after - batches_before,
             rss_mib=rss,
         )
+        if remote is not None:
+            connector_cpu = _delta(connector_cpu_end, connector_cpu_start)
+            result.connector_cpu_s = connector_cpu
+            result.connector_cpu_us_per_step = (
+                None if connector_cpu is None else _ratio(connector_cpu * 1e6, result.durable_steps)
+            )
+            result.connector_rss_mib = connector_rss
         cursor = await meter_conn.execute("SELECT status, count(*) FROM dw.runs GROUP BY status")
         result.run_statuses = {str(s): int(n) for s, n in await cursor.fetchall()}
     return result
@@ -425,7 +558,16 @@ async def measure(url: str, server: Server, opts: Options, index: int) -> Result
 
 # Reporting --------------------------------------------------------------------------
 
-_ROWS: Final[tuple[tuple[str, str, str], ...]] = (
+Row = tuple[str, str, str | Callable[[Any], str]]
+"""(label, attribute, format): a ``str.format`` pattern, or a function of the whole
+result (its median cell is left empty)."""
+
+
+def _errors_cell(result: Any) -> str:
+    return f"{result.driver_errors}/{result.driver_timeouts}"
+
+
+_ROWS: Final[tuple[Row, ...]] = (
     ("runs/s", "runs_per_s", "{:,.1f}"),
     ("durable steps/s", "steps_per_s", "{:,.0f}"),
     ("end-to-end p50 (ms)", "e2e_p50_ms", "{:,.1f}"),
@@ -442,9 +584,15 @@ _ROWS: Final[tuple[tuple[str, str, str], ...]] = (
     ("engine max RSS (MiB)", "engine_max_rss_mib", "{:,.0f}"),
     ("PostgreSQL CPU (s in window)", "postgres_cpu_s", "{:.1f}"),
     ("PostgreSQL CPU per step (us)", "postgres_cpu_us_per_step", "{:,.0f}"),
+    ("connector process CPU (s in window)", "connector_cpu_s", "{:.1f}"),
+    ("connector process CPU per step (us)", "connector_cpu_us_per_step", "{:,.0f}"),
+    ("connector process RSS (MiB)", "connector_rss_mib", "{:,.0f}"),
     ("runs in window", "runs", "{:,.0f}"),
     ("incomplete runs in window", "incomplete_runs", "{:,.0f}"),
-    ("driver errors / timeouts", "driver_errors", "{:,}"),
+    ("driver errors / timeouts", "driver_errors", _errors_cell),
+)
+_REMOTE_ONLY: Final = frozenset(
+    {"connector_cpu_s", "connector_cpu_us_per_step", "connector_rss_mib"}
 )
 
 
@@ -454,14 +602,44 @@ def _cell(value: Any, fmt: str) -> str:
     return fmt.format(value)
 
 
-def medians(results: Sequence[Result]) -> dict[str, float | None]:
-    """The median of every numeric figure over ``results``."""
+def medians(results: Sequence[Any]) -> dict[str, float | None]:
+    """The median of every numeric figure over ``results`` (dataclasses of one kind)."""
     out: dict[str, float | None] = {}
     for key, value in asdict(results[0]).items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int | float | None) and not isinstance(value, bool):
             values = [getattr(r, key) for r in results if getattr(r, key) is not None]
-            out[key] = statistics.median(values) if values else None
+            numeric = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+            out[key] = statistics.median(numeric) if numeric else None
     return out
+
+
+def figure_lines(rows: Sequence[Row], results: Sequence[Any]) -> list[str]:
+    """The figures of ``results`` (one column each, plus the median of several)."""
+    columns = [f"run {i + 1}" for i in range(len(results))]
+    med = medians(results) if len(results) > 1 else None
+    if med is not None:
+        columns.append("median")
+    width = max(len(label) for label, _, _ in rows) + 2
+    lines = [" " * width + "".join(f"{c:>12}" for c in columns)]
+    for label, key, fmt in rows:
+        if isinstance(fmt, str):
+            cells = [_cell(getattr(r, key), fmt) for r in results]
+            if med is not None:
+                cells.append(_cell(med.get(key), fmt))
+        else:
+            cells = [fmt(r) for r in results]
+            if med is not None:
+                cells.append("")
+        lines.append(f"{label:<{width}}" + "".join(f"{c:>12}" for c in cells))
+    return lines
+
+
+def postgres_line(server: Server) -> str:
+    """The report's line about the PostgreSQL server and its durability settings."""
+    return (
+        f"PostgreSQL {server.version} ({server.kind}), fsync={server.fsync}, "
+        f"synchronous_commit={server.synchronous_commit}"
+    )
 
 
 def format_table(opts: Options, server: Server, results: Sequence[Result]) -> str:
@@ -472,24 +650,12 @@ def format_table(opts: Options, server: Server, results: Sequence[Result]) -> st
         f"{opts.warmup_s:g} s warm-up, pool {opts.pool}"
         + (", ANALYZE after warm-up" if opts.analyze else "")
     )
-    pg = (
-        f"PostgreSQL {server.version} ({server.kind}), fsync={server.fsync}, "
-        f"synchronous_commit={server.synchronous_commit}"
-    )
-    columns = [f"run {i + 1}" for i in range(len(results))]
-    med = medians(results) if len(results) > 1 else None
-    if med is not None:
-        columns.append("median")
-    width = max(len(label) for label, _, _ in _ROWS) + 2
-    lines = [header, pg, "", " " * width + "".join(f"{c:>12}" for c in columns)]
-    for label, key, fmt in _ROWS:
-        cells = [_cell(getattr(r, key), fmt) for r in results]
-        if key == "driver_errors":
-            cells = [f"{r.driver_errors}/{r.driver_timeouts}" for r in results]
-        if med is not None:
-            cells.append(_cell(med.get(key), fmt) if key != "driver_errors" else "")
-        lines.append(f"{label:<{width}}" + "".join(f"{c:>12}" for c in cells))
-    lines.append("")
+    remote = opts.connector != "in-process"
+    rows = [row for row in _ROWS if remote or row[1] not in _REMOTE_ONLY]
+    lines = [header]
+    if remote:
+        lines.append(f"bench connector: {opts.connector}")
+    lines += [postgres_line(server), "", *figure_lines(rows, results), ""]
     for i, r in enumerate(results, 1):
         statuses = ", ".join(f"{k}={v:,}" for k, v in sorted(r.run_statuses.items()))
         lines.append(f"run {i}: runs in the database at the end: {statuses}")
@@ -504,81 +670,98 @@ def format_table(opts: Options, server: Server, results: Sequence[Result]) -> st
         "engine CPU is this whole process (engine and load driver); overhead/step is "
         "(end-to-end - simulated latency) / steps."
     )
-    lines.append(
-        "targets (BENCHMARK.md): W2 >= 5,000 durable steps/s and <= 0.2 commits/step; "
-        "W1 at 1,000 in flight, L = 50ms: overhead/step p50 <= 2 ms, p99 <= 20 ms."
-    )
+    if remote:
+        lines.append("targets (BENCHMARK.md): W5 >= 2,000 durable steps/s (connectors over HTTP).")
+    else:
+        lines.append(
+            "targets (BENCHMARK.md): W2 >= 5,000 durable steps/s and <= 0.2 commits/step; "
+            "W1 at 1,000 in flight, L = 50ms: overhead/step p50 <= 2 ms, p99 <= 20 ms."
+        )
     return "\n".join(lines)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+def json_document(
+    workload: str, options: dict[str, Any], server: Server, results: Sequence[Any]
+) -> str:
+    """Every figure of ``results`` (dataclasses) and their medians as JSON."""
+    document = {
+        "workload": workload,
+        "options": options,
+        "postgres": {k: v for k, v in asdict(server).items() if k != "admin_url"},
+        "runs": [_clean(asdict(r)) for r in results],
+        "median": _clean(medians(results)),
+    }
+    return json.dumps(document, indent=2)
 
 
 def to_json(opts: Options, server: Server, results: Sequence[Result]) -> str:
     """Every figure as JSON."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        return value
-
-    document = {
-        "workload": opts.workload,
-        "options": {**asdict(opts), "latency": opts.latency.label},
-        "postgres": {k: v for k, v in asdict(server).items() if k != "admin_url"},
-        "runs": [clean(asdict(r)) for r in results],
-        "median": clean(medians(results)),
-    }
-    return json.dumps(document, indent=2)
+    options = {**asdict(opts), "latency": opts.latency.label}
+    return json_document(opts.workload, options, server, results)
 
 
 # Command line -----------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
 
 
-def _seconds(text: str) -> float:
+def seconds_arg(text: str) -> float:
+    """An argparse type: a duration (``30``, ``500ms``, ``2m``) in seconds."""
     try:
         return parse_duration(text, field="duration")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _latency(text: str) -> Latency:
+def latency_arg(text: str) -> Latency:
+    """An argparse type: a :class:`Latency`."""
     try:
         return Latency.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def parser(workload: str, *, with_latency: bool) -> argparse.ArgumentParser:
-    """The command line of ``bench/w1.py`` (``with_latency``) and ``bench/w2.py``."""
+def parser(
+    workload: str, *, with_latency: bool, default_latency: str = "50ms", description: str = ""
+) -> argparse.ArgumentParser:
+    """The command line of ``bench/w1.py`` (``with_latency``), ``w2.py`` and ``w5.py``."""
     p = argparse.ArgumentParser(
         prog=f"bench/{workload.lower()}.py",
-        description=f"{workload} of BENCHMARK.md: a chain of connector calls in a closed loop.",
+        description=description
+        or f"{workload} of BENCHMARK.md: a chain of connector calls in a closed loop.",
     )
     if with_latency:
         p.add_argument(
             "--latency",
-            type=_latency,
-            default=Latency.parse("50ms"),
+            type=latency_arg,
+            default=Latency.parse(default_latency),
             help="simulated connector latency: 0, a duration (50ms), or lognormal "
-            "(median 100 ms, p99 1 s); default 50ms",
+            f"(median 100 ms, p99 1 s); default {default_latency}",
         )
-    p.add_argument("--in-flight", type=_positive_int, default=1000, help="runs kept in flight")
-    p.add_argument("--duration", type=_seconds, default=30.0, help="measurement window, s")
-    p.add_argument("--warmup", type=_seconds, default=5.0, help="warm-up before the window, s")
-    p.add_argument("--pool", type=_positive_int, default=15, help="engine DB pool size")
-    p.add_argument("--steps", type=_positive_int, default=10, help="steps per workflow")
+    p.add_argument("--in-flight", type=positive_int, default=1000, help="runs kept in flight")
+    p.add_argument("--duration", type=seconds_arg, default=30.0, help="measurement window, s")
+    p.add_argument("--warmup", type=seconds_arg, default=5.0, help="warm-up before the window, s")
+    p.add_argument("--pool", type=positive_int, default=15, help="engine DB pool size")
+    p.add_argument("--steps", type=positive_int, default=10, help="steps per workflow")
     p.add_argument(
-        "--repeat", type=_positive_int, default=1, help="measurements, each on a fresh database"
+        "--repeat", type=positive_int, default=1, help="measurements, each on a fresh database"
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the simulated latencies")
-    p.add_argument("--drain", type=_seconds, default=30.0, help="max wait for runs at the end")
+    p.add_argument("--drain", type=seconds_arg, default=30.0, help="max wait for runs at the end")
     p.add_argument(
         "--log-level",
         default="warning",
@@ -594,15 +777,20 @@ def parser(workload: str, *, with_latency: bool) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str], *, workload: str, latency: Latency | None = None) -> int:
-    """Parse ``argv``, measure, print; the exit status.
+def warn_if_not_durable(server: Server) -> None:
+    """Say so on stderr when the server does not wait for the disk on commit."""
+    if server.fsync != "on" or server.synchronous_commit != "on":
+        progress(
+            f"WARNING: fsync={server.fsync}, synchronous_commit={server.synchronous_commit}: "
+            "figures are not comparable with BENCHMARK.md"
+        )
 
-    ``latency`` fixes the simulated latency (W2); otherwise ``--latency`` picks it.
-    """
-    args = parser(workload, with_latency=latency is None).parse_args(argv)
-    opts = Options(
+
+def options_from(args: argparse.Namespace, *, workload: str, latency: Latency) -> Options:
+    """The :class:`Options` of parsed arguments of :func:`parser`."""
+    return Options(
         workload=workload,
-        latency=latency if latency is not None else args.latency,
+        latency=latency,
         in_flight=args.in_flight,
         duration_s=args.duration,
         warmup_s=args.warmup,
@@ -614,20 +802,38 @@ def main(argv: Sequence[str], *, workload: str, latency: Latency | None = None) 
         log_level=args.log_level,
         analyze=args.analyze,
     )
+
+
+def run_measurements(
+    opts: Options, *, json_output: bool, remote: RemoteFactory | None = None
+) -> int:
+    """Measure ``opts.repeat`` times, print the figures; the exit status."""
     configure_logging(level=opts.log_level, fmt="console", stream=sys.stderr)
     results: list[Result] = []
     with open_server() as server:
-        if server.fsync != "on" or server.synchronous_commit != "on":
-            _progress(
-                f"WARNING: fsync={server.fsync}, synchronous_commit={server.synchronous_commit}: "
-                "figures are not comparable with BENCHMARK.md"
-            )
+        warn_if_not_durable(server)
         for index in range(opts.repeat):
-            _progress(f"{opts.workload} measurement {index + 1}/{opts.repeat}")
+            progress(f"{opts.workload} measurement {index + 1}/{opts.repeat}")
             with fresh_database(server) as url:
-                results.append(run_loop(measure(url, server, opts, index)))
-    print(to_json(opts, server, results) if args.json else format_table(opts, server, results))
+                if remote is None:
+                    results.append(run_loop(measure(url, server, opts, index)))
+                else:
+                    with remote(opts, index) as connector:
+                        results.append(run_loop(measure(url, server, opts, index, connector)))
+    print(to_json(opts, server, results) if json_output else format_table(opts, server, results))
     failed = any(
         not r.runs or r.incomplete_runs or r.driver_errors or r.driver_timeouts for r in results
     )
     return 1 if failed else 0
+
+
+def main(argv: Sequence[str], *, workload: str, latency: Latency | None = None) -> int:
+    """Parse ``argv``, measure, print; the exit status.
+
+    ``latency`` fixes the simulated latency (W2); otherwise ``--latency`` picks it.
+    """
+    args = parser(workload, with_latency=latency is None).parse_args(argv)
+    opts = options_from(
+        args, workload=workload, latency=latency if latency is not None else args.latency
+    )
+    return run_measurements(opts, json_output=args.json)
