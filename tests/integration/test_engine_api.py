@@ -419,3 +419,41 @@ async def test_a_run_records_what_started_it(database_url: str) -> None:
     assert read_back["run"]["trigger"] == {"source": "slack", "user": "U07MAYA001"}
     assert bad.status_code in (400, 422)
     assert bad.json()["errors"][0]["field"] == "trigger.source"
+
+
+async def test_a_burst_of_starts_shares_one_lookup_of_the_latest_version(
+    database_url: str,
+) -> None:
+    """When the cached latest version was dropped (another engine registered one), a
+    burst of run starts reads it once, not once per start, and all start."""
+    async with running_engine(database_url) as engine:
+        service = engine.service
+        store = service.store
+        lookups: list[str] = []
+        real = store.get_workflow_version
+
+        async def counted(name: str, version: int | None = None) -> Any:
+            if version is None:
+                lookups.append(name)
+            return await real(name, version)
+
+        store.get_workflow_version = counted
+        try:
+            service._forget_latest(None)
+            started = await asyncio.gather(
+                *(
+                    service.start_run(
+                        "hello-world", inputs={}, idempotency_key=None, trigger={"source": "t"}
+                    )
+                    for _ in range(50)
+                )
+            )
+            service._forget_latest("hello-world")
+            after = await service.start_run(
+                "hello-world", inputs={}, idempotency_key=None, trigger={"source": "t"}
+            )
+        finally:
+            del store.get_workflow_version
+    assert lookups == ["hello-world", "hello-world"]
+    assert len({run.id for run, _ in started}) == 50
+    assert after[0].workflow_version == started[0][0].workflow_version

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
+import aiohttp
 import pytest
 
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
 from dataworkflows.engine.component import engine_parts
-from dataworkflows.engine.connectors import ConnectorUnavailable, HttpConnector
+from dataworkflows.engine.connectors import (
+    ConnectorUnavailable,
+    HttpConnector,
+    connector_session,
+)
 from dataworkflows.runtime.settings import Settings
 from tests.support.engine import API_KEY
 from tests.support.net import free_port
@@ -33,23 +37,27 @@ def core_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client() -> httpx.AsyncClient:
-    async with httpx.AsyncClient(timeout=5.0) as c:
-        yield c  # type: ignore[misc]
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    """The engine's own kind of session (what build_connectors makes)."""
+    session = connector_session(timeout_s=5.0)
+    try:
+        yield session
+    finally:
+        await session.close()
 
 
-def connector(url: str, client: httpx.AsyncClient, token: str = TOKEN) -> HttpConnector:
-    return HttpConnector("core", base_url=url, token=token, client=client)
+def connector(url: str, client: aiohttp.ClientSession, token: str = TOKEN) -> HttpConnector:
+    return HttpConnector("core", base_url=url, token=token, session=client)
 
 
 async def test_catalog_over_http_matches_the_actions(
-    core_url: str, client: httpx.AsyncClient
+    core_url: str, client: aiohttp.ClientSession
 ) -> None:
     """GET /v1/actions returns exactly the catalog the connector declares."""
     assert await connector(core_url, client).catalog() == core_actions().catalog()
 
 
-async def test_invoke_returns_the_output(core_url: str, client: httpx.AsyncClient) -> None:
+async def test_invoke_returns_the_output(core_url: str, client: aiohttp.ClientSession) -> None:
     """A call's output comes back unchanged, with the context and key passed along."""
     request = ActionRequest(
         input={"nested": {"a": [1, 2]}},
@@ -61,7 +69,7 @@ async def test_invoke_returns_the_output(core_url: str, client: httpx.AsyncClien
     }
 
 
-async def test_typed_errors_cross_the_wire(core_url: str, client: httpx.AsyncClient) -> None:
+async def test_typed_errors_cross_the_wire(core_url: str, client: aiohttp.ClientSession) -> None:
     """invalid_input and rate_limited arrive as the same typed errors, hints included."""
     http = connector(core_url, client)
     with pytest.raises(ActionFailed) as invalid:
@@ -81,7 +89,9 @@ async def test_typed_errors_cross_the_wire(core_url: str, client: httpx.AsyncCli
     assert unknown.value.error.code == "not_found"
 
 
-async def test_a_wrong_service_token_is_refused(core_url: str, client: httpx.AsyncClient) -> None:
+async def test_a_wrong_service_token_is_refused(
+    core_url: str, client: aiohttp.ClientSession
+) -> None:
     """Without the right token the connector answers nothing useful: auth_failed."""
     intruder = connector(core_url, client, token="not-the-service-token-xx")
     with pytest.raises(ActionFailed) as refused:
@@ -92,7 +102,7 @@ async def test_a_wrong_service_token_is_refused(core_url: str, client: httpx.Asy
         await intruder.catalog()
 
 
-async def test_a_connector_that_is_down_is_retryable(client: httpx.AsyncClient) -> None:
+async def test_a_connector_that_is_down_is_retryable(client: aiohttp.ClientSession) -> None:
     """Calls to a connector nobody listens for are upstream_unavailable and retryable."""
     down = connector(f"http://127.0.0.1:{free_port()}", client)
     with pytest.raises(ActionFailed) as failed:

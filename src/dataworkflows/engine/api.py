@@ -307,7 +307,10 @@ def api_key_guard(keys: Sequence[str]) -> Any:
     """A guard accepting ``Authorization: Bearer <key>`` for any of ``keys``."""
     encoded = [k.encode() for k in keys]
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    # Async on purpose: Litestar hands a sync guard to a worker thread on every request.
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:

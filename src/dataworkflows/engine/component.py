@@ -9,7 +9,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-import httpx
 from litestar import Litestar
 
 from dataworkflows.connectors import COMPONENTS
@@ -21,6 +20,7 @@ from dataworkflows.engine.connectors import (
     ConnectorRegistry,
     HttpConnector,
     InProcessConnector,
+    connector_session,
 )
 from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.links import links_actions
@@ -55,7 +55,6 @@ class EngineConfigurationError(ValueError):
 
 async def build_connectors(
     settings: Settings,
-    client: httpx.AsyncClient,
     store: PostgresEngineStore,
     stack: AsyncExitStack,
     *,
@@ -89,11 +88,15 @@ async def build_connectors(
             "DW_CONNECTOR_URLS is set but DW_SERVICE_TOKEN is not: connector processes "
             "need the shared service token"
         )
-    for name, url in settings.connector_urls.items():
+    if settings.connector_urls:
         assert settings.service_token is not None
-        connectors.append(
-            HttpConnector(name, base_url=url, token=settings.service_token, client=client)
-        )
+        # No overall timeout: the step's own timeout cancels a call that takes too long.
+        session = connector_session(timeout_s=None)
+        stack.push_async_callback(session.close)
+        for name, url in settings.connector_urls.items():
+            connectors.append(
+                HttpConnector(name, base_url=url, token=settings.service_token, session=session)
+            )
     for name, actions in in_process.items():
         if name not in settings.connector_urls:
             connectors.append(InProcessConnector(actions))
@@ -127,7 +130,6 @@ async def engine_parts(
     journal_pool = await open_pool(
         database_url, min_size=JOURNAL_FLUSHERS, max_size=JOURNAL_FLUSHERS, name="journal"
     )
-    client = httpx.AsyncClient(timeout=httpx.Timeout(settings.step_timeout + 5, connect=5.0))
     stack = AsyncExitStack()
     try:
         store = PostgresEngineStore(pool, journal_pool=journal_pool)
@@ -137,7 +139,6 @@ async def engine_parts(
         # same connector replaces an earlier one: tests' extra_actions come last.
         connectors = await build_connectors(
             settings,
-            client,
             store,
             stack,
             extra_actions=[
@@ -199,7 +200,6 @@ async def engine_parts(
             await executor.stop()
     finally:
         await stack.aclose()
-        await client.aclose()
         await journal_pool.close()
         await pool.close()
 

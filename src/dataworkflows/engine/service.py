@@ -98,13 +98,51 @@ class WorkflowService:
         # Latest version per workflow: starting a run then needs no extra query.
         # Other engines' registrations arrive as notifications and clear an entry.
         self._latest: dict[str, int] = {}
+        # One lookup per workflow at a time: after a notification cleared the cache,
+        # a burst of starts shares one query instead of each making its own.
+        self._lookups: dict[str, asyncio.Future[int | None]] = {}
+        self._generation = 0
         executor.on_workflow_changed = self._forget_latest
 
     def _forget_latest(self, name: str | None) -> None:
+        # A lookup already under way may read what was just replaced: it must not
+        # cache its answer (the generation tells), and later starts look again.
+        self._generation += 1
         if name is None:
             self._latest.clear()
+            self._lookups.clear()
         else:
             self._latest.pop(name, None)
+            self._lookups.pop(name, None)
+
+    async def _latest_version(self, name: str) -> int | None:
+        """The latest version of ``name`` (None: no such workflow), from the cache or
+        from one shared lookup."""
+        version = self._latest.get(name)
+        if version is not None:
+            return version
+        lookup = self._lookups.get(name)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up_latest(name, self._generation))
+            self._lookups[name] = lookup
+
+            def done(finished: asyncio.Future[int | None]) -> None:
+                if self._lookups.get(name) is finished:
+                    del self._lookups[name]
+                if not finished.cancelled():
+                    finished.exception()  # retrieved here; each waiter gets it too
+
+            lookup.add_done_callback(done)
+        # Shielded: one waiter giving up does not cancel the others' lookup.
+        return await asyncio.shield(lookup)
+
+    async def _look_up_latest(self, name: str, generation: int) -> int | None:
+        stored = await self.store.get_workflow_version(name)
+        if stored is None:
+            return None
+        if generation == self._generation:
+            self._latest[name] = max(stored.version, self._latest.get(name, 0))
+        return stored.version
 
     # Definitions ------------------------------------------------------------------------
 
@@ -201,12 +239,9 @@ class WorkflowService:
         trigger: dict[str, Any],
     ) -> tuple[RunRecord, bool]:
         """Start a run of the latest version of ``name``; (the run, whether it is new)."""
-        version = self._latest.get(name)
+        version = await self._latest_version(name)
         if version is None:
-            stored = await self.store.get_workflow_version(name)
-            if stored is None:
-                raise Problem(404, f"There is no workflow called {name!r}.")
-            version = self._latest[name] = stored.version
+            raise Problem(404, f"There is no workflow called {name!r}.")
         workflow = await self.compiled(name, version)
         try:
             resolved = validate_inputs(workflow.definition, inputs)

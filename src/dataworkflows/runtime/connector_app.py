@@ -64,7 +64,10 @@ def service_token_guard(token: str) -> Any:
     """A guard accepting only ``Authorization: Bearer <token>``."""
     expected = token.encode()
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    # Async on purpose: Litestar hands a sync guard to a worker thread on every request.
+    async def guard(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
         scheme, _, given = connection.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             raise Problem(
