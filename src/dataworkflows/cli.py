@@ -750,6 +750,8 @@ def _display_host(host: str) -> str:
 
 
 def _print_banner(base: str, settings: Settings, url: str, also: Sequence[ServedApp]) -> None:
+    from dataworkflows.connectors.slack.demo_data import PROJECT_CHANNEL_IDS
+
     database = (
         f"embedded PostgreSQL, data in {settings.data_dir / 'pgdata'}"
         if settings.database_url is None
@@ -757,6 +759,7 @@ def _print_banner(base: str, settings: Settings, url: str, also: Sequence[Served
     )
     key = settings.api_keys[0]
     host = _display_host(settings.host)
+    apollo = PROJECT_CHANNEL_IDS["apollo"]  # the demo's #proj-apollo
     lines = [
         f"Data Workflows {__version__} is running (dev).",
         f"  API docs   {base}/docs",
@@ -784,10 +787,15 @@ def _print_banner(base: str, settings: Settings, url: str, also: Sequence[Served
             if s.name == "slack-bot"
         ),
         *(
-            f"  Try Slack  curl -H 'Content-Type: application/json' -d "
-            f'\'{{"text": "status apollo"}}\' http://{host}:{s.port}/sandbox/send/command'
+            line
             for s in also
             if s.name == "sandbox-slack"
+            for line in (
+                f"  Try Slack  curl -H 'Content-Type: application/json' -d "
+                f'\'{{"text": "status apollo"}}\' http://{host}:{s.port}/sandbox/send/command',
+                # Where the bot's answer and the report show up (the demo's #proj-apollo).
+                f"             then read http://{host}:{s.port}/sandbox/channels/{apollo}/messages",
+            )
         ),
         f"  Try it     curl -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' "
         f"-d '{{}}' '{base}/v1/workflows/hello-world/runs?wait=5'",

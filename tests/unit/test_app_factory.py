@@ -187,6 +187,28 @@ def test_logs_are_json_with_request_id_and_no_secrets(
     assert login["password"] == "***"
 
 
+@pytest.mark.parametrize(("level", "shown"), [("info", False), ("debug", True)])
+def test_uvicorns_start_narration_shows_only_at_debug(
+    capsys: pytest.CaptureFixture[str], level: str, shown: bool
+) -> None:
+    """`dev` serves several apps: uvicorn's 'Started server process' lines are debug
+    noise, while its warnings and errors still show."""
+    configure_logging(level=level, fmt="json")
+    try:
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.info("Started server process [%d]", 42)
+        uvicorn_log.info("Application startup complete.")
+        uvicorn_log.error("Exception in ASGI application")
+        events = [
+            json.loads(line)["event"] for line in capsys.readouterr().err.splitlines() if line
+        ]
+    finally:
+        logging.getLogger().handlers.clear()
+    narration = ["Started server process [42]", "Application startup complete."]
+    assert (events[:2] == narration) is shown
+    assert events[-1] == "Exception in ASGI application"
+
+
 def test_an_unreachable_database_is_503_with_retry_after() -> None:
     """A lost database connection is a 503 to retry, revealing nothing of the error."""
     with client() as c:

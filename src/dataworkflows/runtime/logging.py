@@ -46,6 +46,29 @@ class _SecretsProcessor:
 _PASSTHROUGH = frozenset({"exc_info", "stack_info", "_record", "_from_structlog", "logger"})
 
 
+class _ServerLifecycleFilter(logging.Filter):
+    """Keeps uvicorn's start/stop narration at debug level only: every component logs
+    its own 'listening' line, and ``dev`` serves several apps, each of which would add
+    the same three lines at start and three at stop."""
+
+    _NARRATION = (
+        "Started server process",
+        "Waiting for application startup",
+        "Application startup complete",
+        "Shutting down",
+        "Waiting for application shutdown",
+        "Application shutdown complete",
+        "Finished server process",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not isinstance(record.msg, str):
+            return True
+        if not record.msg.startswith(self._NARRATION):
+            return True
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def configure_logging(
     *,
     level: str,
@@ -101,5 +124,10 @@ def configure_logging(
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.filters[:] = [
+        f for f in uvicorn_error.filters if not isinstance(f, _ServerLifecycleFilter)
+    ]
+    uvicorn_error.addFilter(_ServerLifecycleFilter())
     # pgserver narrates every start at INFO; its failures still show.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
