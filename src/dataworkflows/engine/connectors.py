@@ -91,7 +91,8 @@ def connector_session(
     (bench/w5.py). aiohttp hands connections out from a queue.
     """
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, limit_per_host=connections),
+        # The cap is per connector process (host and port), none across them.
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=connections),
         timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=5.0),
         # Internal calls: no proxies from the environment, no cookies.
         trust_env=False,
