@@ -11,7 +11,6 @@ import msgspec
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from dataworkflows.engine.store import (
     ClaimedRun,
@@ -27,14 +26,13 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
+from dataworkflows.runtime.database import Pool, without_nul
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["PostgresEngineStore"]
 
 _Q: Final = load_queries("dataworkflows.engine.sql", "engine.sql")
 _T = TypeVar("_T")
-
-Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
 
 
 def _json(value: Any) -> Jsonb:
@@ -47,21 +45,8 @@ def _text(value: Any) -> str | None:
     encoded = msgspec.json.encode(value)
     if b"\\u0000" in encoded:
         # PostgreSQL's json types cannot hold NUL characters; keep the rest.
-        encoded = msgspec.json.encode(_without_nul(value))
+        encoded = msgspec.json.encode(without_nul(value))
     return encoded.decode()
-
-
-def _without_nul(value: Any) -> Any:
-    """``value`` with NUL characters in strings replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    if isinstance(value, msgspec.Struct):
-        return _without_nul(msgspec.to_builtins(value))
-    return value
 
 
 def _array(values: list[Any]) -> list[Any] | None:

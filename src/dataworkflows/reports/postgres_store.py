@@ -7,10 +7,8 @@ from typing import Any, Final, TypeVar
 from uuid import UUID
 
 import msgspec
-import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from dataworkflows.reports.store import (
     NewReport,
@@ -27,6 +25,7 @@ from dataworkflows.reports.store import (
     TemplateSummary,
     TemplateVersionInfo,
 )
+from dataworkflows.runtime.database import Pool, without_nul
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["PostgresReportStore"]
@@ -34,28 +33,9 @@ __all__ = ["PostgresReportStore"]
 _Q: Final = load_queries("dataworkflows.reports.sql", "reports.sql")
 _T = TypeVar("_T")
 
-Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
-
 
 def _json(value: Any) -> Jsonb:
-    return Jsonb(_without_nul(value), dumps=msgspec.json.encode)
-
-
-def _without_nul(value: Any) -> Any:
-    """``value`` with NUL characters in strings replaced by U+FFFD.
-
-    PostgreSQL's jsonb cannot hold NUL, and report data comes from other systems'
-    free text: one odd character must not lose the whole report.
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(v) for v in value]
-    if isinstance(value, msgspec.Struct):
-        return _without_nul(msgspec.to_builtins(value))
-    return value
+    return Jsonb(without_nul(value), dumps=msgspec.json.encode)
 
 
 class PostgresReportStore:

@@ -6,13 +6,18 @@ Nothing here knows about tables; components reach data through stored functions
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["DatabaseUnavailable", "connect", "describe_target", "open_pool"]
+__all__ = ["DatabaseUnavailable", "Pool", "connect", "describe_target", "open_pool", "without_nul"]
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
+"""The connection pool every PostgreSQL adapter is given."""
 
 CONNECT_TIMEOUT_S = 5
 
@@ -59,9 +64,7 @@ async def _configure(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
     set_json_loads(msgspec.json.decode, conn)
 
 
-async def open_pool(
-    url: str, *, max_size: int, name: str, min_size: int = 1
-) -> AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]:
+async def open_pool(url: str, *, max_size: int, name: str, min_size: int = 1) -> Pool:
     """An open connection pool to ``url``, checked by one real connection.
 
     Raises :class:`DatabaseUnavailable` (naming the server) when it cannot connect.
@@ -74,7 +77,7 @@ async def open_pool(
             f"cannot connect to PostgreSQL at {describe_target(url)}: {_reason(exc)}"
         ) from None
     await probe.close()
-    pool: AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]] = AsyncConnectionPool(
+    pool: Pool = AsyncConnectionPool(
         url,
         min_size=min(min_size, max_size),
         max_size=max_size,
@@ -85,3 +88,20 @@ async def open_pool(
     )
     await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
     return pool
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters in strings replaced by U+FFFD.
+
+    PostgreSQL's json and jsonb cannot hold NUL, and step outputs and report data come
+    from other systems' free text: one odd character must not lose the whole record.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    if isinstance(value, msgspec.Struct):
+        return without_nul(msgspec.to_builtins(value))
+    return value
