@@ -306,7 +306,7 @@ def _run_connector(settings: Settings, name: str) -> int:
             served = ServedApp(name=f"connector-{name}", app=app, sock=sock)
 
             def started() -> None:
-                url = f"http://{_display_host(settings.host)}:{served.port}"
+                url = _local_url(settings.host, served.port)
                 _log.info("connector listening", connector=name, url=url)
 
             await serve_until_stopped([served], on_started=started)
@@ -339,7 +339,7 @@ def _run_slack_bot(settings: Settings) -> int:
             served = ServedApp(name="slack-bot", app=app, sock=sock)
 
             def started() -> None:
-                url = f"http://{_display_host(settings.host)}:{served.port}"
+                url = _local_url(settings.host, served.port)
                 _log.info("slack bot listening", url=url, engine=settings.engine_url)
 
             await serve_until_stopped([served], on_started=started)
@@ -418,7 +418,7 @@ def _run_sandbox(settings: Settings, name: str) -> int:
 
     async def run() -> None:
         def started() -> None:
-            url = f"http://{_display_host(settings.host)}:{served.port}"
+            url = _local_url(settings.host, served.port)
             _log.info("sandbox listening", sandbox=name, url=url)
 
         await serve_until_stopped([served], on_started=started)
@@ -455,7 +455,7 @@ def _run_tracker(settings: Settings) -> int:
 
     async def run() -> None:
         def started() -> None:
-            url = f"http://{_display_host(settings.host)}:{served.port}"
+            url = _local_url(settings.host, served.port)
             _log.info("tracker listening", url=url, docs=f"{url}/docs")
 
         await serve_until_stopped([served], on_started=started)
@@ -504,7 +504,7 @@ def _slack_sandbox(
         token=token,
         signing_secret=signing_secret,
         bot_url=bot_url,
-        public_url=public_url or f"http://{_display_host(host)}:{sock.getsockname()[1]}",
+        public_url=public_url or _local_url(host, sock.getsockname()[1]),
         # Seeded around today, so the demo history looks current; it ends before today
         # begins, so the ts the sandbox issues come after every seeded one.
         anchor=demo_anchor(),
@@ -525,7 +525,7 @@ def _confluence_sandbox(
     sandbox = ConfluenceSandbox(
         email=email,
         api_token=api_token,
-        public_url=public_url or f"http://{_display_host(host)}:{sock.getsockname()[1]}",
+        public_url=public_url or _local_url(host, sock.getsockname()[1]),
         anchor=demo_anchor(),  # seeded around today, so the demo data looks current
     )
     return ServedApp(
@@ -549,7 +549,7 @@ def _outlook_sandbox(
         tenant_id=tenant_id,
         client_id=client_id,
         client_secret=client_secret,
-        public_url=public_url or f"http://{_display_host(host)}:{sock.getsockname()[1]}",
+        public_url=public_url or _local_url(host, sock.getsockname()[1]),
     )
     return ServedApp(name="sandbox-outlook", app=create_outlook_sandbox_app(sandbox), sock=sock)
 
@@ -567,7 +567,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
             settings = msgspec.structs.replace(
                 settings,
                 monday_api_token=token,
-                monday_api_url=f"http://{_display_host(settings.host)}:{sandbox.port}/v2",
+                monday_api_url=f"{_local_url(settings.host, sandbox.port)}/v2",
             )
         # No tracker configured: run the mock tracker here, with an account made up.
         if settings.tracker_url is None:
@@ -583,7 +583,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
             sandboxes.append(tracker)
             settings = msgspec.structs.replace(
                 settings,
-                tracker_url=f"http://{_display_host(settings.host)}:{tracker.port}",
+                tracker_url=_local_url(settings.host, tracker.port),
                 tracker_username=user,
                 tracker_password=password,
             )
@@ -595,7 +595,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
             sandboxes.append(confluence)
             settings = msgspec.structs.replace(
                 settings,
-                confluence_url=f"http://{_display_host(settings.host)}:{confluence.port}",
+                confluence_url=_local_url(settings.host, confluence.port),
                 confluence_email=email,
                 confluence_api_token=token,
             )
@@ -610,7 +610,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
                 client_secret=secret,
             )
             sandboxes.append(outlook)
-            base = f"http://{_display_host(settings.host)}:{outlook.port}"
+            base = _local_url(settings.host, outlook.port)
             settings = msgspec.structs.replace(
                 settings,
                 graph_tenant_id=tenant,
@@ -629,20 +629,19 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
         if settings.slack_bot_token is None:
             assert bot_sock is not None
             token, secret = f"xoxb-dev-{secrets.token_hex(12)}", secrets.token_hex(16)
-            host = _display_host(settings.host)
             slack = _slack_sandbox(
                 settings.host,
                 _free_or(SANDBOX_PORTS["slack"]),
                 token=token,
                 signing_secret=secret,
-                bot_url=f"http://{host}:{bot_sock.getsockname()[1]}",
+                bot_url=_local_url(settings.host, bot_sock.getsockname()[1]),
             )
             sandboxes.append(slack)
             settings = msgspec.structs.replace(
                 settings,
                 slack_bot_token=token,
                 slack_signing_secret=secret,
-                slack_api_url=f"http://{host}:{slack.port}/api",
+                slack_api_url=f"{_local_url(settings.host, slack.port)}/api",
                 # Sandbox users are made up: let them run anything.
                 slack_run_allow=settings.slack_run_allow or (SlackRunRule(workflow="*"),),
             )
@@ -707,7 +706,7 @@ def _run_engine(
     port = settings.port_or(ENGINE_DEFAULT_PORT)
     sock = bind_socket(settings.host, port)
 
-    base = f"http://{_display_host(settings.host)}:{sock.getsockname()[1]}"
+    base = _local_url(settings.host, sock.getsockname()[1])
 
     async def run() -> None:
         async with contextlib.AsyncExitStack() as stack:
@@ -747,6 +746,11 @@ def _display_host(host: str) -> str:
     if host in ("0.0.0.0", "::", ""):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+def _local_url(host: str, port: int) -> str:
+    """Where a component bound to ``host``:``port`` is reached from this machine."""
+    return f"http://{_display_host(host)}:{port}"
 
 
 def _print_banner(base: str, settings: Settings, url: str, also: Sequence[ServedApp]) -> None:
