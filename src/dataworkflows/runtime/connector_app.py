@@ -12,7 +12,8 @@ for upstream systems, so only the engine (and the Slack bot) may call them.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -40,7 +41,11 @@ __all__ = [
     "ConnectorParts",
     "create_connector_app",
     "service_token_guard",
+    "upstream_readiness",
 ]
+
+UPSTREAM_CHECK_EVERY_S = 60.0
+"""How often a readiness probe may call the upstream service at most."""
 
 
 class ConnectorNotConfigured(Exception):
@@ -58,6 +63,33 @@ class ConnectorParts:
 
 
 _log = get_logger(__name__)
+
+
+def upstream_readiness(
+    breaker_problem: Callable[[], str | None],
+    probe: Callable[[], Awaitable[str | None]],
+    *,
+    every_s: float = UPSTREAM_CHECK_EVERY_S,
+) -> ReadinessCheck:
+    """A connector's readiness check on its upstream service: the circuit breaker's
+    problem if it is open, else ``probe`` (one cheap call, answering what is wrong or
+    None), made at most every ``every_s`` seconds after it last succeeded: probes
+    must not eat the service's rate limit or API budget."""
+    last_ok = 0.0
+
+    async def upstream() -> str | None:
+        nonlocal last_ok
+        problem = breaker_problem()
+        if problem:
+            return problem
+        if time.monotonic() - last_ok > every_s:
+            problem = await probe()
+            if problem is not None:
+                return problem
+            last_ok = time.monotonic()
+        return None
+
+    return upstream
 
 
 def service_token_guard(token: str) -> Any:

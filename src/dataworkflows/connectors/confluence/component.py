@@ -4,7 +4,6 @@ engine)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,13 +12,16 @@ import httpx
 from dataworkflows.connectors.confluence.client import ConfluenceClient
 from dataworkflows.connectors.confluence.port import ConfluenceError
 from dataworkflows.connectors.confluence.service import confluence_actions
-from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
+from dataworkflows.runtime.connector_app import (
+    ConnectorNotConfigured,
+    ConnectorParts,
+    upstream_readiness,
+)
 from dataworkflows.runtime.settings import Settings
 
 __all__ = ["DEFAULT_PORT", "confluence_client", "connector_parts"]
 
 DEFAULT_PORT = 8103
-CHECK_EVERY_S = 60.0
 
 
 def confluence_client(settings: Settings, http: httpx.AsyncClient) -> ConfluenceClient:
@@ -58,20 +60,14 @@ async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
     """The Confluence connector's actions and readiness."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         client = confluence_client(settings, http)
-        last_ok = 0.0
 
-        async def upstream() -> str | None:
-            nonlocal last_ok
-            problem = client.breaker.problem()
-            if problem:
-                return problem
-            # One cheap call a minute at most: probes must not eat the rate limit.
-            if time.monotonic() - last_ok > CHECK_EVERY_S:
-                try:
-                    await client.check()
-                except ConfluenceError as exc:
-                    return exc.message
-                last_ok = time.monotonic()
+        async def probe() -> str | None:
+            try:
+                await client.check()
+            except ConfluenceError as exc:
+                return exc.message
             return None
+
+        upstream = upstream_readiness(client.breaker.problem, probe)
 
         yield ConnectorParts(actions=confluence_actions(client), readiness={"confluence": upstream})

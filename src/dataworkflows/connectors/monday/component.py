@@ -3,7 +3,6 @@ and routes (``dataworkflows serve connector monday``, or in-process in the engin
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,13 +16,16 @@ from dataworkflows.connectors.monday.port import MondayError
 from dataworkflows.connectors.monday.service import monday_actions
 from dataworkflows.contracts import ERROR_STATUS, ActionErrorEnvelope, ActionFailed, ActionRequest
 from dataworkflows.runtime.actions import ActionSet
-from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
+from dataworkflows.runtime.connector_app import (
+    ConnectorNotConfigured,
+    ConnectorParts,
+    upstream_readiness,
+)
 from dataworkflows.runtime.settings import Settings
 
 __all__ = ["DEFAULT_PORT", "connector_parts", "monday_client"]
 
 DEFAULT_PORT = 8101
-CHECK_EVERY_S = 60.0
 
 
 def monday_client(settings: Settings, http: httpx.AsyncClient) -> MondayClient:
@@ -66,21 +68,15 @@ async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         client = monday_client(settings, http)
         actions = monday_actions(client)
-        last_ok = 0.0
 
-        async def upstream() -> str | None:
-            nonlocal last_ok
-            problem = client.breaker.problem()
-            if problem:
-                return problem
-            # One cheap call a minute at most: probes must not eat the API budget.
-            if time.monotonic() - last_ok > CHECK_EVERY_S:
-                try:
-                    await client.check()
-                except MondayError as exc:
-                    return f"monday.com: {exc.message}"
-                last_ok = time.monotonic()
+        async def probe() -> str | None:
+            try:
+                await client.check()
+            except MondayError as exc:
+                return f"monday.com: {exc.message}"
             return None
+
+        upstream = upstream_readiness(client.breaker.problem, probe)
 
         yield ConnectorParts(
             actions=actions, readiness={"monday": upstream}, routes=[_items_route(actions)]

@@ -3,7 +3,6 @@ readiness check (``dataworkflows serve connector slack``, or in-process in the e
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,13 +12,16 @@ import httpx
 from dataworkflows.connectors.slack.client import DEFAULT_API_URL, SlackClient
 from dataworkflows.connectors.slack.port import SlackError
 from dataworkflows.connectors.slack.service import slack_actions
-from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
+from dataworkflows.runtime.connector_app import (
+    ConnectorNotConfigured,
+    ConnectorParts,
+    upstream_readiness,
+)
 from dataworkflows.runtime.settings import Settings
 
 __all__ = ["DEFAULT_PORT", "connector_parts", "slack_client"]
 
 DEFAULT_PORT = 8102
-CHECK_EVERY_S = 60.0
 TIMEOUT_S = 30
 
 
@@ -59,20 +61,14 @@ async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
         aiohttp.ClientSession(timeout=timeout) as session,
     ):
         client = slack_client(settings, http, session=session)
-        last_ok = 0.0
 
-        async def upstream() -> str | None:
-            nonlocal last_ok
-            problem = client.breaker.problem()
-            if problem:
-                return problem
-            # One cheap call a minute at most: probes must not eat the rate limit.
-            if time.monotonic() - last_ok > CHECK_EVERY_S:
-                try:
-                    await client.auth_test()
-                except SlackError as exc:
-                    return f"slack: {exc.message}"
-                last_ok = time.monotonic()
+        async def probe() -> str | None:
+            try:
+                await client.auth_test()
+            except SlackError as exc:
+                return f"slack: {exc.message}"
             return None
+
+        upstream = upstream_readiness(client.breaker.problem, probe)
 
         yield ConnectorParts(actions=slack_actions(client), readiness={"slack": upstream})
