@@ -31,7 +31,7 @@ from dataworkflows.connectors.slack.demo_data import (
     SlackWorkspace,
 )
 from dataworkflows.connectors.slack.sandbox import SlackSandbox, create_slack_sandbox_app
-from tests.support.slack import serve_in_process
+from tests.support.net import serve_in_process
 
 TOKEN = "xoxb-sandbox-test-token-0123456789"
 SECRET = "signing-secret-for-the-sandbox-tests"

@@ -17,6 +17,7 @@ from dataworkflows.runtime.settings import Settings
 from dataworkflows.slackbot.component import in_process_slack_actions, slackbot_app
 from dataworkflows.slackbot.conversation import BotOptions
 from tests.support.engine import API_KEY
+from tests.support.net import serve_in_process
 from tests.support.slackbot import (
     CHANNEL,
     PUBLIC_URL,
@@ -26,7 +27,6 @@ from tests.support.slackbot import (
     allow,
     command_body,
     mention_body,
-    served_on_loopback,
     signed_headers,
 )
 
@@ -48,7 +48,7 @@ async def served_engine(database_url: str) -> AsyncIterator[str]:
     config = EngineConfig(lease_seconds=5.0, claim_interval_s=0.05, shutdown_grace_s=2.0)
     async with engine_parts(settings, database_url=database_url, config=config) as (parts, app):
         await parts.service.register(GREET, source=GREET)
-        async with served_on_loopback(app) as url:
+        async with serve_in_process(app) as url:
             yield url
 
 
@@ -75,12 +75,12 @@ async def test_served_bot_runs_a_command_through_the_connector_process(database_
     connector = create_connector_app(slack.as_connector(), service_token=SERVICE_TOKEN)
     async with AsyncExitStack() as stack:
         engine_url = await stack.enter_async_context(served_engine(database_url))
-        connector_url = await stack.enter_async_context(served_on_loopback(connector))
+        connector_url = await stack.enter_async_context(serve_in_process(connector))
         settings = bot_settings(
             engine_url, connector_urls={"slack": connector_url}, service_token=SERVICE_TOKEN
         )
         app = await stack.enter_async_context(slackbot_app(settings, options=fast(settings)))
-        bot_url = await stack.enter_async_context(served_on_loopback(app))
+        bot_url = await stack.enter_async_context(serve_in_process(app))
         http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=bot_url, trust_env=False, timeout=10.0)
         )
@@ -110,7 +110,7 @@ async def test_served_bot_with_in_process_slack_answers_mentions(database_url: s
         app = await stack.enter_async_context(
             slackbot_app(settings, slack_actions=slack.as_connector(), options=fast(settings))
         )
-        bot_url = await stack.enter_async_context(served_on_loopback(app))
+        bot_url = await stack.enter_async_context(serve_in_process(app))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=bot_url, trust_env=False))
         body = mention_body("run greet who=Inline", event_id="EvSERVED", ts="1700000009.000001")
         response = await http.post(
@@ -134,7 +134,7 @@ async def test_readiness_names_refused_credentials_without_showing_them(database
     wrong_key, wrong_token = "not-the-engine-key-0123", "not-the-service-token-0123"
     async with AsyncExitStack() as stack:
         engine_url = await stack.enter_async_context(served_engine(database_url))
-        connector_url = await stack.enter_async_context(served_on_loopback(connector))
+        connector_url = await stack.enter_async_context(serve_in_process(connector))
         settings = bot_settings(
             engine_url,
             engine_api_key=wrong_key,
@@ -142,7 +142,7 @@ async def test_readiness_names_refused_credentials_without_showing_them(database
             service_token=wrong_token,
         )
         app = await stack.enter_async_context(slackbot_app(settings))
-        bot_url = await stack.enter_async_context(served_on_loopback(app))
+        bot_url = await stack.enter_async_context(serve_in_process(app))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=bot_url, trust_env=False))
         ready = await http.get("/readyz")
     assert ready.status_code == 503

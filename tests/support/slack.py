@@ -9,22 +9,19 @@ loop stays free to answer the sandbox.
 
 For speed, a sandbox can also run in the test's process: build
 ``SlackSandbox(token=..., signing_secret=..., bot_url=..., public_url=...)``, serve
-``create_slack_sandbox_app(sandbox)`` with :func:`serve_in_process`, set
+``create_slack_sandbox_app(sandbox)`` with :func:`tests.support.net.serve_in_process`, set
 ``sandbox.public_url`` to the URL it yields, and read its state directly
 (``sandbox.workspace``, ``sandbox.ephemeral``, ``sandbox.response_urls``...).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from dataworkflows.connectors.slack.demo_data import (
     ARCHIVED_CHANNEL_ID,
@@ -34,7 +31,6 @@ from dataworkflows.connectors.slack.demo_data import (
     NOT_MEMBER_CHANNEL_ID,
     PROJECT_CHANNEL_IDS,
 )
-from dataworkflows.runtime.serving import bind_socket
 from tests.support.net import free_port
 from tests.support.processes import CliProcess
 
@@ -51,7 +47,6 @@ __all__ = [
     "SANDBOX_BOT_TOKEN",
     "SANDBOX_SIGNING_SECRET",
     "SlackSandboxControl",
-    "serve_in_process",
     "slack_sandbox_process",
 ]
 
@@ -200,30 +195,3 @@ def slack_sandbox_process(
         finally:
             control.close()
         process.stop()
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # pytest owns the process's signals.
-        yield
-
-
-@asynccontextmanager
-async def serve_in_process(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI ``app`` in this event loop on a free 127.0.0.1 port; its base URL."""
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()

@@ -10,11 +10,10 @@ against a real engine harness, and drives its lifespan (so shutdown is exercised
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,11 +21,9 @@ from typing import Any
 
 import httpx
 import msgspec
-import uvicorn
 
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.runtime.actions import ActionCall, ActionSet
-from dataworkflows.runtime.serving import bind_socket
 from dataworkflows.runtime.settings import SlackRunRule
 from dataworkflows.slackbot.app import create_slackbot_app
 from dataworkflows.slackbot.background import BackgroundTasks
@@ -419,30 +416,3 @@ async def running_bot(
             yield Bot(client=client, slack=slack, tasks=tasks, engine=engine)
     finally:
         await tasks.close()
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # pytest owns the process's signals.
-        yield
-
-
-@asynccontextmanager
-async def served_on_loopback(app: Any) -> AsyncIterator[str]:
-    """``app`` served by uvicorn (lifespan on) on a free 127.0.0.1 port; its base URL."""
-    sock = bind_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
