@@ -34,8 +34,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Final, Literal
@@ -57,7 +55,7 @@ from dataworkflows.connectors.confluence.port import (
     Space,
 )
 from dataworkflows.contracts import ActionFailed
-from dataworkflows.runtime.actions import ActionCall, ActionSet
+from dataworkflows.runtime.actions import ActionCall, ActionSet, RecentResults
 
 __all__ = [
     "PageWriteOutput",
@@ -414,48 +412,16 @@ def _upstream_errors() -> Iterator[None]:
         ) from None
 
 
-class _RecentWrites:
-    """Outputs of writes per idempotency key, so a retried step does not write twice.
-
-    Confluence has no idempotency keys. This covers the retries that matter (an
-    attempt whose answer was lost, retried by the same connector process); the entry
-    is used only for the same action with the same input.
-    """
-
-    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, tuple[float, bytes, PageWriteOutput]] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-
-    @staticmethod
-    def _fingerprint(action: str, data: msgspec.Struct) -> bytes:
-        return action.encode() + b"\0" + msgspec.json.encode(data)
-
-    def get(self, key: str | None, action: str, data: msgspec.Struct) -> PageWriteOutput | None:
-        if key is None:
-            return None
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return None
-        if entry[1] != self._fingerprint(action, data):
-            return None
-        return entry[2]
-
-    def put(
-        self, key: str | None, action: str, data: msgspec.Struct, output: PageWriteOutput
-    ) -> None:
-        if key is None:
-            return
-        self._entries[key] = (time.monotonic(), self._fingerprint(action, data), output)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+def _fingerprint(action: str, data: msgspec.Struct) -> bytes:
+    # A result is reused only for the same action with the same input.
+    return action.encode() + b"\0" + msgspec.json.encode(data)
 
 
 def confluence_actions(port: ConfluencePort) -> ActionSet:
     """The ``confluence`` connector's actions over ``port``."""
     confluence = ActionSet("confluence", description="Spaces, pages and CQL search of Confluence.")
-    written = _RecentWrites()
+    # Confluence has no idempotency keys: a retried write returns what it wrote.
+    written: RecentResults[PageWriteOutput] = RecentResults()
 
     @confluence.action(
         "search",
@@ -514,11 +480,12 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         "(invalid_input), unless that page is this step's own earlier create.",
     )
     async def create_page(data: CreatePageInput, call: ActionCall) -> PageWriteOutput:
-        if (done := written.get(call.idempotency_key, "create_page", data)) is not None:
+        fingerprint = _fingerprint("create_page", data)
+        if (done := written.get(call.idempotency_key, fingerprint)) is not None:
             return done
         with _upstream_errors():
             output = await create(port, data)
-        written.put(call.idempotency_key, "create_page", data, output)
+        written.put(call.idempotency_key, output, fingerprint)
         return output
 
     @confluence.action(
@@ -530,11 +497,12 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         "version message ends with a content hash ([dw:...]) that makes re-runs idempotent.",
     )
     async def update_page(data: UpdatePageInput, call: ActionCall) -> PageWriteOutput:
-        if (done := written.get(call.idempotency_key, "update_page", data)) is not None:
+        fingerprint = _fingerprint("update_page", data)
+        if (done := written.get(call.idempotency_key, fingerprint)) is not None:
             return done
         with _upstream_errors():
             output = await update(port, data)
-        written.put(call.idempotency_key, "update_page", data, output)
+        written.put(call.idempotency_key, output, fingerprint)
         return output
 
     @confluence.action(
@@ -545,11 +513,12 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         "or unchanged). A re-run never creates a second page.",
     )
     async def upsert_page(data: UpsertPageInput, call: ActionCall) -> PageWriteOutput:
-        if (done := written.get(call.idempotency_key, "upsert_page", data)) is not None:
+        fingerprint = _fingerprint("upsert_page", data)
+        if (done := written.get(call.idempotency_key, fingerprint)) is not None:
             return done
         with _upstream_errors():
             output = await upsert(port, data)
-        written.put(call.idempotency_key, "upsert_page", data, output)
+        written.put(call.idempotency_key, output, fingerprint)
         return output
 
     return confluence

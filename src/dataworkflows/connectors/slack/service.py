@@ -12,10 +12,8 @@ optional fields, never rename.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -35,7 +33,7 @@ from dataworkflows.connectors.slack.port import (
     SlackUser,
 )
 from dataworkflows.contracts import ActionFailed
-from dataworkflows.runtime.actions import ActionCall, ActionSet
+from dataworkflows.runtime.actions import ActionCall, ActionSet, RecentResults
 
 __all__ = [
     "MessageList",
@@ -47,7 +45,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-V = TypeVar("V")
 
 Channel = Annotated[
     str,
@@ -220,34 +217,6 @@ async def list_workspace_users(
     return UserList(users=users, count=len(users))
 
 
-class _RecentWrites(Generic[V]):
-    """Results per idempotency key, so that a retried step does not post twice.
-
-    Slack has no idempotency keys. This covers the retries that matter (an attempt
-    whose answer was lost, retried seconds later by the same connector process); a
-    connector restarted between the two attempts cannot know.
-    """
-
-    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-
-    def get(self, key: str | None) -> V | None:
-        entry = self._entries.get(key) if key is not None else None
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return None
-        return entry[1]
-
-    def put(self, key: str | None, value: V) -> None:
-        if key is None:
-            return
-        self._entries[key] = (time.monotonic(), value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
 async def _call(operation: Callable[[], Awaitable[T]]) -> T:
     """Run a port call, turning Slack's errors into the connector API's."""
     try:
@@ -298,8 +267,8 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
         "slack",
         description="Messages in Slack channels, replies to commands, and the workspace's users.",
     )
-    posted: _RecentWrites[PostedMessage] = _RecentWrites()
-    responded: _RecentWrites[bool] = _RecentWrites()
+    posted: RecentResults[PostedMessage] = RecentResults()
+    responded: RecentResults[bool] = RecentResults()
 
     @slack.action(
         "post_message",
