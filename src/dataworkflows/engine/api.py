@@ -7,7 +7,6 @@ calls and records to response bodies; they hold no logic of their own.
 
 from __future__ import annotations
 
-import base64
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +48,8 @@ from dataworkflows.engine.store import (
     WorkflowVersionInfo,
 )
 from dataworkflows.reports.api import ReportsApi
-from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
+from dataworkflows.runtime.paging import decode_cursor, encode_cursor
+from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDocument
 from dataworkflows.runtime.redaction import Redactor
 
 __all__ = ["api_router"]
@@ -278,26 +278,6 @@ def attempt_view(a: StepAttemptRecord) -> StepAttemptView:
 
 
 # Cursors ------------------------------------------------------------------------------
-
-
-def encode_cursor(run: RunRecord) -> str:
-    """An opaque cursor after ``run``."""
-    raw = f"{run.created_at.isoformat()}|{run.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The position a cursor stands for; 400 when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, run_id = raw.partition("|")
-        return datetime.fromisoformat(created), UUID(run_id)
-    except (ValueError, UnicodeDecodeError):
-        raise Problem(
-            400,
-            "The cursor is not valid.",
-            errors=[FieldError(field="cursor", message="unknown cursor")],
-        ) from None
 
 
 # Authentication -----------------------------------------------------------------------
@@ -549,7 +529,9 @@ class RunController(Controller):
             after=decode_cursor(cursor) if cursor else None,
             limit=limit,
         )
-        next_cursor = encode_cursor(runs[-1]) if len(runs) == limit else None
+        next_cursor = (
+            encode_cursor(runs[-1].created_at, runs[-1].id) if len(runs) == limit else None
+        )
         return RunPage(runs=[run_view(r, service.redact) for r in runs], next_cursor=next_cursor)
 
     @get(

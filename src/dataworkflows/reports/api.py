@@ -16,7 +16,6 @@ problems (:class:`~dataworkflows.runtime.problems.Problem`).
 from __future__ import annotations
 
 import asyncio
-import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -54,6 +53,7 @@ from dataworkflows.reports.templates import (
     TemplateRenderError,
     compile_template,
 )
+from dataworkflows.runtime.paging import decode_cursor, encode_cursor
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
 
 __all__ = [
@@ -203,26 +203,6 @@ def _item(header: ReportHeader) -> ReportItem:
         formats=header.formats,
         links=_links(header.id, header.project, header.run_id),
     )
-
-
-def encode_cursor(header: ReportHeader) -> str:
-    """An opaque cursor after ``header``."""
-    raw = f"{header.created_at.isoformat()}|{header.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The position a cursor stands for; 400 when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, _, report_id = raw.partition("|")
-        return datetime.fromisoformat(created), UUID(report_id)
-    except (ValueError, UnicodeDecodeError):
-        raise Problem(
-            400,
-            "The cursor is not valid.",
-            errors=[FieldError(field="cursor", message="unknown cursor")],
-        ) from None
 
 
 # Handlers -----------------------------------------------------------------------------------
@@ -469,7 +449,9 @@ class ReportController(Controller):
         headers = await report_store.list_reports(
             project=project, after=decode_cursor(cursor) if cursor else None, limit=limit
         )
-        next_cursor = encode_cursor(headers[-1]) if len(headers) == limit else None
+        next_cursor = (
+            encode_cursor(headers[-1].created_at, headers[-1].id) if len(headers) == limit else None
+        )
         return ReportPage(reports=[_item(h) for h in headers], next_cursor=next_cursor)
 
     @get(
