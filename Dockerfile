@@ -12,16 +12,21 @@ RUN uv sync --locked --no-dev --no-install-project
 COPY README.md ./
 COPY src ./src
 COPY migrations ./migrations
+COPY workflows ./workflows
 RUN uv sync --locked --no-dev --no-editable
 
 FROM python:3.12-slim
-RUN useradd --system --uid 10001 --home-dir /home/dw --create-home dw
+# --no-log-init: a high uid would otherwise grow sparse lastlog/faillog files.
+RUN groupadd --gid 10001 dw \
+    && useradd --uid 10001 --gid 10001 --no-log-init --create-home --home-dir /home/dw \
+        --shell /usr/sbin/nologin dw
 COPY --from=build /app/.venv /app/.venv
 ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     DW_HOST=0.0.0.0 \
     DW_DATA_DIR=/home/dw/state
-USER dw
+# Numeric, so that Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+USER 10001:10001
 WORKDIR /home/dw
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
