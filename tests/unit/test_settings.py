@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,100 @@ def test_invalid_run_allow_is_named(value: str, expected: str) -> None:
         load_settings({"SLACK_RUN_ALLOW": value}, env_file=None)
     assert caught.value.variable == "SLACK_RUN_ALLOW"
     assert expected in str(caught.value)
+
+
+def test_credentials_are_read_from_files(tmp_path: Path) -> None:
+    """Every credential's *_FILE form reads the value from the file, trailing newline dropped."""
+    from dataworkflows.runtime.settings import CREDENTIAL_VARIABLES
+
+    values = {
+        "DATABASE_URL": "postgresql://dw:pw@db:5432/dw",
+        "DW_API_KEYS": "first-key-16-chars-long,second-key-16-chars-long",
+        "DW_SERVICE_TOKEN": "service-token-16-chars",
+        "DW_ENGINE_API_KEY": "engine-key-16-chars-long",
+        "MONDAY_API_TOKEN": "monday-token",
+        "TRACKER_PASSWORD": "tracker-password",
+        "TRACKER_JWT_SECRET": "tracker-jwt-secret-16-chars",
+        "SLACK_BOT_TOKEN": "xoxb-from-a-file",
+        "SLACK_SIGNING_SECRET": "slack-signing-secret",
+        "CONFLUENCE_API_TOKEN": "confluence-token",
+        "GRAPH_CLIENT_SECRET": "graph-client-secret",
+    }
+    assert set(values) == set(CREDENTIAL_VARIABLES)
+    environ = {}
+    for name, value in values.items():
+        path = tmp_path / name.lower()
+        path.write_text(value + "\n")
+        environ[f"{name}_FILE"] = str(path)
+    from_files = load_settings(environ, env_file=None)
+    assert from_files == load_settings(values, env_file=None)
+    assert from_files.slack_bot_token == "xoxb-from-a-file"
+    assert from_files.api_keys == ("first-key-16-chars-long", "second-key-16-chars-long")
+
+
+def test_a_credential_file_named_in_the_env_file_is_read(tmp_path: Path) -> None:
+    """The *_FILE form works from .env as well as from the environment."""
+    secret = tmp_path / "token"
+    secret.write_text("xoxb-in-a-file")
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"SLACK_BOT_TOKEN_FILE={secret}\n")
+    assert load_settings({}, env_file=env_file).slack_bot_token == "xoxb-in-a-file"
+
+
+@pytest.mark.parametrize(
+    ("prepare", "problem"),
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.write_text(""), "is empty"),
+        (lambda p: p.write_text("  \n\n"), "is empty"),
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: p.write_bytes(b"\xff\xfe"), "is not UTF-8 text"),
+        (lambda p: p.write_text("x" * 70_000), "larger than 64 KiB"),
+    ],
+)
+def test_a_bad_credential_file_names_the_variable(
+    tmp_path: Path, prepare: Callable[[Path], object], problem: str
+) -> None:
+    """A missing, empty or unreadable secret file stops the start, naming the *_FILE variable."""
+    path = tmp_path / "slack_bot_token"
+    prepare(path)
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SLACK_BOT_TOKEN_FILE": str(path)}, env_file=None)
+    assert caught.value.variable == "SLACK_BOT_TOKEN_FILE"
+    assert problem in caught.value.problem
+    assert str(caught.value).startswith("SLACK_BOT_TOKEN_FILE: ")
+
+
+def test_both_forms_of_a_credential_are_refused(tmp_path: Path) -> None:
+    """Setting SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE is refused without echoing either."""
+    path = tmp_path / "token"
+    path.write_text("xoxb-in-the-file")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {"SLACK_BOT_TOKEN": "xoxb-in-the-env", "SLACK_BOT_TOKEN_FILE": str(path)},
+            env_file=None,
+        )
+    assert caught.value.variable == "SLACK_BOT_TOKEN_FILE"
+    assert "set either SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_FILE" in str(caught.value)
+    assert "xoxb" not in str(caught.value)
+
+
+def test_a_credential_read_from_a_file_is_checked_like_the_variable(tmp_path: Path) -> None:
+    """A file's content goes through the variable's own rule, and the error does not echo it."""
+    path = tmp_path / "service_token"
+    path.write_text("short")
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DW_SERVICE_TOKEN_FILE": str(path)}, env_file=None)
+    assert caught.value.variable == "DW_SERVICE_TOKEN"
+    assert "at least 16 characters" in caught.value.problem
+    assert "short" not in str(caught.value)
+
+
+def test_engine_start_up_settings() -> None:
+    """DW_MIGRATIONS chooses apply or wait; DW_STARTUP_TIMEOUT is a number of seconds."""
+    assert Settings().migrations == "apply"
+    settings = load_settings({"DW_MIGRATIONS": "Wait", "DW_STARTUP_TIMEOUT": "45"}, env_file=None)
+    assert settings.migrations == "wait"
+    assert settings.startup_timeout == 45.0
+    with pytest.raises(SettingsError, match="DW_MIGRATIONS: must be one of apply, wait"):
+        load_settings({"DW_MIGRATIONS": "later"}, env_file=None)

@@ -19,8 +19,10 @@ from dotenv import dotenv_values
 from psycopg.conninfo import conninfo_to_dict
 
 __all__ = [
+    "CREDENTIAL_VARIABLES",
     "LOG_FORMATS",
     "LOG_LEVELS",
+    "MIGRATION_MODES",
     "Settings",
     "SettingsError",
     "SlackRunRule",
@@ -30,6 +32,27 @@ __all__ = [
 LogFormat = Literal["json", "console"]
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS: Final = ("json", "console")
+MigrationMode = Literal["apply", "wait"]
+MIGRATION_MODES: Final = ("apply", "wait")
+
+CREDENTIAL_VARIABLES: Final = (
+    "DATABASE_URL",
+    "DW_API_KEYS",
+    "DW_SERVICE_TOKEN",
+    "DW_ENGINE_API_KEY",
+    "MONDAY_API_TOKEN",
+    "TRACKER_PASSWORD",
+    "TRACKER_JWT_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "CONFLUENCE_API_TOKEN",
+    "GRAPH_CLIENT_SECRET",
+)
+"""Variables that carry a credential. Each also has a ``<NAME>_FILE`` form naming a
+file that holds the value, as Docker and Kubernetes secrets are mounted
+(``SLACK_BOT_TOKEN_FILE=/run/secrets/slack_bot_token``)."""
+FILE_SUFFIX: Final = "_FILE"
+MAX_SECRET_FILE_BYTES: Final = 64 * 1024
 
 _T = TypeVar("_T")
 
@@ -98,6 +121,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``DW_STEP_TIMEOUT``: seconds a step attempt may take when its workflow sets no timeout."""
     workflows_dir: Path | None = None
     """``DW_WORKFLOWS_DIR``: more workflow definitions (``*.yaml``) to register on start."""
+    migrations: MigrationMode = "apply"
+    """``DW_MIGRATIONS``: ``apply`` (``serve engine`` applies pending migrations on start)
+    or ``wait`` (it waits until ``dataworkflows migrate`` has applied them: several
+    engines, a migration job)."""
+    startup_timeout: float = 300.0
+    """``DW_STARTUP_TIMEOUT``: seconds ``serve engine`` waits for the database to answer
+    (and, with ``DW_MIGRATIONS=wait``, for the migrations) before giving up."""
     monday_api_token: str | None = None
     """``MONDAY_API_TOKEN``: a monday.com API token (also what the Monday sandbox accepts)."""
     monday_api_url: str | None = None
@@ -202,6 +232,7 @@ def load_settings(
     if env_file is not None and env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ if environ is None else environ)
+    _read_credential_files(values)
 
     def get(name: str, parse: Callable[[str, str], _T], default: _T) -> _T:
         raw = values.get(name)
@@ -224,6 +255,8 @@ def load_settings(
         lease_seconds=get("DW_LEASE_SECONDS", _float_between(1.0, 3600.0), 30.0),
         step_timeout=get("DW_STEP_TIMEOUT", _float_between(0.01, 86_400.0), 300.0),
         workflows_dir=get("DW_WORKFLOWS_DIR", _parse_path, None),
+        migrations=get("DW_MIGRATIONS", _parse_migration_mode, "apply"),
+        startup_timeout=get("DW_STARTUP_TIMEOUT", _float_between(0.0, 86_400.0), 300.0),
         monday_api_token=get("MONDAY_API_TOKEN", _parse_secret, None),
         monday_api_url=get("MONDAY_API_URL", _parse_http_url, None),
         monday_api_version=get("MONDAY_API_VERSION", _parse_api_version, "2025-07"),
@@ -255,6 +288,55 @@ def load_settings(
         graph_token_url=get("GRAPH_TOKEN_URL", _parse_http_url, None),
         outlook_mailbox=get("OUTLOOK_MAILBOX", _parse_secret, None),
     )
+
+
+def _read_credential_files(values: dict[str, str]) -> None:
+    """Replace each ``<NAME>_FILE`` of :data:`CREDENTIAL_VARIABLES` by the file's content.
+
+    Setting both forms, or naming a file that is missing, unreadable or empty, is a
+    mistake worth refusing to start over: the error names the variable, never a value.
+    """
+    for name in CREDENTIAL_VARIABLES:
+        file_variable = name + FILE_SUFFIX
+        path_text = (values.get(file_variable) or "").strip()
+        if not path_text:
+            continue
+        if (values.get(name) or "").strip():
+            raise SettingsError(
+                file_variable, f"{name} is set as well: set either {name} or {file_variable}"
+            )
+        path = Path(path_text).expanduser()
+        try:
+            with path.open("rb") as handle:
+                content = handle.read(MAX_SECRET_FILE_BYTES + 1)
+        except FileNotFoundError:
+            raise SettingsError(file_variable, f"{path} does not exist") from None
+        except IsADirectoryError:
+            raise SettingsError(file_variable, f"{path} is a directory, not a file") from None
+        except OSError as exc:
+            raise SettingsError(
+                file_variable, f"{path} cannot be read ({exc.strerror or type(exc).__name__})"
+            ) from None
+        if len(content) > MAX_SECRET_FILE_BYTES:
+            raise SettingsError(
+                file_variable, f"{path} is larger than {MAX_SECRET_FILE_BYTES // 1024} KiB"
+            )
+        try:
+            text = content.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise SettingsError(file_variable, f"{path} is not UTF-8 text") from None
+        if not text:
+            raise SettingsError(file_variable, f"{path} is empty")
+        values[name] = text
+
+
+def _parse_migration_mode(name: str, raw: str) -> MigrationMode:
+    mode = raw.lower()
+    if mode == "apply":
+        return "apply"
+    if mode == "wait":
+        return "wait"
+    raise SettingsError(name, f"must be one of {', '.join(MIGRATION_MODES)}, got {raw!r}")
 
 
 def _parse_database_url(name: str, raw: str) -> str:
