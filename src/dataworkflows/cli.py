@@ -33,6 +33,7 @@ from dataworkflows.runtime.migrations import (
     MigrationFile,
     apply_migrations,
     migration_status,
+    prepare_database,
 )
 from dataworkflows.runtime.resources import bundled_dir
 from dataworkflows.runtime.serving import (
@@ -104,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
         "engine",
         help="the REST API and the durable executor",
         description="Serve the engine on DW_HOST:DW_PORT (default port 8080). Needs "
-        "DATABASE_URL and DW_API_KEYS; applies pending migrations on start.",
+        "DATABASE_URL and DW_API_KEYS. Waits up to DW_STARTUP_TIMEOUT seconds for the "
+        "database, then applies pending migrations (DW_MIGRATIONS=apply, the default) or "
+        "waits until `dataworkflows migrate` has applied them (DW_MIGRATIONS=wait).",
     )
     connector = components.add_parser(
         "connector", help="the internal connector API for one service"
@@ -123,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.add_argument(
         "--status", action="store_true", help="list applied and pending migrations; change nothing"
+    )
+    migrate.add_argument(
+        "--wait",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait up to SECONDS for the database to answer first (a migration job "
+        "started beside its database); default: fail at once",
     )
 
     commands.add_parser("version", help="print the version", description="Print the version.")
@@ -171,6 +182,17 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     sys.exit(status)
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds from 0 to a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 86400, got {text}")
+    return value
+
+
 def _fail(message: str, status: int) -> NoReturn:
     print(f"{PROG}: {message}", file=sys.stderr)
     sys.exit(status)
@@ -183,11 +205,20 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     with _database(settings) as url:
         directory = bundled_dir("migrations")
         target = describe_target(url)
+        if args.wait:
+            prepare_database(
+                url,
+                directory,
+                apply=False,
+                timeout_s=args.wait,
+                on_wait=lambda reason: _log.warning("migrate waits", reason=reason),
+                until_reachable=True,
+            )
         if args.status:
             return _print_status(url, directory, target)
 
         def report(migration: MigrationFile, duration_ms: int) -> None:
-            print(f"applied  {migration.name}  ({duration_ms} ms)")
+            print(f"applied  {migration.name}  ({duration_ms} ms)", flush=True)
 
         applied = apply_migrations(url, directory, on_applied=report)
         if not applied:
@@ -700,8 +731,16 @@ def _run_engine(
         engine_component,
     )
 
-    directory = bundled_dir("migrations")
-    for migration in apply_migrations(url, directory):
+    # A split deployment may start the engine before its database and its migration
+    # job are done: wait for both (DW_STARTUP_TIMEOUT) rather than crash-loop.
+    applied = prepare_database(
+        url,
+        bundled_dir("migrations"),
+        apply=dev or settings.migrations == "apply",
+        timeout_s=0.0 if dev else settings.startup_timeout,
+        on_wait=lambda reason: _log.warning("engine not started yet", reason=reason),
+    )
+    for migration in applied:
         _log.info("migration applied", migration=migration.name)
     port = settings.port_or(ENGINE_DEFAULT_PORT)
     sock = bind_socket(settings.host, port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import psycopg
@@ -26,6 +27,63 @@ def test_serve_engine_migrates_serves_and_stops(empty_database_url: str, tmp_pat
     with psycopg.connect(empty_database_url) as conn:
         applied = [r[0] for r in conn.execute("SELECT name FROM dw.applied_migrations_v1()")]
     assert "0001_engine_schema.sql" in applied
+
+
+def test_serve_engine_waits_for_the_migration_job(empty_database_url: str, tmp_path: Path) -> None:
+    """With DW_MIGRATIONS=wait the engine applies nothing, says it waits, and starts once
+    `dataworkflows migrate` (a separate one-shot process) has run."""
+    port = free_port()
+    env = {
+        "DATABASE_URL": empty_database_url,
+        "DW_PORT": str(port),
+        "DW_API_KEYS": API_KEY,
+        "DW_MIGRATIONS": "wait",
+    }
+    with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
+        deadline = time.monotonic() + 20
+        while "waiting for migrations" not in engine.stderr:
+            assert engine.process is not None
+            assert engine.process.poll() is None, engine.stderr
+            assert time.monotonic() < deadline, engine.stderr
+            time.sleep(0.1)
+        assert run_cli("migrate", "--status", env=env, cwd=tmp_path).stdout.count("pending  ") > 1
+        migrated = run_cli("migrate", env={"DATABASE_URL": empty_database_url}, cwd=tmp_path)
+        assert migrated.returncode == 0, migrated.stderr
+        engine.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=30)
+        assert "migration applied" not in engine.stderr
+        assert engine.stop(signal.SIGTERM) == 0
+
+
+def test_serve_engine_gives_up_on_a_database_that_never_answers(tmp_path: Path) -> None:
+    """An unreachable database is waited for DW_STARTUP_TIMEOUT, then named in one line (exit 1)."""
+    env = {
+        "DATABASE_URL": f"postgresql://dw:pw-not-shown@127.0.0.1:{free_port()}/dw",
+        "DW_API_KEYS": API_KEY,
+        "DW_STARTUP_TIMEOUT": "2",
+    }
+    started = time.monotonic()
+    result = run_cli("serve", "engine", env=env, cwd=tmp_path)
+    assert 1.0 <= time.monotonic() - started < 30
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("dataworkflows: cannot connect to PostgreSQL at 127.0.0.1:")
+    assert "pw-not-shown" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_waits_for_the_database_when_asked(tmp_path: Path) -> None:
+    """`migrate --wait 2` retries an unreachable database for 2 s, then names it (exit 1)."""
+    env = {"DATABASE_URL": f"postgresql://dw@127.0.0.1:{free_port()}/dw"}
+    started = time.monotonic()
+    result = run_cli("migrate", "--wait", "2", env=env, cwd=tmp_path)
+    assert time.monotonic() - started >= 1.0
+    assert result.returncode == 1
+    assert "migrate waits" in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("dataworkflows: cannot connect to PostgreSQL at 127.0.0.1:")
+    )
 
 
 def test_migrate_command_reports_status(empty_database_url: str, tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.migrations import (
     MigrationError,
     apply_migrations,
     discover_migrations,
     migration_status,
+    prepare_database,
 )
 
 
@@ -153,3 +155,145 @@ def test_database_newer_than_code_is_accepted(empty_database_url: str, scratch_d
     assert status.unknown == ["0002_add_column.sql"]
     assert status.current
     assert apply_migrations(empty_database_url, scratch_dir) == []
+
+
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_prepare_applies_pending_files_when_asked(
+    empty_database_url: str, scratch_dir: Path
+) -> None:
+    """With apply, start-up applies what is pending at once and waits for nothing."""
+    clock = FakeClock()
+    applied = prepare_database(
+        empty_database_url, scratch_dir, apply=True, timeout_s=30, sleep=clock.sleep, clock=clock
+    )
+    assert [m.name for m in applied] == ["0001_create_table.sql", "0002_add_column.sql"]
+    assert clock.sleeps == []
+
+
+def test_prepare_waits_until_another_process_migrates(
+    empty_database_url: str, scratch_dir: Path
+) -> None:
+    """Without apply, start-up waits (saying why once) until the migrations are applied."""
+    reasons: list[str] = []
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.sleeps) == 3:  # the migration job finishes meanwhile
+            apply_migrations(empty_database_url, scratch_dir)
+
+    applied = prepare_database(
+        empty_database_url,
+        scratch_dir,
+        apply=False,
+        timeout_s=60,
+        on_wait=reasons.append,
+        sleep=sleep,
+        clock=clock,
+    )
+    assert applied == []
+    assert len(clock.sleeps) == 3
+    assert clock.sleeps == sorted(clock.sleeps), "the wait backs off"
+    assert reasons == [
+        "waiting for migrations: 2 migration(s) pending: 0001_create_table.sql, "
+        "0002_add_column.sql (run `dataworkflows migrate`)"
+    ]
+    assert migration_status(empty_database_url, scratch_dir).current
+
+
+def test_prepare_gives_up_on_pending_migrations_after_the_timeout(
+    empty_database_url: str, scratch_dir: Path
+) -> None:
+    """Waiting is bounded: when nobody migrates, start-up fails naming what is pending."""
+    clock = FakeClock()
+    with pytest.raises(MigrationError, match=r"not migrated after 20 s: 2 migration\(s\) pending"):
+        prepare_database(
+            empty_database_url,
+            scratch_dir,
+            apply=False,
+            timeout_s=20,
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert 15 <= clock.now <= 20
+    assert max(clock.sleeps) == 5.0
+
+
+def test_prepare_waits_for_an_unreachable_database_then_names_it(scratch_dir: Path) -> None:
+    """A database that never answers is retried until the timeout, then named (no password)."""
+    reasons: list[str] = []
+    clock = FakeClock()
+    url = f"postgresql://dw:hunter2-password@127.0.0.1:{_closed_port()}/dw"
+    with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:\d+, database \"dw\"") as caught:
+        prepare_database(
+            url,
+            scratch_dir,
+            apply=True,
+            timeout_s=10,
+            on_wait=reasons.append,
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert len(clock.sleeps) >= 3
+    assert len(reasons) == 1
+    assert "hunter2" not in str(caught.value) + reasons[0]
+
+
+def test_prepare_until_reachable_returns_once_the_database_answers(
+    empty_database_url: str, scratch_dir: Path
+) -> None:
+    """`migrate --wait` waits for the database only: pending files do not keep it waiting."""
+    clock = FakeClock()
+    applied = prepare_database(
+        empty_database_url,
+        scratch_dir,
+        apply=False,
+        until_reachable=True,
+        timeout_s=60,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert applied == []
+    assert clock.sleeps == []
+    assert len(migration_status(empty_database_url, scratch_dir).pending) == 2
+
+
+def test_prepare_refuses_an_edited_migration_at_once(
+    empty_database_url: str, scratch_dir: Path
+) -> None:
+    """An applied file edited since is a mistake no wait can mend: it fails at once."""
+    apply_migrations(empty_database_url, scratch_dir)
+    write(scratch_dir, "0001_create_table.sql", "CREATE TABLE dw.things (id bigint PRIMARY KEY);")
+    clock = FakeClock()
+    with pytest.raises(MigrationError, match=r"0001_create_table\.sql"):
+        prepare_database(
+            empty_database_url,
+            scratch_dir,
+            apply=False,
+            timeout_s=60,
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    assert clock.sleeps == []
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

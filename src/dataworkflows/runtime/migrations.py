@@ -25,7 +25,7 @@ from typing import Final
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from dataworkflows.runtime.database import connect
+from dataworkflows.runtime.database import DatabaseUnavailable, connect
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "discover_migrations",
     "fetch_status_async",
     "migration_status",
+    "prepare_database",
     "readiness_checks",
 ]
 
@@ -237,6 +238,62 @@ def apply_migrations(
         finally:
             if not conn.closed:
                 conn.execute(_Q["unlock"], {"key": ADVISORY_LOCK_KEY})
+
+
+WAIT_FIRST_S: Final = 0.5
+WAIT_MAX_S: Final = 5.0
+
+
+def prepare_database(
+    url: str,
+    directory: Path,
+    *,
+    apply: bool,
+    timeout_s: float,
+    on_wait: Callable[[str], None] = lambda reason: None,
+    until_reachable: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[MigrationFile]:
+    """Wait until PostgreSQL answers, then make sure every migration is applied.
+
+    With ``apply`` the pending files are applied here (returned); without it this
+    waits until another process (``dataworkflows migrate``, a migration job) has
+    applied them. Either way it tries for up to ``timeout_s`` seconds, calling
+    ``on_wait`` with the reason whenever that changes, so that an engine started
+    beside its database waits for it instead of crash-looping. ``until_reachable``
+    stops the wait as soon as the database answers, whatever its migrations. Raises
+    :class:`DatabaseUnavailable` or :class:`MigrationError` with the last reason when
+    the time is up; an edited migration file is refused at once.
+    """
+    deadline = clock() + timeout_s
+    delay = WAIT_FIRST_S
+    said: str | None = None
+    while True:
+        try:
+            if apply:
+                return apply_migrations(url, directory)
+            status = migration_status(url, directory)
+            if until_reachable:
+                return []
+            if status.edited:
+                raise MigrationError(str(status.problem()))
+            if status.current:
+                return []
+            reason = f"waiting for migrations: {status.problem()}"
+            failure: Exception = MigrationError(
+                f"the database is not migrated after {timeout_s:g} s: {status.problem()}"
+            )
+        except DatabaseUnavailable as exc:
+            reason = str(exc)
+            failure = exc
+        if clock() + delay > deadline:
+            raise failure
+        if reason != said:
+            on_wait(reason)
+            said = reason
+        sleep(delay)
+        delay = min(delay * 2, WAIT_MAX_S)
 
 
 def readiness_checks(
