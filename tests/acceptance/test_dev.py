@@ -62,7 +62,12 @@ def test_dev_runs_keeps_data_and_stops_cleanly(tmp_path: Path) -> None:
 
     with CliProcess("dev", "--no-browser", env=env, cwd=tmp_path) as dev:
         ready = dev.wait_http(f"{base}/readyz")
-        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "executor": "ok"}
+        assert ready.json()["checks"] == {
+            "database": "ok",
+            "migrations": "ok",
+            "executor": "ok",
+            "workflows": "ok",
+        }
         page = httpx.get(f"{base}/docs")
         assert page.status_code == 200
         assets = _Assets()

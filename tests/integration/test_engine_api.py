@@ -60,7 +60,12 @@ async def test_probes_and_docs_need_no_key(database_url: str) -> None:
         ready = await client.get("/readyz")
         document = (await client.get("/docs/openapi.json")).json()
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "executor": "ok"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "migrations": "ok",
+        "executor": "ok",
+        "workflows": "ok",
+    }
     paths = document["paths"]
     for path in (
         "/v1/workflows/{name}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import random
 import time
@@ -25,7 +26,7 @@ from dataworkflows.engine.connectors import (
 from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
-from dataworkflows.engine.service import WorkflowService
+from dataworkflows.engine.service import Unregistered, WorkflowService
 from dataworkflows.engine.validation import CompiledWorkflow
 from dataworkflows.reports import (
     PostgresReportStore,
@@ -35,6 +36,7 @@ from dataworkflows.reports import (
     reports_api,
 )
 from dataworkflows.runtime.actions import ActionSet
+from dataworkflows.runtime.app import ReadinessCheck
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
@@ -172,13 +174,26 @@ async def engine_parts(
         service = WorkflowService(
             store=store, connectors=connectors, executor=executor, redactor=redactor
         )
+        unregistered: list[Unregistered] = []
         for directory in (bundled_dir("workflows"), settings.workflows_dir):
             if directory is not None and directory.is_dir():
                 await register_shipped(report_store, directory)
-                await service.register_directory(directory)
+                unregistered.extend(await service.register_directory(directory))
         await executor.start()
+        retrying = asyncio.create_task(
+            _register_until_done(service, unregistered), name="register-shipped-workflows"
+        )
         try:
             checks = readiness_checks(pool, discover_migrations(bundled_dir("migrations")))
+            checks.update(connector_checks(connectors))
+
+            async def workflows_check() -> str | None:
+                failed = retrying.result() if retrying.done() else unregistered
+                if not failed:
+                    return None
+                return "not registered: " + "; ".join(
+                    f"{entry.path.name} ({entry.reason})" for entry in failed
+                )
 
             async def executor_check() -> str | None:
                 late = time.monotonic() - executor.lease_valid_until
@@ -187,6 +202,7 @@ async def engine_parts(
                 return None
 
             checks["executor"] = executor_check
+            checks["workflows"] = workflows_check
             app = create_engine_app(
                 readiness=checks,
                 api=api_router(
@@ -197,11 +213,42 @@ async def engine_parts(
             )
             yield EngineParts(service, executor), app
         finally:
+            retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retrying
             await executor.stop()
     finally:
         await stack.aclose()
         await journal_pool.close()
         await pool.close()
+
+
+REGISTER_RETRY_FIRST_S = 1.0
+REGISTER_RETRY_MAX_S = 30.0
+
+
+async def _register_until_done(
+    service: WorkflowService, unregistered: list[Unregistered]
+) -> list[Unregistered]:
+    """Register again, with backoff, the shipped definitions whose connectors did not
+    answer on start (a split deployment may start the engine first); ``unregistered``
+    is updated in place, so ``/readyz`` names what is still missing."""
+    delay = REGISTER_RETRY_FIRST_S
+    while any(entry.retry for entry in unregistered):
+        await asyncio.sleep(delay)
+        unregistered[:] = await service.register_again(unregistered)
+        delay = min(delay * 2, REGISTER_RETRY_MAX_S)
+    return unregistered
+
+
+def connector_checks(connectors: ConnectorRegistry) -> dict[str, ReadinessCheck]:
+    """A ``/readyz`` check per connector reached over HTTP: it answers, and takes our token."""
+    checks: dict[str, ReadinessCheck] = {}
+    for name in connectors.names:
+        connector = connectors.get(name)
+        if isinstance(connector, HttpConnector):
+            checks[f"connector:{name}"] = connector.probe
+    return checks
 
 
 @asynccontextmanager

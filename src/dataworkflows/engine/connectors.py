@@ -75,6 +75,9 @@ _error_decoder = msgspec.json.Decoder(ActionErrorEnvelope)
 _catalog_decoder = msgspec.json.Decoder(ActionCatalog)
 
 
+PROBE_TIMEOUT_S: Final = 2.0
+"""How long a readiness probe waits for a connector's catalog."""
+
 HTTP_CONNECTIONS: Final = 512
 """Most connections an engine keeps open to one connector process; calls beyond it
 wait for a free one (in order)."""
@@ -125,6 +128,11 @@ class HttpConnector:
             raise ConnectorUnavailable(
                 f"connector {self.name} at {self.base_url} does not answer ({type(exc).__name__})"
             ) from None
+        if status in (401, 403):
+            raise ConnectorUnavailable(
+                f"connector {self.name} at {self.base_url} refused the service token "
+                "(check DW_SERVICE_TOKEN)"
+            )
         if status != 200:
             raise ConnectorUnavailable(
                 f"connector {self.name} at {self.base_url} answered {status} to GET /v1/actions"
@@ -135,6 +143,20 @@ class HttpConnector:
             raise ConnectorUnavailable(
                 f"connector {self.name} at {self.base_url} sent a malformed catalog"
             ) from None
+
+    async def probe(self) -> str | None:
+        """For ``/readyz``: None when the connector answers and accepts our token, else
+        what is wrong in one line."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self.catalog()
+        except ConnectorUnavailable as exc:
+            return str(exc)
+        except TimeoutError:
+            return (
+                f"connector {self.name} at {self.base_url} did not answer in {PROBE_TIMEOUT_S:g} s"
+            )
+        return None
 
     async def invoke(self, action: str, request: ActionRequest) -> dict[str, Any]:
         url = f"{self.base_url}/v1/actions/{action}"

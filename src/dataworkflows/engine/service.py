@@ -41,10 +41,21 @@ from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import FieldError, Problem
 from dataworkflows.runtime.redaction import Redactor
 
-__all__ = ["WorkflowService", "validate_inputs"]
+__all__ = ["Unregistered", "WorkflowService", "validate_inputs"]
 
 _log = get_logger(__name__)
 WAIT_POLL_S = 0.2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unregistered:
+    """A shipped definition that could not be registered, and why."""
+
+    path: Path
+    source: str
+    reason: str
+    retry: bool
+    """Whether registering it again may succeed (a connector it uses did not answer)."""
 
 
 def validate_inputs(definition: WorkflowDefinition, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -200,19 +211,72 @@ class WorkflowService:
             _log.info("workflow registered", workflow=definition.name, version=registration.version)
         return definition.name, registration
 
-    async def register_directory(self, directory: Path) -> None:
-        """Register every ``*.yaml`` definition in ``directory``; log what fails."""
+    async def register_directory(self, directory: Path) -> list[Unregistered]:
+        """Register every ``*.yaml`` definition in ``directory``; those that failed.
+
+        A definition that uses a connector this deployment does not configure is
+        skipped with a log line (a Monday-only deployment has no use for the status
+        report). One whose connector did not answer is returned with ``retry`` set:
+        registering it again later may succeed (see :meth:`register_again`).
+        """
+        failed: list[Unregistered] = []
         for path, source in await asyncio.to_thread(_read_definitions, directory):
-            try:
-                await self.register(source, source=source)
-            except Problem as problem:
-                details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
-                _log.error(
-                    "shipped workflow not registered",
-                    file=str(path),
-                    problem=problem.detail,
-                    errors=details,
-                )
+            outcome = await self._register_shipped(path, source)
+            if outcome is not None:
+                failed.append(outcome)
+        return failed
+
+    async def register_again(self, failed: list[Unregistered]) -> list[Unregistered]:
+        """Register the retryable ones of ``failed`` again; those that still fail."""
+        still: list[Unregistered] = []
+        for entry in failed:
+            outcome = (
+                await self._register_shipped(entry.path, entry.source) if entry.retry else entry
+            )
+            if outcome is not None:
+                still.append(outcome)
+            else:
+                _log.info("shipped workflow registered after a retry", file=str(entry.path))
+        return still
+
+    async def _register_shipped(self, path: Path, source: str) -> Unregistered | None:
+        try:
+            unconfigured = self._unconfigured_connectors(yaml.safe_load(source))
+        except yaml.YAMLError:
+            unconfigured = []  # register() says what is wrong with it
+        if unconfigured:
+            _log.info(
+                "shipped workflow skipped: it uses connectors this deployment does not configure",
+                file=str(path),
+                connectors=", ".join(unconfigured),
+            )
+            return None
+        try:
+            await self.register(source, source=source)
+        except Problem as problem:
+            details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
+            _log.error(
+                "shipped workflow not registered",
+                file=str(path),
+                problem=problem.detail,
+                errors=details,
+            )
+            reason = f"{problem.detail} {details}".strip() if details else str(problem.detail)
+            return Unregistered(
+                path=path, source=source, reason=reason, retry=problem.status == 503
+            )
+        return None
+
+    def _unconfigured_connectors(self, document: Any) -> list[str]:
+        """Connectors the steps of ``document`` name that this engine does not have."""
+        if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
+            return []
+        named = {
+            step["uses"].split(".", 1)[0]
+            for step in document["steps"]
+            if isinstance(step, dict) and isinstance(step.get("uses"), str) and "." in step["uses"]
+        }
+        return sorted(named - set(self.connectors.names))
 
     async def compiled(self, name: str, version: int) -> CompiledWorkflow:
         """The compiled definition of a stored version (cached)."""
