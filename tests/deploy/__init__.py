@@ -1,0 +1,1 @@
+"""Tests of the container image and the compose deployment (run by .ci/container)."""
