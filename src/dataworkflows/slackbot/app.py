@@ -62,6 +62,8 @@ from dataworkflows.slackbot.wire import (
 __all__ = ["COMPONENT", "SlackEndpoints", "create_slackbot_app"]
 
 COMPONENT: Final = "slack-bot"
+HANDLED_EVENTS: Final = frozenset({"app_mention"})
+"""Events API event types the bot answers (the Slack app subscribes to exactly these)."""
 
 _log = get_logger(__name__)
 _KEY_SAFE_RE: Final = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
@@ -198,7 +200,7 @@ class SlackEndpoints:
             )
             return _ack()
         event = decode_mention(envelope.event)
-        if event is None or event.type != "app_mention" or not event.user or not event.channel:
+        if event is None or event.type not in HANDLED_EVENTS or not event.user or not event.channel:
             return _ack()
         if event.bot_id or event.subtype or event.user == envelope.bot_user_id:
             return _ack()  # never answer a bot, least of all ourselves
