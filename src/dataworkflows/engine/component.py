@@ -39,12 +39,15 @@ from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.app import ReadinessCheck
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
 from dataworkflows.runtime.database import open_pool
+from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.resources import bundled_dir
 from dataworkflows.runtime.settings import Settings
 
 __all__ = ["ENGINE_DEFAULT_PORT", "EngineParts", "engine_component", "engine_parts"]
+
+_log = get_logger(__name__)
 
 ENGINE_DEFAULT_PORT = 8080
 JOURNAL_FLUSHERS = 2
@@ -188,11 +191,10 @@ async def engine_parts(
             checks.update(connector_checks(connectors))
 
             async def workflows_check() -> str | None:
-                failed = retrying.result() if retrying.done() else unregistered
-                if not failed:
+                if not unregistered:
                     return None
                 return "not registered: " + "; ".join(
-                    f"{entry.path.name} ({entry.reason})" for entry in failed
+                    f"{entry.path.name} ({entry.reason})" for entry in unregistered
                 )
 
             async def executor_check() -> str | None:
@@ -227,18 +229,20 @@ REGISTER_RETRY_FIRST_S = 1.0
 REGISTER_RETRY_MAX_S = 30.0
 
 
-async def _register_until_done(
-    service: WorkflowService, unregistered: list[Unregistered]
-) -> list[Unregistered]:
+async def _register_until_done(service: WorkflowService, unregistered: list[Unregistered]) -> None:
     """Register again, with backoff, the shipped definitions whose connectors did not
     answer on start (a split deployment may start the engine first); ``unregistered``
     is updated in place, so ``/readyz`` names what is still missing."""
     delay = REGISTER_RETRY_FIRST_S
     while any(entry.retry for entry in unregistered):
         await asyncio.sleep(delay)
-        unregistered[:] = await service.register_again(unregistered)
+        try:
+            unregistered[:] = await service.register_again(unregistered)
+        except Exception as exc:  # the database, say: try again later, never give up
+            _log.warning(
+                "registering shipped workflows failed", error=f"{type(exc).__name__}: {exc}"
+            )
         delay = min(delay * 2, REGISTER_RETRY_MAX_S)
-    return unregistered
 
 
 def connector_checks(connectors: ConnectorRegistry) -> dict[str, ReadinessCheck]:
