@@ -13,7 +13,11 @@ ci_apt() { # ci_apt COMMAND PACKAGE...: install PACKAGEs unless COMMAND exists
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-ci_pip() { # ci_pip REQUIREMENT...: install into .tools/ci
+ci_pip() { # ci_pip REQUIREMENT...: install into .tools/ci (its output only on failure)
     [ -x "$ci_tools_venv/bin/python" ] || python3 -m venv "$ci_tools_venv"
-    "$ci_tools_venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+    if ! "$ci_tools_venv/bin/python" -m pip install --disable-pip-version-check "$@" \
+        >"$ci_tools_venv/pip.log" 2>&1; then
+        cat "$ci_tools_venv/pip.log" >&2
+        return 1
+    fi
 }
