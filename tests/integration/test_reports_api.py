@@ -15,6 +15,7 @@ from dataworkflows.reports.store import NewReport
 from dataworkflows.runtime.app import create_app
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.docs import openapi_config
+from dataworkflows.runtime.evaluation_pool import EvaluationPool
 
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
@@ -24,7 +25,8 @@ async def api(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Postg
     """The controllers mounted under /v1 as the engine mounts them, on a test database."""
     pool = await open_pool(database_url, max_size=4, name="reports-api-test")
     store = PostgresReportStore(pool)
-    parts = reports_api(store)
+    evaluations = EvaluationPool(workers=1)
+    parts = reports_api(store, evaluations)
     app = create_app(
         component="engine",
         route_handlers=[
@@ -42,6 +44,7 @@ async def api(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Postg
         ) as client:
             yield client, store
     finally:
+        await evaluations.close()
         await pool.close()
 
 

@@ -25,6 +25,7 @@ from dataworkflows.reports.registry import register_project, register_template
 from dataworkflows.reports.store import NewReport, ProjectFields
 from dataworkflows.reports.templates import TemplateProblem, checksum_of
 from dataworkflows.runtime.database import open_pool
+from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.resources import bundled_dir
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -508,7 +509,8 @@ async def test_core_render_renders_registered_templates(store: PostgresReportSto
     name = unique("hello") + ".slack"
     await register_template(store, name, "# Hi {{ who }}\nv1")
     await register_template(store, name, "# Hi {{ who }}\nv2 {{ missing.value }}")
-    core = core_actions(StoredTemplateSource(store))
+    evaluations = EvaluationPool(workers=1)
+    core = core_actions(StoredTemplateSource(store, evaluations))
     pinned = await core.invoke(
         "render", ActionRequest(input={"template": name, "version": 1, "data": {"who": "<team>"}})
     )
@@ -528,6 +530,7 @@ async def test_core_render_renders_registered_templates(store: PostgresReportSto
     assert failing.value.error.code == "invalid_input"
     assert f"template {name}: line 2" in failing.value.error.message
     assert unknown.value.error.code == "not_found"
+    await evaluations.close()
 
 
 async def test_shipped_templates_and_projects_register_once(

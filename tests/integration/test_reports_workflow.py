@@ -27,6 +27,7 @@ from dataworkflows.reports import (
 )
 from dataworkflows.reports.registry import register_template
 from dataworkflows.runtime.database import open_pool
+from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.resources import bundled_dir
 from dataworkflows.runtime.settings import Settings
 
@@ -177,20 +178,26 @@ async def report_engine(database_url: str) -> AsyncIterator[ReportEngine]:
     async def instant_sleep(seconds: float) -> None:
         await asyncio.sleep(0)
 
+    evaluations = EvaluationPool(workers=1)
     try:
         async with engine_parts(
             Settings(api_keys=("test-key-0123456789abcdef",), db_pool_max=6),
             database_url=database_url,
             config=EngineConfig(lease_seconds=5.0, claim_interval_s=0.05, shutdown_grace_s=2.0),
             # A later ActionSet of the same connector replaces the engine's own core.
-            extra_actions=[core_actions(StoredTemplateSource(store)), reports_actions(store)],
+            extra_actions=[
+                core_actions(StoredTemplateSource(store, evaluations)),
+                reports_actions(store),
+            ],
             sleep=instant_sleep,
             jitter=lambda: 0.5,
+            evaluations=evaluations,
         ) as (parts, _app):
             await parts.service.register(REPORT_WORKFLOW, source=REPORT_WORKFLOW)
             await register_template(store, "long-demo.slack", LONG_TEMPLATE)
             yield ReportEngine(parts=parts, store=store)
     finally:
+        await evaluations.close()
         await pool.close()
 
 

@@ -23,6 +23,7 @@ from dataworkflows.engine.connectors import (
     InProcessConnector,
     connector_session,
 )
+from dataworkflows.engine.evaluation import Evaluator
 from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
@@ -39,6 +40,7 @@ from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.app import ReadinessCheck
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
 from dataworkflows.runtime.database import open_pool
+from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
 from dataworkflows.runtime.redaction import Redactor
@@ -52,6 +54,8 @@ _log = get_logger(__name__)
 ENGINE_DEFAULT_PORT = 8080
 JOURNAL_FLUSHERS = 2
 """Batches written at once: one fills while the other commits."""
+EVALUATION_WORKERS = 2
+"""Worker processes for jinja in definitions and templates (see evaluation_pool)."""
 
 
 class EngineConfigurationError(ValueError):
@@ -125,11 +129,13 @@ async def engine_parts(
     extra_actions: Sequence[ActionSet] = (),
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     jitter: Callable[[], float] = random.random,
+    evaluations: EvaluationPool | None = None,
 ) -> AsyncIterator[tuple[EngineParts, Litestar]]:
     """Open the pool, start the executor, register shipped workflows; stop all on exit.
 
     ``extra_actions`` adds in-process connectors; ``sleep`` and ``jitter`` replace the
-    retry clock (tests pass instant ones).
+    retry clock (tests pass instant ones); ``evaluations`` shares a pool of evaluation
+    workers (default: one of its own, closed on exit).
     """
     pool = await open_pool(database_url, max_size=settings.db_pool_max, name="engine")
     journal_pool = await open_pool(
@@ -139,6 +145,10 @@ async def engine_parts(
     try:
         store = PostgresEngineStore(pool, journal_pool=journal_pool)
         report_store = PostgresReportStore(pool)
+        if evaluations is None:
+            # Jinja in definitions and templates runs in worker processes with limits.
+            evaluations = EvaluationPool(workers=EVALUATION_WORKERS)
+            stack.push_async_callback(evaluations.close)
         # Reports live in the engine's database, so their actions (and core.render,
         # which renders stored templates) run in the engine. A later ActionSet of the
         # same connector replaces an earlier one: tests' extra_actions come last.
@@ -147,7 +157,7 @@ async def engine_parts(
             store,
             stack,
             extra_actions=[
-                core_actions(StoredTemplateSource(report_store)),
+                core_actions(StoredTemplateSource(report_store, evaluations)),
                 reports_actions(report_store),
                 *extra_actions,
             ],
@@ -164,6 +174,7 @@ async def engine_parts(
             connectors=connectors,
             load_workflow=load,
             redactor=redactor,
+            evaluator=Evaluator(evaluations),
             sleep=sleep,
             jitter=jitter,
             journal_flushers=JOURNAL_FLUSHERS,
@@ -210,7 +221,7 @@ async def engine_parts(
                 api=api_router(
                     service=service,
                     api_keys=settings.api_keys,
-                    reports=reports_api(report_store),
+                    reports=reports_api(report_store, evaluations),
                 ),
             )
             yield EngineParts(service, executor), app

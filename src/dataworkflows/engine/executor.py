@@ -36,7 +36,8 @@ from psycopg_pool import PoolTimeout
 from dataworkflows import __version__
 from dataworkflows.contracts import ActionContext, ActionError, ActionFailed, ActionRequest
 from dataworkflows.engine.connectors import ConnectorRegistry
-from dataworkflows.engine.expressions import ExpressionError, evaluate
+from dataworkflows.engine.evaluation import Evaluator, ExpressionLimitExceeded
+from dataworkflows.engine.expressions import CompiledValue, ExpressionError
 from dataworkflows.engine.intake import RunIntake
 from dataworkflows.engine.journal import Journal, JournalUnavailable, RecordRefused, RunLost
 from dataworkflows.engine.store import (
@@ -139,6 +140,13 @@ def _error(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
+def _expression_error(message: str, exc: ExpressionError) -> dict[str, Any]:
+    """A failed expression: ``expression_limit`` when it went over a limit (time,
+    memory, size), else ``expression_error``. Neither is retried."""
+    code = "expression_limit" if isinstance(exc, ExpressionLimitExceeded) else "expression_error"
+    return _error(code, message)
+
+
 class Executor:
     """Executes runs for one engine process."""
 
@@ -149,6 +157,7 @@ class Executor:
         connectors: ConnectorRegistry,
         load_workflow: WorkflowLoader,
         redactor: Redactor,
+        evaluator: Evaluator,
         config: EngineConfig | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
@@ -159,6 +168,7 @@ class Executor:
         self._connectors = connectors
         self._load_workflow = load_workflow
         self._redact = redactor
+        self._evaluator = evaluator
         self._sleep = sleep
         self._jitter = jitter
         self.engine_id = self._new_engine_id()
@@ -616,12 +626,12 @@ class Executor:
         output = None
         if state.workflow.output is not None:
             try:
-                output = evaluate(state.workflow.output, state.context)
+                output = await self._evaluator.evaluate(state.workflow.output, state.context)
             except ExpressionError as exc:
                 return RunFinish(
                     id=state.id,
                     status="failed",
-                    error=_error("expression_error", f"output: {exc}"),
+                    error=_expression_error(f"output: {exc}", exc),
                 )
         return RunFinish(id=state.id, status="succeeded", output=self._redact(output))
 
@@ -684,9 +694,9 @@ class Executor:
         context = state.context
         if step.condition is not None:
             try:
-                proceed = evaluate(step.condition, context)
+                proceed = await self._evaluate(step, step.condition, context)
             except ExpressionError as exc:
-                return await self._expression_failure(state, step, -1, f"if: {exc}")
+                return await self._expression_failure(state, step, -1, f"if: {exc}", exc)
             if not proceed:
                 now = _now()
                 await self.journal.record(
@@ -706,9 +716,9 @@ class Executor:
         if step.foreach is not None:
             return await self._run_foreach(state, step)
         try:
-            arguments = evaluate(step.with_, context)
+            arguments = await self._evaluate(step, step.with_, context)
         except ExpressionError as exc:
-            return await self._expression_failure(state, step, -1, f"with: {exc}")
+            return await self._expression_failure(state, step, -1, f"with: {exc}", exc)
         output, error = await self._attempts(state, step, -1, arguments, _now())
         if error is not None:
             if step.on_error == "fail":
@@ -716,10 +726,23 @@ class Executor:
             return _step_view("failed", None, error)
         return _step_view("succeeded", output, None)
 
+    async def _evaluate(
+        self, step: CompiledStep, value: CompiledValue, context: Mapping[str, Any]
+    ) -> Any:
+        """A value of ``step``, evaluated within the step's timeout."""
+        return await self._evaluator.evaluate(
+            value, context, seconds=step.timeout or self.config.step_timeout_s
+        )
+
     async def _expression_failure(
-        self, state: _RunState, step: CompiledStep, iteration: int, message: str
+        self,
+        state: _RunState,
+        step: CompiledStep,
+        iteration: int,
+        message: str,
+        exc: ExpressionError,
     ) -> dict[str, Any]:
-        error = _error("expression_error", message)
+        error = _expression_error(message, exc)
         await self._record_failure(state, step, iteration, error, _now())
         if step.on_error == "fail":
             raise StepFailed(step.id, error)
@@ -729,12 +752,13 @@ class Executor:
         assert step.foreach is not None
         queued = _now()
         try:
-            items = evaluate(step.foreach, state.context)
+            items = await self._evaluate(step, step.foreach, state.context)
         except ExpressionError as exc:
-            return await self._expression_failure(state, step, -1, f"foreach: {exc}")
+            return await self._expression_failure(state, step, -1, f"foreach: {exc}", exc)
         if not isinstance(items, list | tuple):
+            message = f"foreach: must give a list, got {type(items).__name__}"
             return await self._expression_failure(
-                state, step, -1, f"foreach: must give a list, got {type(items).__name__}"
+                state, step, -1, message, ExpressionError(message)
             )
         outputs: list[Any] = [None] * len(items)
         failures: list[dict[str, Any]] = []
@@ -756,9 +780,9 @@ class Executor:
                 context = {**state.context, "item": item, "index": index}
                 error: dict[str, Any] | None
                 try:
-                    arguments = evaluate(step.with_, context)
+                    arguments = await self._evaluate(step, step.with_, context)
                 except ExpressionError as exc:
-                    error = _error("expression_error", f"with: {exc}")
+                    error = _expression_error(f"with: {exc}", exc)
                     await self._record_failure(state, step, index, error, item_queued)
                 else:
                     try:

@@ -16,14 +16,19 @@ text search): ``boards | selectattr('name', 'containing', inputs.project)``.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import jinja2
+import msgspec
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
+
+from dataworkflows.runtime.limits import LimitExceeded, check_jinja
 
 __all__ = [
     "CompiledValue",
@@ -32,6 +37,9 @@ __all__ = [
     "compile_condition",
     "compile_value",
     "evaluate",
+    "evaluate_source",
+    "plain",
+    "worker_context",
 ]
 
 ROOT_NAMES: Final = frozenset({"inputs", "steps", "run"})
@@ -94,11 +102,26 @@ class CompiledValue:
     function: Callable[..., Any] | None = None
     children: tuple[tuple[str | int, CompiledValue], ...] = ()
     references: frozenset[Reference] = field(default_factory=frozenset)
+    raw: Any = None
+    """The definition's value this was compiled from (what a worker process compiles)."""
+    condition: bool = False
+    """Compiled by :func:`compile_condition` (``if:``/``foreach:``), not :func:`compile_value`."""
+    bounded: bool = True
+    """Whether its cost is bounded by its size and its data's (see :func:`_is_bounded`);
+    one that is not runs in a worker process with limits (:mod:`.evaluation`)."""
 
     @property
     def is_literal(self) -> bool:
         """Whether the value holds no expression at all."""
         return self.kind == "literal"
+
+    @property
+    def needs_isolation(self) -> bool:
+        """Whether evaluating it may run unbounded code (loops, calls, ``*``...), so that
+        it must run in a worker process, not in the engine's event loop."""
+        if self.kind in ("expression", "template"):
+            return not self.bounded
+        return any(child.needs_isolation for _, child in self.children)
 
 
 def _references(ast: nodes.Template) -> frozenset[Reference]:
@@ -121,16 +144,94 @@ def _references(ast: nodes.Template) -> frozenset[Reference]:
     return frozenset(found)
 
 
+# Expressions made only of these run in the engine itself: without loops, calls,
+# assignments, repetition (`*`, `**`, `%` formatting) or more than a few names, their
+# time and the size of their result are bounded by their own size and their data's.
+# Anything else runs in a worker process with time and memory limits.
+_BOUNDED_NODES: Final = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.If,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Slice,
+    nodes.Const,
+    nodes.List,
+    nodes.Tuple,
+    nodes.Dict,
+    nodes.Pair,
+    nodes.Keyword,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Neg,
+    nodes.Pos,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.CondExpr,
+    nodes.Test,
+    nodes.Filter,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Div,
+    nodes.FloorDiv,
+    nodes.Concat,
+)
+_BOUNDED_FILTERS: Final = frozenset(
+    {
+        "abs", "bool", "count", "d", "default", "first", "float", "int", "last", "length",
+        "list", "lower", "max", "min", "reject", "rejectattr", "select", "selectattr", "sort",
+        "string", "sum", "tojson", "trim", "unique", "upper",
+    }
+)  # fmt: skip
+_BOUNDED_NAMES: Final = 16
+
+
+def _is_bounded(ast: nodes.Template) -> bool:
+    """Whether ``ast`` uses only :data:`_BOUNDED_NODES`, filters of
+    :data:`_BOUNDED_FILTERS` and at most :data:`_BOUNDED_NAMES` names (a result cannot
+    repeat its data more often than the expression names it)."""
+    names = 0
+    for node in ast.find_all(nodes.Node):
+        if not isinstance(node, _BOUNDED_NODES):
+            return False
+        if isinstance(node, nodes.Filter) and node.name not in _BOUNDED_FILTERS:
+            return False
+        if isinstance(node, nodes.Filter | nodes.Test) and (node.dyn_args or node.dyn_kwargs):
+            return False
+        if isinstance(node, nodes.Name):
+            names += 1
+    return names <= _BOUNDED_NAMES
+
+
 def _syntax_message(exc: jinja2.TemplateSyntaxError) -> str:
     return f"expression does not compile: {exc.message}"
 
 
-def _compile_expression(body: str, source: str) -> CompiledValue:
+def _parse(source: str) -> nodes.Template:
+    """Parse ``source`` within the limits of :func:`check_jinja` (ValueError otherwise)."""
     try:
-        ast = _ENV.parse("{{" + body + "}}")
+        check_jinja(_ENV, source)
+        return _ENV.parse(source)
+    except LimitExceeded as exc:
+        raise ValueError(f"is too complex: {exc}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValueError(_syntax_message(exc)) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ValueError("is too complex to compile") from None
+
+
+def _compile_expression(body: str, source: str) -> CompiledValue:
+    ast = _parse("{{" + body + "}}")
+    try:
         function = _ENV.compile_expression(body, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
         raise ValueError(_syntax_message(exc)) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        # Python's own compiler has limits of its own (nested parentheses...).
+        raise ValueError("is too complex to compile") from None
     path = _plain_path(body)
     return CompiledValue(
         kind="path" if path else "expression",
@@ -138,6 +239,8 @@ def _compile_expression(body: str, source: str) -> CompiledValue:
         function=function,
         path=path,
         references=_references(ast),
+        raw=source,
+        bounded=_is_bounded(ast),
     )
 
 
@@ -191,13 +294,20 @@ def compile_value(raw: Any) -> CompiledValue:
         whole = _WHOLE_EXPRESSION_RE.match(raw)
         if whole is not None and "{{" not in whole.group("body"):
             return _compile_expression(whole.group("body"), raw)
+        ast = _parse(raw)
         try:
-            ast = _ENV.parse(raw)
             template = _ENV.from_string(ast)
         except jinja2.TemplateSyntaxError as exc:
             raise ValueError(_syntax_message(exc)) from None
+        except (RecursionError, SyntaxError, MemoryError):
+            raise ValueError("is too complex to compile") from None
         return CompiledValue(
-            kind="template", source=raw, function=template.render, references=_references(ast)
+            kind="template",
+            source=raw,
+            function=template.render,
+            references=_references(ast),
+            raw=raw,
+            bounded=_is_bounded(ast),
         )
     if isinstance(raw, list):
         items = tuple((i, compile_value(v)) for i, v in enumerate(raw))
@@ -214,7 +324,7 @@ def _container(
     if all(child.is_literal for _, child in children):
         return CompiledValue(kind="literal", literal=raw)
     references: frozenset[Reference] = frozenset().union(*(c.references for _, c in children))
-    return CompiledValue(kind=kind, children=children, references=references)
+    return CompiledValue(kind=kind, children=children, references=references, raw=raw)
 
 
 def compile_condition(raw: str | bool | list[Any]) -> CompiledValue:
@@ -223,7 +333,8 @@ def compile_condition(raw: str | bool | list[Any]) -> CompiledValue:
         return compile_value(raw)
     whole = _WHOLE_EXPRESSION_RE.match(raw)
     body = whole.group("body") if whole is not None else raw
-    return _compile_expression(body, raw)
+    compiled = _compile_expression(body, raw)
+    return dataclasses.replace(compiled, condition=True)
 
 
 def evaluate(value: CompiledValue, context: Mapping[str, Any]) -> Any:
@@ -249,6 +360,8 @@ def _call(value: CompiledValue, context: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"{value.source}: {exc.message}") from None
     except jinja2.exceptions.SecurityError as exc:
         raise ExpressionError(f"{value.source}: not allowed: {exc}") from None
+    except (MemoryError, RecursionError):
+        raise  # a limit, not the expression's own error: the worker reports it as such
     except Exception as exc:
         raise ExpressionError(f"{value.source}: {type(exc).__name__}: {exc}") from None
     if isinstance(result, jinja2.Undefined):
@@ -260,6 +373,55 @@ def _call(value: CompiledValue, context: Mapping[str, Any]) -> Any:
         except jinja2.UndefinedError as exc:
             raise ExpressionError(f"{value.source}: {exc.message}") from None
     return result
+
+
+def worker_context(value: CompiledValue, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``context`` that ``value`` reads: what is sent to a worker process
+    (only the steps it names, unless it reaches for ``steps`` as a whole)."""
+    roots = {ref.root for ref in value.references}
+    picked: dict[str, Any] = {k: context[k] for k in roots if k in context and k != "steps"}
+    if "steps" in roots and "steps" in context:
+        named = {ref.attr for ref in value.references if ref.root == "steps"}
+        steps = context["steps"]
+        picked["steps"] = steps if None in named else {k: v for k, v in steps.items() if k in named}
+    return picked
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-like data: tuples, ranges and sets become lists, markup and other
+    string kinds plain strings, mapping keys strings (what a worker can send back)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | range | set | frozenset):
+        return [plain(v) for v in value]
+    return str(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_from(encoded: bytes, condition: bool) -> CompiledValue:
+    raw = _raw_decoder.decode(encoded)
+    return compile_condition(raw) if condition else compile_value(raw)
+
+
+_raw_encoder: Final = msgspec.msgpack.Encoder()
+_raw_decoder: Final = msgspec.msgpack.Decoder()
+
+
+def evaluate_source(raw: Any, context: dict[str, Any], condition: bool) -> Any:
+    """Compile ``raw`` (a definition value, or an ``if:``/``foreach:`` when
+    ``condition``) and evaluate it in ``context``: the task a worker process runs.
+
+    Raises :class:`ExpressionError` as :func:`evaluate` does.
+    """
+    try:
+        compiled = _compiled_from(_raw_encoder.encode(raw), condition)
+    except ValueError as exc:
+        raise ExpressionError(str(exc)) from None
+    return plain(evaluate(compiled, context))
 
 
 def allowed_roots(*, in_foreach: bool) -> frozenset[str]:

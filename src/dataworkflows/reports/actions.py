@@ -15,7 +15,6 @@ in-process, like ``links``:
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +31,7 @@ from dataworkflows.connectors.core.service import (
     TemplateNotFound,
 )
 from dataworkflows.contracts import ActionFailed
-from dataworkflows.reports.render import render
+from dataworkflows.reports.render import render_isolated
 from dataworkflows.reports.store import NewReport, Project, ReportStore, StoredReport
 from dataworkflows.reports.summary import (
     Changes,
@@ -53,6 +52,7 @@ from dataworkflows.reports.templates import (
     compile_template,
 )
 from dataworkflows.runtime.actions import ActionCall, ActionSet
+from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.logging import get_logger
 
 __all__ = [
@@ -450,8 +450,9 @@ class StoredTemplateSource:
     """:class:`~dataworkflows.connectors.core.service.TemplateSource` over the report
     store: registered templates by name and version, or inline sources."""
 
-    def __init__(self, store: ReportStore) -> None:
+    def __init__(self, store: ReportStore, pool: EvaluationPool) -> None:
         self._store = store
+        self._pool = pool
         # Versions never change once stored: a compiled version is good for ever.
         self._compiled: OrderedDict[tuple[str, int], CompiledTemplate] = OrderedDict()
 
@@ -493,16 +494,15 @@ class StoredTemplateSource:
         if template is not None:
             compiled = await self.compiled(template, version)
             label = f"template {compiled.name}"
+            source, fmt, name = compiled.source, compiled.format, compiled.name
         else:
-            try:
-                compiled = compile_template(source or "", format=format or "text")
-            except TemplateProblem as problem:
-                raise TemplateFailed(f"inline template: {problem}") from None
-            label = "inline template"
+            # Compiled in the worker too: an inline source is as untrusted as the data.
+            label, fmt, name = "inline template", format or "text", "<inline>"
         try:
-            # Rendering is CPU work: keep the engine's event loop free meanwhile.
-            rendered = await asyncio.to_thread(render, compiled, data)
+            return await render_isolated(
+                self._pool, source=source or "", fmt=fmt, name=name, data=data
+            )
+        except TemplateProblem as problem:
+            raise TemplateFailed(f"{label}: {problem}") from None
         except TemplateRenderError as exc:
             raise TemplateFailed(f"{label}: {exc}") from None
-        result: dict[str, Any] = msgspec.to_builtins(rendered)
-        return result

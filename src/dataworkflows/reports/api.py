@@ -15,7 +15,6 @@ problems (:class:`~dataworkflows.runtime.problems.Problem`).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -37,7 +36,7 @@ from litestar.openapi.spec import (
 from litestar.params import BodyKwarg, FromPath, QueryParameter
 
 from dataworkflows.reports.registry import ProjectProblem, register_project, register_template
-from dataworkflows.reports.render import Rendered, render
+from dataworkflows.reports.render import Rendered, render_isolated
 from dataworkflows.reports.store import (
     Project,
     ProjectFields,
@@ -51,8 +50,8 @@ from dataworkflows.reports.templates import (
     MAX_SOURCE_CHARS,
     TemplateProblem,
     TemplateRenderError,
-    compile_template,
 )
+from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
 
@@ -328,6 +327,7 @@ class TemplateController(Controller):
         self,
         name: FromPath[str],
         report_store: NamedDependency[ReportStore],
+        evaluation_pool: NamedDependency[EvaluationPool],
         data: Annotated[
             RenderRequest,
             BodyKwarg(
@@ -343,8 +343,14 @@ class TemplateController(Controller):
         if stored is None:
             raise Problem(404, f"There is no template {name!r}.")
         try:
-            compiled = compile_template(stored.source, format=stored.format, name=stored.name)
-            return await asyncio.to_thread(render, compiled, data.data)
+            rendered = await render_isolated(
+                evaluation_pool,
+                source=stored.source,
+                fmt=stored.format,
+                name=stored.name,
+                data=data.data,
+            )
+            return msgspec.convert(rendered, Rendered)
         except TemplateProblem as problem:
             raise _template_problem(problem) from None
         except TemplateRenderError as exc:
@@ -513,14 +519,20 @@ class ReportsApi:
     tags: tuple[Tag, ...]
 
 
-def reports_api(store: ReportStore) -> ReportsApi:
-    """The reports' controllers over ``store`` (they need the ``report_store`` dependency)."""
+def reports_api(store: ReportStore, pool: EvaluationPool) -> ReportsApi:
+    """The reports' controllers over ``store``, rendering previews in ``pool``."""
 
     async def provide_store() -> ReportStore:
         return store
 
+    async def provide_pool() -> EvaluationPool:
+        return pool
+
     return ReportsApi(
         controllers=(TemplateController, ProjectController, ReportController),
-        dependencies={"report_store": Provide(provide_store)},
+        dependencies={
+            "report_store": Provide(provide_store),
+            "evaluation_pool": Provide(provide_pool),
+        },
         tags=tuple(REPORT_TAGS),
     )

@@ -19,6 +19,7 @@ are measured that way, which is never more lenient than counting code points.
 
 from __future__ import annotations
 
+import functools
 import html.entities
 import re
 import xml.etree.ElementTree as ET
@@ -27,7 +28,14 @@ from typing import Any, Final
 import msgspec
 
 from dataworkflows.reports.store import TemplateFormat
-from dataworkflows.reports.templates import CompiledTemplate, TemplateRenderError
+from dataworkflows.reports.templates import (
+    CompiledTemplate,
+    TemplateProblem,
+    TemplateRenderError,
+    compile_template,
+)
+from dataworkflows.runtime.evaluation_pool import EvaluationFailed, EvaluationLimit, EvaluationPool
+from dataworkflows.runtime.problems import FieldError
 
 __all__ = [
     "MAX_BLOCKS",
@@ -37,6 +45,8 @@ __all__ = [
     "Rendered",
     "SlackMessage",
     "render",
+    "render_isolated",
+    "render_source",
     "slack_messages",
     "storage_format_problem",
 ]
@@ -68,6 +78,40 @@ class Rendered(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     body: str | None = None
     blocks: list[dict[str, Any]] | None = None
     messages: list[SlackMessage] | None = None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str, fmt: TemplateFormat, name: str) -> CompiledTemplate:
+    return compile_template(source, format=fmt, name=name)
+
+
+def render_source(source: str, fmt: TemplateFormat, name: str, data: Any) -> dict[str, Any]:
+    """Compile (cached) and :func:`render` a template: the task a worker process runs.
+
+    Raises :class:`TemplateProblem` or :class:`TemplateRenderError` as those do.
+    """
+    rendered: dict[str, Any] = msgspec.to_builtins(render(_compiled(source, fmt, name), data))
+    return rendered
+
+
+async def render_isolated(
+    pool: EvaluationPool, *, source: str, fmt: TemplateFormat, name: str, data: Any
+) -> dict[str, Any]:
+    """:func:`render_source` in a worker process of ``pool``: templates come from API
+    callers, and a template that loops for ever or fills the memory must cost a worker,
+    not the engine. Raises :class:`TemplateProblem` (it does not compile) or
+    :class:`TemplateRenderError` (it failed, or went over a limit: the message names it).
+    """
+    try:
+        rendered: dict[str, Any] = await pool.run("render", source, fmt, name, data)
+    except EvaluationLimit as exc:
+        raise TemplateRenderError(str(exc)) from None
+    except EvaluationFailed as exc:
+        if exc.kind == "TemplateProblem":
+            message = exc.message.removeprefix("source: ")
+            raise TemplateProblem([FieldError(field="source", message=message)]) from None
+        raise TemplateRenderError(exc.message, line=exc.line) from None
+    return rendered
 
 
 def render(template: CompiledTemplate, data: Any) -> Rendered:

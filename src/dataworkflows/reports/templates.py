@@ -50,6 +50,7 @@ import markupsafe
 from jinja2.sandbox import SandboxedEnvironment
 
 from dataworkflows.reports.store import TEMPLATE_NAME_PATTERN, TemplateFormat
+from dataworkflows.runtime.limits import LimitExceeded, check_jinja
 from dataworkflows.runtime.problems import FieldError
 
 __all__ = [
@@ -532,6 +533,8 @@ class CompiledTemplate:
             raise TemplateRenderError(str(exc), line=_template_line(exc)) from None
         except RecursionError:
             raise TemplateRenderError("the template recurses too deeply") from None
+        except MemoryError:
+            raise  # a limit: the evaluation worker reports it as such
         except Exception as exc:
             raise TemplateRenderError(
                 f"{type(exc).__name__}: {exc}", line=_template_line(exc)
@@ -571,11 +574,24 @@ def compile_template(
                 )
             ]
         )
+    if not source.strip():
+        raise TemplateProblem([FieldError(field="source", message="is empty")])
+    environment = _ENVIRONMENTS[format]
     try:
-        template = _ENVIRONMENTS[format].from_string(source)
+        check_jinja(environment, source)
+        template = environment.from_string(source)
+    except LimitExceeded as exc:
+        raise TemplateProblem(
+            [FieldError(field="source", message=f"is too complex: {exc}")]
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(
             [FieldError(field="source", message=f"line {exc.lineno}: {exc.message}")]
+        ) from None
+    except (RecursionError, SyntaxError, MemoryError):
+        # Python's own compiler has limits of its own (nested parentheses, blocks).
+        raise TemplateProblem(
+            [FieldError(field="source", message="is too complex to compile")]
         ) from None
     return CompiledTemplate(name=name, format=format, source=source, template=template)
 
