@@ -6,6 +6,7 @@ import signal
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -84,6 +85,65 @@ def test_migrate_waits_for_the_database_when_asked(tmp_path: Path) -> None:
         .splitlines()[-1]
         .startswith("dataworkflows: cannot connect to PostgreSQL at 127.0.0.1:")
     )
+
+
+def _evaluation_workers_of(port: int) -> list[int]:
+    """Pids of evaluation worker processes started by the engine serving ``port``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"dataworkflows.runtime.evaluation_worker" in cmdline and (
+            f"DW_PORT={port}".encode() in environ.split(b"\0")
+        ):
+            found.append(int(proc.name))
+    return found
+
+
+def test_sigterm_stops_an_engine_evaluating_a_runaway_expression(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    """SIGTERM stops the engine within its shutdown grace while a run evaluates three
+    nested loops, and leaves no evaluation worker behind."""
+    port = free_port()
+    env = {"DATABASE_URL": empty_database_url, "DW_PORT": str(port), "DW_API_KEYS": API_KEY}
+    loops = (
+        "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
+        "{% endfor %}{% endfor %}{% endfor %}"
+    )
+    source = (
+        "name: loops\nsteps:\n  - id: spin\n    uses: core.echo\n    timeout: 5m\n"
+        f"    with: {{text: {loops!r}}}\n"
+    )
+    with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
+        base = f"http://127.0.0.1:{port}"
+        engine.wait_http(f"{base}/readyz")
+        auth = {"Authorization": f"Bearer {API_KEY}"}
+        put = httpx.put(
+            f"{base}/v1/workflows/loops",
+            content=source,
+            headers={**auth, "Content-Type": "application/yaml"},
+        )
+        assert put.status_code == 201, put.text
+        run = httpx.post(f"{base}/v1/workflows/loops/runs", json={}, headers=auth)
+        assert run.status_code == 201, run.text
+        deadline = time.monotonic() + 20
+        while not _evaluation_workers_of(port):
+            assert time.monotonic() < deadline, "no evaluation worker started"
+            time.sleep(0.1)
+        asked = time.perf_counter()
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200
+        assert time.perf_counter() - asked < 0.1
+        stopped = time.monotonic()
+        assert engine.stop(signal.SIGTERM, timeout=20) == 0
+        assert time.monotonic() - stopped < 15, "within the 10 s grace, plus start-up slack"
+    assert _evaluation_workers_of(port) == []
 
 
 def test_migrate_command_reports_status(empty_database_url: str, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from typing import Any, Final, Literal, cast
 import msgspec
 import yaml
 
+from dataworkflows.runtime.limits import LimitExceeded, check_structure, check_yaml
 from dataworkflows.runtime.problems import FieldError
 
 __all__ = [
@@ -304,7 +305,12 @@ _UniqueKeyLoader.add_constructor(
 
 
 def load_yaml(text: str) -> Any:
-    """Parse YAML text; :class:`DefinitionError` (with line and column) when malformed."""
+    """Parse YAML text; :class:`DefinitionError` (with line and column) when malformed or
+    over a limit of :mod:`~dataworkflows.runtime.limits` (checked before it is built)."""
+    try:
+        check_yaml(text)
+    except LimitExceeded as exc:
+        raise DefinitionError([FieldError(field="(definition)", message=str(exc))]) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -332,6 +338,10 @@ def parse_definition(document: Any) -> WorkflowDefinition:
     Raises :class:`DefinitionError` listing every problem found.
     """
     data = load_yaml(document) if isinstance(document, str) else document
+    try:
+        check_structure(data, what="the definition")
+    except LimitExceeded as exc:
+        raise DefinitionError([FieldError(field="(definition)", message=str(exc))]) from None
     if not isinstance(data, dict):
         raise DefinitionError(
             [FieldError(field="(definition)", message="must be a mapping with name and steps")]

@@ -37,6 +37,7 @@ from dataworkflows.engine.store import (
     StepAttemptRecord,
 )
 from dataworkflows.engine.validation import CompiledWorkflow, compile_workflow
+from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import FieldError, Problem
 from dataworkflows.runtime.redaction import Redactor
@@ -166,7 +167,9 @@ class WorkflowService:
         uses cannot be asked for its catalog.
         """
         try:
-            definition = parse_definition(document)
+            # Parsing and compiling untrusted text is bounded work (size, nesting, alias
+            # and operator limits), but CPU work: off the event loop.
+            definition = await asyncio.to_thread(parse_definition, document)
         except DefinitionError as exc:
             raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
         if name is not None and definition.name != name:
@@ -191,7 +194,7 @@ class WorkflowService:
                 headers={"Retry-After": "5"},
             )
         try:
-            compiled = compile_workflow(definition, catalog=descriptors)
+            compiled = await asyncio.to_thread(compile_workflow, definition, catalog=descriptors)
         except DefinitionError as exc:
             raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
         registration = await self.store.put_workflow_version(
@@ -307,6 +310,14 @@ class WorkflowService:
         if version is None:
             raise Problem(404, f"There is no workflow called {name!r}.")
         workflow = await self.compiled(name, version)
+        try:
+            check_structure(inputs, what="the inputs")
+        except LimitExceeded as exc:
+            raise Problem(
+                422,
+                "The run's inputs are invalid.",
+                errors=[FieldError(field="inputs", message=str(exc))],
+            ) from None
         try:
             resolved = validate_inputs(workflow.definition, inputs)
         except DefinitionError as exc:

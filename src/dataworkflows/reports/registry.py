@@ -74,7 +74,9 @@ async def register_template(
     if problem is not None:
         raise TemplateProblem([FieldError(field="name", message=problem)])
     fmt = format_of(name)
-    compile_template(source, format=fmt, name=name)
+    # Compiling is CPU work on untrusted text (bounded by size and nesting): keep the
+    # event loop free meanwhile.
+    await asyncio.to_thread(compile_template, source, format=fmt, name=name)
     registration = await store.put_template(
         name=name, format=fmt, source=source, checksum=checksum_of(source), skip_known=skip_known
     )

@@ -194,6 +194,14 @@ def _handle_unstorable(request: Request[Any, Any, Any], exc: Exception) -> Respo
     )
 
 
+def _handle_too_deep(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # A body nested thousands of levels deep (the JSON decoder recurses): the request's
+    # fault, not the server's.
+    return problem_response(
+        request, Problem(422, "The request nests too deeply to be read; flatten it.")
+    )
+
+
 def _handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     _log.exception("unhandled error", path=request.url.path, error_type=type(exc).__name__)
     return problem_response(
@@ -210,5 +218,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         psycopg.OperationalError: _handle_database_down,
         psycopg.DataError: _handle_unstorable,
         PoolTimeout: _handle_database_down,
+        RecursionError: _handle_too_deep,
         Exception: _handle_unexpected,
     }
