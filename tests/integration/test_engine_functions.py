@@ -78,6 +78,7 @@ def create_runs(
         "idempotency_keys": [r[1] for r in runs],
         "timeouts": [r[3] for r in runs],
         "engines": [r[2] for r in runs],
+        "request_hashes": [f"s1:{r[1]}" if r[1] else None for r in runs],
     }
     rows = db.execute(ENGINE_QUERIES["create_runs"], params).fetchall()
     assert [r["requested_id"] for r in rows] == params["ids"]
@@ -188,6 +189,22 @@ def test_create_run_queued_or_claimed(db: psycopg.Connection[dict[str, Any]]) ->
     assert [e["kind"] for e in events] == ["created"]
     events = db.execute("SELECT * FROM dw.get_run_events_v1(%s)", (claimed["id"],)).fetchall()
     assert [e["kind"] for e in events] == ["created", "claimed"]
+
+
+def test_create_run_keeps_and_answers_the_request_fingerprint(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """A new run stores its request's fingerprint; a repeat of its key answers the first
+    run with that fingerprint (the engine compares them)."""
+    put(db, "hash-demo", "2" * 64)
+    first = create_run(db, "hash-demo", key="h-1")
+    again = create_run(db, "hash-demo", key="h-1")
+    plain = create_run(db, "hash-demo")
+    assert first["request_hash"] == "s1:h-1"
+    assert again["created"] is False
+    assert again["id"] == first["id"]
+    assert again["request_hash"] == "s1:h-1"
+    assert plain["request_hash"] is None
 
 
 def test_create_run_is_idempotent_per_key(db: psycopg.Connection[dict[str, Any]]) -> None:

@@ -145,6 +145,7 @@ class PostgresEngineStore:
             "idempotency_keys": [r.idempotency_key for r in runs],
             "timeouts": [r.timeout_seconds for r in runs],
             "engines": [r.engine for r in runs],
+            "request_hashes": [r.request_hash for r in runs],
         }
         async with self._pool.connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)

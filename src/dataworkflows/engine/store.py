@@ -95,6 +95,9 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     owner: str | None
     claim_count: int
     cancel_requested_at: datetime | None
+    request_hash: str | None = None
+    """A fingerprint of the request that started the run (see ``NewRun.request_hash``);
+    only where the run was just created or found by its idempotency key."""
 
     @property
     def finished(self) -> bool:
@@ -186,6 +189,9 @@ class NewRun(msgspec.Struct, frozen=True, kw_only=True):
     timeout_seconds: float | None
     engine: str | None
     """The engine that starts it at once, or None to queue it."""
+    request_hash: str | None = None
+    """A fingerprint of the request (inputs and trigger): a later request with the same
+    idempotency key must have the same one."""
 
 
 class RunFinish(msgspec.Struct, kw_only=True):

@@ -13,10 +13,10 @@ SELECT name, version, description, definition, source, checksum, created_at
 FROM dw.get_workflow_version_v1(%(name)s, %(version)s)
 
 -- create_runs --
-SELECT * FROM dw.create_runs_v1(
+SELECT * FROM dw.create_runs_v2(
     %(ids)b::uuid[], %(workflow_names)b::text[], %(workflow_versions)b::integer[],
     %(inputs)b::text[], %(triggers)b::text[], %(idempotency_keys)b::text[],
-    %(timeouts)b::double precision[], %(engines)b::text[]
+    %(timeouts)b::double precision[], %(engines)b::text[], %(request_hashes)b::text[]
 )
 
 -- get_run --
