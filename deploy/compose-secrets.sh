@@ -42,6 +42,9 @@ put engine_api_key "$(random)"
 # The engine accepts the key people use and the Slack bot's own.
 put api_keys "$(cat "$dir/api_key"),$(cat "$dir/engine_api_key")"
 put service_token "$(random)"
+# Seals secret run inputs (32 random bytes, hex): keep it, or sealed inputs of runs
+# still to resume cannot be opened.
+put secrets_key "$(LC_ALL=C tr -dc '0-9a-f' </dev/urandom | head -c 64 || true)"
 put tracker_password "$(random)"
 put tracker_jwt_secret "$(random)"
 put monday_api_token "$(random)"

@@ -587,7 +587,14 @@ def _outlook_sandbox(
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.api_keys:
-        settings = msgspec.structs.replace(settings, api_keys=(_dev_api_key(settings.data_dir),))
+        settings = msgspec.structs.replace(
+            settings, api_keys=(_dev_secret(settings.data_dir, "api-key"),)
+        )
+    if not settings.secrets_key:
+        # Runs with secret inputs are stored sealed with it (see runtime/sealing.py).
+        settings = msgspec.structs.replace(
+            settings, secrets_key=_dev_secret(settings.data_dir, "secrets-key")
+        )
     sandboxes: list[ServedApp] = []
     try:
         # Every SaaS without credentials gets its sandbox, and the connector points there.
@@ -700,9 +707,10 @@ def _free_or(port: int) -> int:
     return port
 
 
-def _dev_api_key(data_dir: Path) -> str:
-    """The API key of `dev`: made on first start, kept in DW_DATA_DIR/api-key (mode 0600)."""
-    path = data_dir / "api-key"
+def _dev_secret(data_dir: Path, name: str) -> str:
+    """A secret of `dev` (its API key, its secrets key): made on first start, kept in
+    DW_DATA_DIR/<name> (mode 0600), so that it holds across restarts."""
+    path = data_dir / name
     if path.is_file():
         key = path.read_text(encoding="utf-8").strip()
         if len(key) >= 16:

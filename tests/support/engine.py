@@ -28,6 +28,8 @@ from dataworkflows.runtime.settings import Settings
 
 API_KEY = "test-api-key-0123456789abcdef"
 SECRET = "configured-secret-value-42"
+SECRETS_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
+"""The harness engine's DW_SECRETS_KEY (hex)."""
 
 
 @dataclass
@@ -145,8 +147,10 @@ async def running_engine(
     *,
     config: EngineConfig | None = None,
     probe: ProbeLog | None = None,
+    secrets_key: str | None = SECRETS_KEY,
 ) -> AsyncIterator[Harness]:
-    """An engine on ``database_url`` with the probe connector and an instant retry clock."""
+    """An engine on ``database_url`` with the probe connector and an instant retry clock
+    (``secrets_key`` None: one without DW_SECRETS_KEY)."""
     log = probe or ProbeLog()
     sleeps: list[float] = []
 
@@ -154,7 +158,9 @@ async def running_engine(
         sleeps.append(seconds)
         await asyncio.sleep(0)
 
-    settings = Settings(api_keys=(API_KEY,), service_token=SECRET, db_pool_max=6)
+    settings = Settings(
+        api_keys=(API_KEY,), service_token=SECRET, db_pool_max=6, secrets_key=secrets_key
+    )
     async with engine_parts(
         settings,
         database_url=database_url,

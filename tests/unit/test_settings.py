@@ -217,6 +217,7 @@ def test_credentials_are_read_from_files(tmp_path: Path) -> None:
         "SLACK_SIGNING_SECRET": "slack-signing-secret",
         "CONFLUENCE_API_TOKEN": "confluence-token",
         "GRAPH_CLIENT_SECRET": "graph-client-secret",
+        "DW_SECRETS_KEY": "0123456789abcdef" * 4,
     }
     assert set(values) == set(CREDENTIAL_VARIABLES)
     environ = {}

@@ -45,6 +45,7 @@ from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.resources import bundled_dir
+from dataworkflows.runtime.sealing import Sealer, parse_key
 from dataworkflows.runtime.settings import Settings
 
 __all__ = ["ENGINE_DEFAULT_PORT", "EngineParts", "engine_component", "engine_parts"]
@@ -163,6 +164,10 @@ async def engine_parts(
             ],
         )
         redactor = Redactor(settings.secrets())
+        sealer = Sealer(
+            parse_key(settings.secrets_key) if settings.secrets_key else None,
+            own_secrets=settings.secrets(),
+        )
         service: WorkflowService | None = None
 
         async def load(name: str, version: int) -> CompiledWorkflow:
@@ -175,6 +180,7 @@ async def engine_parts(
             load_workflow=load,
             redactor=redactor,
             evaluator=Evaluator(evaluations),
+            sealer=sealer,
             sleep=sleep,
             jitter=jitter,
             journal_flushers=JOURNAL_FLUSHERS,
@@ -186,7 +192,7 @@ async def engine_parts(
             ),
         )
         service = WorkflowService(
-            store=store, connectors=connectors, executor=executor, redactor=redactor
+            store=store, connectors=connectors, executor=executor, redactor=redactor, sealer=sealer
         )
         unregistered: list[Unregistered] = []
         for directory in (bundled_dir("workflows"), settings.workflows_dir):

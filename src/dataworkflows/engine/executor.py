@@ -53,6 +53,7 @@ from dataworkflows.engine.store import (
 from dataworkflows.engine.validation import CompiledStep, CompiledWorkflow
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.redaction import Redactor
+from dataworkflows.runtime.sealing import Sealer, SecretsUnavailable
 
 __all__ = ["EngineConfig", "Executor", "WorkflowLoader"]
 
@@ -158,6 +159,7 @@ class Executor:
         load_workflow: WorkflowLoader,
         redactor: Redactor,
         evaluator: Evaluator,
+        sealer: Sealer,
         config: EngineConfig | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
@@ -169,6 +171,7 @@ class Executor:
         self._load_workflow = load_workflow
         self._redact = redactor
         self._evaluator = evaluator
+        self._sealer = sealer
         self._sleep = sleep
         self._jitter = jitter
         self.engine_id = self._new_engine_id()
@@ -269,22 +272,29 @@ class Executor:
         inputs: dict[str, Any],
         trigger: dict[str, Any],
         idempotency_key: str | None,
+        request_hash: str | None = None,
     ) -> tuple[RunRecord, bool]:
-        """Create a run; start it here at once when this engine has room, else queue it."""
+        """Create a run; start it here at once when this engine has room, else queue it.
+
+        Secret inputs are stored sealed (the run here gets them as given); the trigger is
+        stored with its secrets masked (nothing runs from it).
+        """
         local = not self._stopping and self._capacity() > 0
         if local:
             self._reserved += 1
+        run_id = uuid4()
         try:
             run, created = await self._intake.create(
                 NewRun(
-                    id=uuid4(),
+                    id=run_id,
                     workflow_name=workflow.name,
                     workflow_version=workflow.version,
-                    inputs=inputs,
-                    trigger=trigger,
+                    inputs=self._sealer.seal(inputs, run_id),
+                    trigger=self._redact(trigger),
                     idempotency_key=idempotency_key,
                     timeout_seconds=workflow.timeout_seconds,
                     engine=self.engine_id if local else None,
+                    request_hash=request_hash,
                 )
             )
             # Only if still ours: an identity given up meanwhile leaves it to a claim.
@@ -457,8 +467,14 @@ class Executor:
                 )
                 await self._finish_unstartable(run, exc)
                 continue
+            try:
+                inputs = self._sealer.unseal(run.inputs, run.id)
+            except SecretsUnavailable as exc:
+                _log.error("cannot open a claimed run's secret inputs", run_id=str(run.id))
+                await self._finish_unstartable(run, exc, code="secrets_unavailable")
+                continue
             self._launch(
-                run.id, workflow, run.inputs, deadline=run.deadline_at, resume=run.claim_count > 1
+                run.id, workflow, inputs, deadline=run.deadline_at, resume=run.claim_count > 1
             )
         return len(runs)
 
@@ -474,14 +490,13 @@ class Executor:
             return
         self._to_release.difference_update(ids)
 
-    async def _finish_unstartable(self, run: ClaimedRun, exc: Exception) -> None:
+    async def _finish_unstartable(
+        self, run: ClaimedRun, exc: Exception, *, code: str = "definition_error"
+    ) -> None:
+        message = f"cannot load workflow version: {exc}" if code == "definition_error" else str(exc)
         with contextlib.suppress(RunLost, JournalUnavailable, RecordRefused):
             await self.journal.finish(
-                RunFinish(
-                    id=run.id,
-                    status="failed",
-                    error=_error("definition_error", f"cannot load workflow version: {exc}"),
-                )
+                RunFinish(id=run.id, status="failed", error=_error(code, message))
             )
 
     async def _listen_loop(self) -> None:

@@ -41,6 +41,7 @@ from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import FieldError, Problem
 from dataworkflows.runtime.redaction import Redactor
+from dataworkflows.runtime.sealing import Sealer
 
 __all__ = ["Unregistered", "WorkflowService", "validate_inputs"]
 
@@ -99,8 +100,10 @@ class WorkflowService:
         connectors: ConnectorRegistry,
         executor: Executor,
         redactor: Redactor,
+        sealer: Sealer,
     ) -> None:
         self.store = store
+        self._sealer = sealer
         self.connectors = connectors
         self.executor = executor
         self.redact = redactor
@@ -322,14 +325,36 @@ class WorkflowService:
             resolved = validate_inputs(workflow.definition, inputs)
         except DefinitionError as exc:
             raise Problem(422, "The run's inputs are invalid.", errors=exc.problems) from None
+        unstorable = self._sealer.problems(resolved)
+        if unstorable:
+            raise Problem(
+                422,
+                "The run's inputs cannot be stored safely.",
+                errors=[FieldError(field=path, message=message) for path, message in unstorable],
+            )
+        # The request as it matters: a repeat with the same Idempotency-Key must match it.
+        request_hash = self._sealer.fingerprint({"inputs": resolved, "trigger": trigger})
         try:
-            return await self.executor.create_run(
-                workflow, inputs=resolved, trigger=trigger, idempotency_key=idempotency_key
+            run, created = await self.executor.create_run(
+                workflow,
+                inputs=resolved,
+                trigger=trigger,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
             )
         except EngineStopping:
             raise Problem(
                 503, "This engine is shutting down; try again.", headers={"Retry-After": "2"}
             ) from None
+        if not created and run.request_hash is not None and run.request_hash != request_hash:
+            raise Problem(
+                409,
+                f"The Idempotency-Key {idempotency_key!r} was used for a different request "
+                f"(run {run.id}, other inputs or trigger): send the same request to get that "
+                "run again, or use a new key for a new run.",
+                extra={"run_id": str(run.id)},
+            )
+        return run, created
 
     async def wait(self, run: RunRecord, seconds: float) -> RunRecord:
         """The run once finished, or as it is after ``seconds``."""

@@ -15,9 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["REDACTED", "Redactor", "is_secret_key", "redact", "redact_url"]
+__all__ = ["REDACTED", "SEALED", "Redactor", "is_secret_key", "redact", "redact_url"]
 
 REDACTED: Final = "***"
+SEALED: Final = "$sealed"
+"""The one key of a sealed (encrypted) value, ``{"$sealed": "v1:..."}``: shown as
+:data:`REDACTED` (see :mod:`~dataworkflows.runtime.sealing`)."""
 
 _SECRET_KEY_RE: Final = re.compile(
     r"(pass(word|wd)?|secret|token|authorization|api[_-]?key|credential|private[_-]?key|cookie"
@@ -49,18 +52,7 @@ def _redact(value: Any, secrets: Sequence[str]) -> Any:
     """``value`` redacted, or ``_UNCHANGED``: copies only what changes (most data has no
     secret, and this runs on every recorded step)."""
     if isinstance(value, Mapping):
-        copy: dict[Any, Any] | None = None
-        for key, item in value.items():
-            if isinstance(key, str) and item and is_secret_key(key):
-                new: Any = REDACTED
-            else:
-                new = _redact(item, secrets)
-                if new is _UNCHANGED:
-                    continue
-            if copy is None:
-                copy = dict(value)
-            copy[key] = new
-        return _UNCHANGED if copy is None else copy
+        return _redact_mapping(value, secrets)
     if isinstance(value, list | tuple):
         items: list[Any] | None = None
         for index, item in enumerate(value):
@@ -82,6 +74,23 @@ def _redact(value: Any, secrets: Sequence[str]) -> Any:
             text = _QUERY_SECRET_RE.sub(r"\1***", text)
         return _UNCHANGED if text == value else text
     return _UNCHANGED
+
+
+def _redact_mapping(value: Mapping[Any, Any], secrets: Sequence[str]) -> Any:
+    if len(value) == 1 and SEALED in value:
+        return REDACTED  # an encrypted secret: shown as one
+    copy: dict[Any, Any] | None = None
+    for key, item in value.items():
+        if isinstance(key, str) and item and is_secret_key(key):
+            new: Any = REDACTED
+        else:
+            new = _redact(item, secrets)
+            if new is _UNCHANGED:
+                continue
+        if copy is None:
+            copy = dict(value)
+        copy[key] = new
+    return _UNCHANGED if copy is None else copy
 
 
 def redact(value: Any) -> Any:

@@ -47,6 +47,7 @@ CREDENTIAL_VARIABLES: Final = (
     "SLACK_SIGNING_SECRET",
     "CONFLUENCE_API_TOKEN",
     "GRAPH_CLIENT_SECRET",
+    "DW_SECRETS_KEY",
 )
 """Variables that carry a credential. Each also has a ``<NAME>_FILE`` form naming a
 file that holds the value, as Docker and Kubernetes secrets are mounted
@@ -125,6 +126,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``DW_MIGRATIONS``: ``apply`` (``serve engine`` applies pending migrations on start)
     or ``wait`` (it waits until ``dataworkflows migrate`` has applied them: several
     engines, a migration job)."""
+    secrets_key: str | None = None
+    """``DW_SECRETS_KEY``: 32 random bytes (base64 or hex) that seal secret run inputs
+    before they are stored (see :mod:`~dataworkflows.runtime.sealing`); ``dev`` makes
+    one. Without it, runs with secret inputs are refused."""
     startup_timeout: float = 300.0
     """``DW_STARTUP_TIMEOUT``: seconds ``serve engine`` waits for the database to answer
     (and, with ``DW_MIGRATIONS=wait``, for the migrations) before giving up."""
@@ -209,6 +214,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 self.engine_api_key,
                 self.confluence_api_token,
                 self.graph_client_secret,
+                self.secrets_key,
             )
             if v
         )
@@ -257,6 +263,7 @@ def load_settings(
         workflows_dir=get("DW_WORKFLOWS_DIR", _parse_path, None),
         migrations=get("DW_MIGRATIONS", _parse_migration_mode, "apply"),
         startup_timeout=get("DW_STARTUP_TIMEOUT", _float_between(0.0, 86_400.0), 300.0),
+        secrets_key=get("DW_SECRETS_KEY", _parse_secrets_key, None),
         monday_api_token=get("MONDAY_API_TOKEN", _parse_secret, None),
         monday_api_url=get("MONDAY_API_URL", _parse_http_url, None),
         monday_api_version=get("MONDAY_API_VERSION", _parse_api_version, "2025-07"),
@@ -328,6 +335,16 @@ def _read_credential_files(values: dict[str, str]) -> None:
         if not text:
             raise SettingsError(file_variable, f"{path} is empty")
         values[name] = text
+
+
+def _parse_secrets_key(name: str, raw: str) -> str:
+    from dataworkflows.runtime.sealing import parse_key
+
+    try:
+        parse_key(raw)
+    except ValueError as exc:
+        raise SettingsError(name, str(exc)) from None  # never echoes the value
+    return raw
 
 
 def _parse_migration_mode(name: str, raw: str) -> MigrationMode:
