@@ -140,7 +140,13 @@ async def engine_parts(
     """
     pool = await open_pool(database_url, max_size=settings.db_pool_max, name="engine")
     journal_pool = await open_pool(
-        database_url, min_size=JOURNAL_FLUSHERS, max_size=JOURNAL_FLUSHERS, name="journal"
+        database_url,
+        min_size=JOURNAL_FLUSHERS,
+        max_size=JOURNAL_FLUSHERS,
+        name="journal",
+        # The hot path: no test round trip per batch; the journal retries a batch whose
+        # connection broke, and a broken connection is replaced when it comes back.
+        check=False,
     )
     stack = AsyncExitStack()
     try:

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
+from psycopg_pool.base import AttemptWithBackoff
 
 __all__ = ["DatabaseUnavailable", "Pool", "connect", "describe_target", "open_pool", "without_nul"]
 
@@ -20,6 +21,38 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
 """The connection pool every PostgreSQL adapter is given."""
 
 CONNECT_TIMEOUT_S = 5
+CHECKOUT_TIMEOUT_S = 1.5
+"""How long a caller waits for a connection: during an outage a request answers 503
+after this, not after psycopg_pool's default 30 s."""
+RECONNECT_EVERY_S = 1.0
+RECONNECT_FOR_S = 7 * 24 * 3600.0
+"""Reconnection goes on at a steady pace for this long (a week) rather than giving up."""
+
+
+class _SteadyAttempt(AttemptWithBackoff):
+    """A reconnection attempt every second or so, for as long as it takes.
+
+    psycopg_pool doubles the wait after each failed attempt (1, 2, 4 ... s): after a
+    minute-long outage the pool would find the database back only half a minute
+    later. A pool holds a handful of connections, so one attempt per second each is
+    no load worth saving a server from.
+    """
+
+    INITIAL_DELAY = RECONNECT_EVERY_S
+    DELAY_BACKOFF = 1.0
+
+
+class _RecoveringPool(AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]):
+    """A pool that retries lost connections at a steady pace (see :class:`_SteadyAttempt`)."""
+
+    async def _add_connection(
+        self, attempt: AttemptWithBackoff | None, growing: bool = False
+    ) -> None:
+        # psycopg_pool makes a fresh attempt here when given none; the subsequent ones
+        # reuse it, so one steady attempt sets the pace of the whole reconnection.
+        await super()._add_connection(
+            attempt or _SteadyAttempt(timeout=self.reconnect_timeout), growing=growing
+        )
 
 
 class DatabaseUnavailable(Exception):
@@ -64,10 +97,17 @@ async def _configure(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
     set_json_loads(msgspec.json.decode, conn)
 
 
-async def open_pool(url: str, *, max_size: int, name: str, min_size: int = 1) -> Pool:
+async def open_pool(
+    url: str, *, max_size: int, name: str, min_size: int = 1, check: bool = True
+) -> Pool:
     """An open connection pool to ``url``, checked by one real connection.
 
-    Raises :class:`DatabaseUnavailable` (naming the server) when it cannot connect.
+    Through a database outage: a caller waits at most :data:`CHECKOUT_TIMEOUT_S` for a
+    connection; with ``check`` every connection is tested before it is handed out (a
+    cheap round trip), so that one broken by the outage is replaced instead of failing
+    the caller's query after the database is back; lost connections are retried every
+    second. Raises :class:`DatabaseUnavailable` (naming the server) when it cannot
+    connect at all.
     """
     # Try one connection first: the pool alone would only report a timeout.
     try:
@@ -77,14 +117,17 @@ async def open_pool(url: str, *, max_size: int, name: str, min_size: int = 1) ->
             f"cannot connect to PostgreSQL at {describe_target(url)}: {_reason(exc)}"
         ) from None
     await probe.close()
-    pool: Pool = AsyncConnectionPool(
+    pool: Pool = _RecoveringPool(
         url,
         min_size=min(min_size, max_size),
         max_size=max_size,
         name=name,
         open=False,
-        kwargs={"autocommit": True},
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
         configure=_configure,
+        check=AsyncConnectionPool.check_connection if check else None,
+        timeout=CHECKOUT_TIMEOUT_S,
+        reconnect_timeout=RECONNECT_FOR_S,
     )
     await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
     return pool
