@@ -392,7 +392,8 @@ async def test_connectors_are_listed_and_callable_once(database_url: str) -> Non
 
 
 async def test_start_run_body_mistakes_name_the_field(database_url: str) -> None:
-    """An unknown field is named; a wrong type names its field; no body means no inputs."""
+    """An unknown field is named; a wrong type names its field; a NUL in a name is a
+    malformed request (400)."""
     async with running_engine(database_url) as engine:
         client = engine.client
         unknown = await client.post(
@@ -403,7 +404,7 @@ async def test_start_run_body_mistakes_name_the_field(database_url: str) -> None
     assert unknown.status_code == 400
     assert unknown.json()["errors"] == [{"field": "colour", "message": "is not a known field"}]
     assert wrong.json()["errors"][0]["field"] == "inputs"
-    assert nul.status_code == 422
+    assert nul.status_code == 400
 
 
 async def test_a_run_records_what_started_it(database_url: str) -> None:
@@ -462,3 +463,29 @@ async def test_a_burst_of_starts_shares_one_lookup_of_the_latest_version(
     assert lookups == ["hello-world", "hello-world"]
     assert len({run.id for run, _ in started}) == 50
     assert after[0].workflow_version == started[0][0].workflow_version
+
+
+async def test_the_openapi_document_states_every_shared_answer(database_url: str) -> None:
+    """Every /v1 operation documents 401 and 503 as problem documents, those taking input
+    document 400, bodies that refuse unknown fields say so, and OPTIONS lists every
+    method of a path."""
+    async with running_engine(database_url) as engine:
+        document = (await engine.client.get("/docs/openapi.json")).json()
+        allow = (await engine.client.options("/v1/workflows/x")).headers["allow"]
+    assert allow == "GET, OPTIONS, PUT"
+    problem = "application/problem+json"
+    for path, item in document["paths"].items():
+        if not path.startswith("/v1"):
+            continue
+        for method, operation in item.items():
+            responses = operation["responses"]
+            for status in ("401", "503"):
+                assert problem in responses[status]["content"], (method, path, status)
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert problem in responses["400"]["content"], (method, path)
+            for status, response in responses.items():
+                if int(status) >= 400:
+                    assert list(response["content"]) == [problem], (method, path, status)
+    schemas = document["components"]["schemas"]
+    assert schemas["StartRun"]["additionalProperties"] is False
+    assert schemas["RunTrigger"]["properties"]["details"]["propertyNames"]["pattern"]

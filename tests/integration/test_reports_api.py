@@ -173,7 +173,8 @@ async def test_projects_are_registered_and_read(
 async def test_an_invalid_project_lists_each_problem(
     api: tuple[httpx.AsyncClient, PostgresReportStore],
 ) -> None:
-    """Unknown fields, bad board ids and bad settings are 422 naming the field."""
+    """Unknown fields, bad board ids and bad settings are 422 naming the field; a key
+    outside the documented pattern is a 400 naming the path parameter."""
     client, _ = api
     unknown = await client.put("/v1/projects/x1", json={"name": "X", "colour": "red"})
     boards = await client.put(
@@ -184,7 +185,8 @@ async def test_an_invalid_project_lists_each_problem(
     )
     key = await client.put("/v1/projects/Not%20A%20Key", json={"name": "X"})
     missing = await client.get(f"/v1/projects/{unique('none')}")
-    assert [r.status_code for r in (unknown, boards, settings, key)] == [422] * 4
+    assert [r.status_code for r in (unknown, boards, settings)] == [422] * 3
+    assert key.status_code == 400
     assert unknown.json()["errors"][0]["field"] == "colour"
     assert boards.json()["errors"][0]["field"] == "monday_board_ids[0]"
     assert settings.json()["errors"][0]["field"] == "settings"

@@ -8,10 +8,11 @@ calls and records to response bodies; they hold no logic of their own.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 import msgspec
@@ -49,7 +50,7 @@ from dataworkflows.engine.store import (
 )
 from dataworkflows.reports.api import ReportsApi
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
-from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemDocument
+from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
 from dataworkflows.runtime.redaction import Redactor
 
 __all__ = ["api_router"]
@@ -509,6 +510,7 @@ class RunController(Controller):
     async def list_runs(
         self,
         *,
+        request: Request[Any, Any, Any],
         service: NamedDependency[WorkflowService],
         workflow: FromQuery[str | None] = None,
         status: FromQuery[
@@ -521,6 +523,7 @@ class RunController(Controller):
             str | None, QueryParameter(description="`next_cursor` of the previous page")
         ] = None,
     ) -> RunPage:
+        _instants_only(request, "created_after", "created_before")
         runs = await service.list_runs(
             workflow=workflow,
             status=status,
@@ -643,9 +646,33 @@ class LinkController(Controller):
                 pattern=r"^[a-z][a-z0-9_]*$", description="monday, tasktracker, confluence..."
             ),
         ],
-        id: Annotated[str, QueryParameter(min_length=1, max_length=500)],
+        id: Annotated[
+            str,
+            # No control characters: an id with a NUL cannot have been stored.
+            QueryParameter(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f]+$"),
+        ],
     ) -> LinkList:
         return LinkList(links=await service.store.get_entity_links(system=system, id=id))
+
+
+_INSTANT_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ].*)?$")
+
+
+def _instants_only(request: Request[Any, Any, Any], *names: str) -> None:
+    """A 400 when a date-time parameter is not written as one: the parser would also
+    take a number as seconds since 1970 (``created_before=0.5``)."""
+    for name in names:
+        raw = request.query_params.get(name)
+        if raw is not None and not _INSTANT_RE.match(raw):
+            raise Problem(
+                400,
+                "The request is invalid; see errors.",
+                errors=[
+                    FieldError(
+                        field=name, message="must be an RFC 3339 date-time (2026-12-01T09:00:00Z)"
+                    )
+                ],
+            )
 
 
 def load_yaml_or_problem(text: str) -> Any:

@@ -33,11 +33,12 @@ from litestar.openapi.spec import (
     Schema,
     Tag,
 )
-from litestar.params import BodyKwarg, FromPath, QueryParameter
+from litestar.params import BodyKwarg, FromPath, PathParameter, QueryParameter
 
 from dataworkflows.reports.registry import ProjectProblem, register_project, register_template
 from dataworkflows.reports.render import Rendered, render_isolated
 from dataworkflows.reports.store import (
+    PROJECT_KEY_PATTERN,
     Project,
     ProjectFields,
     ReportHeader,
@@ -46,12 +47,14 @@ from dataworkflows.reports.store import (
     TemplateSummary,
     TemplateVersionInfo,
 )
+from dataworkflows.reports.summary import ReportOptions
 from dataworkflows.reports.templates import (
     MAX_SOURCE_CHARS,
     TemplateProblem,
     TemplateRenderError,
 )
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
+from dataworkflows.runtime.openapi import struct_schema
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
 
@@ -132,7 +135,7 @@ class RenderRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """``POST /v1/templates/{name}/render``: the data to render with."""
 
     data: Any = None
-    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
 
 
 class ProjectList(msgspec.Struct, frozen=True):
@@ -223,6 +226,38 @@ class _TemplateBody(Operation):
                     examples={"slack": Example(value=EXAMPLE_TEMPLATE)},
                 ),
                 "text/x-jinja2": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+            },
+        )
+
+
+class _ProjectBody(Operation):
+    """Documents PUT /v1/projects/{key}: a project, checked as :class:`ProjectFields` with
+    its settings as :class:`ReportOptions` (time zones and status words are checked
+    too: a 422 names them)."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The project (its key is in the URL)",
+            content={
+                "application/json": OpenAPIMediaType(
+                    schema=struct_schema(ProjectFields, settings=ReportOptions),
+                    examples={
+                        "apollo": Example(
+                            value=msgspec.to_builtins(
+                                ProjectFields(
+                                    name="Apollo Website Relaunch",
+                                    monday_board_ids=["5012345601", "5012345602"],
+                                    tracker_ref_prefixes=["apollo:"],
+                                    confluence_space_key="APOLLO",
+                                    outlook_mailbox="maya.patel@example.com",
+                                    slack_channel_id="C07APOLLO1",
+                                    settings={"meeting_keywords": ["Apollo"]},
+                                )
+                            )
+                        )
+                    },
+                )
             },
         )
 
@@ -377,33 +412,14 @@ class ProjectController(Controller):
         "report (status_map, column ids, horizon_days, meeting_keywords, timezone, ...). "
         "201 when new, 200 when replaced.",
         status_code=201,
+        operation_class=_ProjectBody,
         responses={200: ResponseSpec(Project, description="Replaced"), **_PROBLEMS},
     )
     async def put_project(
         self,
-        key: FromPath[str],
+        key: Annotated[str, PathParameter(pattern=PROJECT_KEY_PATTERN)],
         report_store: NamedDependency[ReportStore],
-        data: Annotated[
-            dict[str, Any],
-            BodyKwarg(
-                description="The project (its key is in the URL)",
-                examples=[
-                    Example(
-                        value=msgspec.to_builtins(
-                            ProjectFields(
-                                name="Apollo Website Relaunch",
-                                monday_board_ids=["5012345601", "5012345602"],
-                                tracker_ref_prefixes=["apollo:"],
-                                confluence_space_key="APOLLO",
-                                outlook_mailbox="maya.patel@example.com",
-                                slack_channel_id="C07APOLLO1",
-                                settings={"meeting_keywords": ["Apollo"]},
-                            )
-                        )
-                    )
-                ],
-            ),
-        ],
+        data: Annotated[dict[str, Any], BodyKwarg(description="The project")],
     ) -> Response[Project]:
         try:
             registration = await register_project(report_store, key, data, source="api")

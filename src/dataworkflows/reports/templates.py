@@ -576,6 +576,10 @@ def compile_template(
         )
     if not source.strip():
         raise TemplateProblem([FieldError(field="source", message="is empty")])
+    if "\x00" in source:
+        raise TemplateProblem(
+            [FieldError(field="source", message="holds a NUL character, which cannot be stored")]
+        )
     environment = _ENVIRONMENTS[format]
     try:
         check_jinja(environment, source)

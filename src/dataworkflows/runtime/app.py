@@ -9,6 +9,7 @@ access log line per request.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +25,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.openapi import complete_when_built
 from dataworkflows.runtime.problems import (
     PROBLEM_MEDIA_TYPE,
     REQUEST_ID_HEADER,
@@ -100,6 +102,41 @@ def request_context(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+_PARAM_TYPE_RE: Final = re.compile(r"\{(\w+):[^}]+\}")
+
+
+def exact_allow(app: ASGIApp) -> ASGIApp:
+    """Middleware: ``OPTIONS`` answers ``Allow`` with every method of the path.
+
+    Litestar builds a path's automatic OPTIONS handler with the methods of the first
+    handler registered for it (GET of ``/v1/workflows/{name}``), and the route that
+    later merges the others (PUT) keeps that handler: ``Allow`` would omit PUT.
+    """
+    allowed: dict[str, str] = {}
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "OPTIONS":
+            await app(scope, receive, send)
+            return
+
+        async def send_exact(message: Message) -> None:
+            template = scope.get("path_template")
+            if message["type"] == "http.response.start" and template:
+                if not allowed:
+                    for route in scope["app"].routes:
+                        path = _PARAM_TYPE_RE.sub(r"{\1}", route.path)
+                        allowed[path] = ", ".join(sorted(route.methods))
+                if template in allowed:
+                    headers = MutableScopeHeaders.from_message(message)
+                    if "allow" in headers:
+                        headers["allow"] = allowed[template]
+            await send(message)
+
+        await app(scope, receive, send_exact)
+
+    return middleware
+
+
 def _health_routes(component: str, checks: Mapping[str, ReadinessCheck]) -> list[Any]:
     @get("/healthz", tags=["health"], summary="The process is alive", sync_to_thread=False)
     def healthz() -> Health:
@@ -165,9 +202,9 @@ def create_app(
     ``readiness`` maps a check name to a check; ``/readyz`` runs them concurrently.
     ``openapi`` None means the component publishes no API documentation.
     """
-    return Litestar(
+    app = Litestar(
         route_handlers=[*_health_routes(component, readiness or {}), *route_handlers],
-        middleware=[request_context],
+        middleware=[request_context, exact_allow],
         exception_handlers=exception_handlers(),
         lifespan=list(lifespan),
         dependencies=dict(dependencies or {}),
@@ -177,3 +214,5 @@ def create_app(
         # print a second traceback for errors the problem handler already logged.
         logging_config=None,
     )
+    complete_when_built(app)
+    return app

@@ -131,7 +131,11 @@ class EvaluationPool:
         if self._closed:
             raise EvaluationFailed("the engine is stopping")
         budget = min(seconds if seconds is not None else self.limits.seconds, self.limits.seconds)
-        payload = _encoder.encode([task, list(args)])
+        try:
+            payload = _encoder.encode([task, list(args)])
+        except (OverflowError, UnicodeEncodeError, TypeError, ValueError) as exc:
+            # Integers beyond 64 bits, lone surrogates: data no evaluation can be given.
+            raise EvaluationFailed(f"the data cannot be evaluated: {exc}") from None
         if len(payload) > self.limits.request_bytes:
             raise EvaluationLimit(
                 f"the data to evaluate is {len(payload):,} bytes; "

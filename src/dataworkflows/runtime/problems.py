@@ -184,11 +184,12 @@ def _handle_database_down(request: Request[Any, Any, Any], exc: Exception) -> Re
 
 
 def _handle_unstorable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    # e.g. a NUL character in a path or a value: the request's fault, not the server's.
+    # e.g. a NUL character in a path or a parameter: the request's fault, not the
+    # server's, and a malformed request like any other (400).
     return problem_response(
         request,
         Problem(
-            422,
+            400,
             "The request holds a value that cannot be stored (for example a NUL character).",
         ),
     )
