@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -25,24 +23,13 @@ from tests.support.slack import (
     SANDBOX_SIGNING_SECRET,
     slack_sandbox_process,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.acceptance
 
 SERVICE_TOKEN = "service-token-for-milestone-three"
 TRACKER_USER, TRACKER_PASSWORD = "sync-bot", "tracker-password-for-tests"
 BOARD = "5012345611"  # Borealis Mobile App - Roadmap (a small board of the sandbox)
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: str) -> T:
-    """Poll ``probe`` until it returns something; fail naming ``what`` if it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_slash_command_and_mention_run_workflows_and_answer_in_slack(

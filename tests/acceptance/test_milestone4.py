@@ -5,11 +5,9 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +28,7 @@ from tests.support.slack import (
     SANDBOX_SIGNING_SECRET,
     slack_sandbox_process,
 )
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.acceptance
 
@@ -38,18 +37,6 @@ TRACKER_USER, TRACKER_PASSWORD = "report-bot", "tracker-password-for-tests"
 APOLLO_BOARD = "5012345601"  # the first board of the shipped registry's apollo project
 CONNECTORS = ("monday", "tasktracker", "slack", "confluence", "outlook")
 GATHERING = {"items", "tasks", "pages", "meetings", "discussion"}
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], *, timeout: float = 60.0, what: str) -> T:
-    """Poll ``probe`` until it returns something; fail naming ``what`` if it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _at(text: str) -> datetime:

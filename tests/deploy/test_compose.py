@@ -10,10 +10,9 @@ test comes last but one, the `down` test last.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -21,9 +20,9 @@ import pytest
 from tests.deploy.conftest import ROOT, Containers, run_command
 from tests.support.net import free_port
 from tests.support.slack import APOLLO_CHANNEL, BOT_USER_ID
+from tests.support.waiting import eventually
 
 DEMO_BOARD = "5012345601"  # Apollo's first board in the Monday sandbox
-T = TypeVar("T")
 
 
 @dataclass
@@ -52,17 +51,6 @@ class Deployment:
         """Everything one service's containers logged."""
         result = self.containers.compose_run(self.project, "logs", service, timeout=60)
         return result.stdout + result.stderr
-
-
-def eventually(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll ``probe`` until it returns something; fail naming ``what`` if it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found is not None:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _ready(client: httpx.Client) -> dict[str, Any] | None:
@@ -111,7 +99,9 @@ def test_both_engines_become_ready(deployment: Deployment) -> None:
     """Each engine's /readyz turns 200 with every check ok: the database, the migration
     (run once by its own service), every connector container, every shipped workflow."""
     for client in (deployment.engine, deployment.engine_2):
-        ready = eventually(lambda c=client: _ready(c), timeout=240, what="the engine's /readyz")
+        ready = eventually(
+            lambda c=client: _ready(c), timeout=240, every=0.5, what="the engine's /readyz"
+        )
         checks = ready["checks"]
         assert set(checks.values()) == {"ok"}, checks
         assert {"database", "migrations", "workflows", "connector:monday"} <= set(checks)
@@ -201,12 +191,16 @@ def test_dw_status_in_the_slack_sandbox_posts_the_report(deployment: Deployment)
         return probe
 
     report = eventually(
-        new_from_bot("Apollo Website Relaunch"), timeout=120, what="the report in #proj-apollo"
+        new_from_bot("Apollo Website Relaunch"),
+        timeout=120,
+        every=0.5,
+        what="the report in #proj-apollo",
     )
     assert report["blocks"][0]["type"] == "header"
     status = eventually(
         new_from_bot("project-status-report* succeeded"),
         timeout=60,
+        every=0.5,
         what="the bot's message that the run succeeded",
     )
     assert "Maya" in status["text"] or "<@" in status["text"]
@@ -239,7 +233,9 @@ def test_a_run_survives_losing_its_engine(deployment: Deployment) -> None:
         claims = [e for e in detail["events"] if e["kind"] == "claimed"]
         return str(claims[0]["detail"]["engine"]) if claims and steps_done >= 1 else None
 
-    engine_id = eventually(claimed_by, timeout=60, what="the run to be claimed and under way")
+    engine_id = eventually(
+        claimed_by, timeout=60, every=0.5, what="the run to be claimed and under way"
+    )
     # An engine's id starts with its host name, which is its container's id.
     container = engine_id.split(":", 1)[0]
     deployment.containers.run("kill", container)
@@ -251,7 +247,7 @@ def test_a_run_survives_losing_its_engine(deployment: Deployment) -> None:
             return None
         return detail if detail["run"]["status"] not in ("queued", "running") else None
 
-    detail = eventually(finished, timeout=120, what="the other engine to finish the run")
+    detail = eventually(finished, timeout=120, every=0.5, what="the other engine to finish the run")
     assert detail["run"]["status"] == "succeeded", detail["run"]["error"]
     recovered = [e for e in detail["events"] if e["kind"] == "recovered"]
     assert recovered, detail["events"]
