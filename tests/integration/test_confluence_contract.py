@@ -407,7 +407,7 @@ async def test_the_wait_hint_is_retry_after_or_backoff(
     """stamina is told to wait at least Retry-After when sent, else to use its backoff."""
     client = client_for(sandbox, http)
     hints: list[bool | float] = []
-    original = client._retryable
+    original = client._upstream._backoff
 
     def spy(error: Exception) -> bool | float:
         result = original(error)
@@ -415,7 +415,7 @@ async def test_the_wait_hint_is_retry_after_or_backoff(
             hints.append(result)
         return result
 
-    client._retryable = spy  # type: ignore[method-assign]
+    client._upstream._backoff = spy  # type: ignore[method-assign]
     sandbox.fault("rate_limited", retry_after=3)
     sandbox.fault("rate_limited", retry_after=None)
     assert await client.space_by_key("APOLLO") is not None

@@ -466,7 +466,7 @@ async def test_the_rate_limit_hint_is_what_slack_sent(
     with pytest.raises(SlackRateLimited) as caught:
         await client.auth_test()
     assert caught.value.retry_after == 7
-    wait = client._retryable(caught.value)
+    wait = client._api._backoff(caught.value)
     assert isinstance(wait, float)
     assert 7 <= wait < 7.5
 

@@ -21,6 +21,7 @@ from dataworkflows.connectors.tasktracker.port import (
 )
 from dataworkflows.connectors.tasktracker.service import tasktracker_actions
 from dataworkflows.contracts import ActionFailed, ActionRequest
+from dataworkflows.runtime.resilience import CircuitBreaker
 from tests.support.net import free_port
 from tests.support.processes import CliProcess
 
@@ -196,7 +197,10 @@ async def test_a_tracker_that_comes_back_is_reached_by_retrying(
     tracker.stop()
     stamina.set_testing(False)
     try:
-        client = client_for(tracker, http, attempts=20)
+        # Twenty attempts outlast the breaker's five consecutive failures: let it
+        # tolerate them, so that this test is about the retries alone.
+        breaker = CircuitBreaker("the task tracker", failure_threshold=100)
+        client = client_for(tracker, http, attempts=20, breaker=breaker)
         call = asyncio.create_task(client.create_task(TaskFields(title="Written after the outage")))
         await asyncio.sleep(0.3)
         assert not call.done()  # still retrying against a closed port

@@ -21,6 +21,7 @@ from dataworkflows.contracts.connector_api import (
     Effect,
     ErrorCode,
 )
+from dataworkflows.contracts.upstream import UpstreamError
 
 __all__ = [
     "ERROR_STATUS",
@@ -35,4 +36,5 @@ __all__ = [
     "ActionResult",
     "Effect",
     "ErrorCode",
+    "UpstreamError",
 ]

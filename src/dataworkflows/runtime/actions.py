@@ -9,9 +9,7 @@ connector API) or called in-process by the engine in ``dev``.
 
 from __future__ import annotations
 
-import time
 import typing
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -25,13 +23,13 @@ from dataworkflows.contracts import (
     ActionFailed,
     ActionRequest,
     Effect,
+    UpstreamError,
 )
 
-__all__ = ["Action", "ActionCall", "ActionSet", "RecentResults"]
+__all__ = ["Action", "ActionCall", "ActionSet"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
-V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +122,7 @@ class ActionSet:
 
         Raises :class:`ActionFailed`: ``not_found`` for an unknown action,
         ``invalid_input`` (naming the field) for input of the wrong shape, or whatever
-        the handler raises.
+        the handler raises (an :class:`UpstreamError` as its typed error).
         """
         short = action.removeprefix(f"{self.connector}.")
         spec = self._actions.get(short)
@@ -137,47 +135,19 @@ class ActionSet:
             value = msgspec.convert(request.input, spec.input_type)
         except msgspec.ValidationError as exc:
             raise ActionFailed.of("invalid_input", _input_message(exc)) from None
-        result = await spec.handler(
-            value, ActionCall(idempotency_key=request.idempotency_key, context=request.context)
-        )
+        try:
+            result = await spec.handler(
+                value, ActionCall(idempotency_key=request.idempotency_key, context=request.context)
+            )
+        except UpstreamError as exc:
+            # The one place a vendor's error becomes the connector API's.
+            raise exc.action_failed() from None
         output = msgspec.to_builtins(result)
         if not isinstance(output, dict):
             raise TypeError(
                 f"{self.connector}.{short} returned {type(output).__name__}, not an object"
             )
         return output
-
-
-class RecentResults(Generic[V]):
-    """A write action's results by idempotency key, so that a retried step does not
-    write twice to an upstream service that has no idempotency keys of its own.
-
-    This covers the retries that matter (an attempt whose answer was lost, retried
-    by the same connector process); a connector restarted between two attempts
-    cannot know. ``fingerprint`` (e.g. the action and its input) must match too
-    when given; entries older than ``ttl_s`` or beyond the ``size`` newest are gone.
-    """
-
-    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, tuple[float, bytes, V]] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-
-    def get(self, key: str | None, fingerprint: bytes = b"") -> V | None:
-        """The result stored for ``key`` (and ``fingerprint``), if any."""
-        entry = self._entries.get(key) if key is not None else None
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return None
-        return entry[2] if entry[1] == fingerprint else None
-
-    def put(self, key: str | None, value: V, fingerprint: bytes = b"") -> None:
-        """Remember ``value`` for ``key`` (nothing without a key)."""
-        if key is None:
-            return
-        self._entries[key] = (time.monotonic(), fingerprint, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
 
 
 def _input_message(exc: msgspec.ValidationError) -> str:

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import base64
 import html
-import random
 import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -57,7 +56,6 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
-import stamina
 
 from dataworkflows.connectors.confluence.port import (
     ConfluenceAuthError,
@@ -74,7 +72,8 @@ from dataworkflows.connectors.confluence.port import (
     SearchResults,
     Space,
 )
-from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
+from dataworkflows.connectors.toolkit.transport import Upstream
+from dataworkflows.runtime.resilience import CircuitBreaker
 
 __all__ = ["MAX_PAGE_LIMIT", "MAX_SEARCH_LIMIT", "ConfluenceClient", "api_root"]
 
@@ -83,7 +82,6 @@ MAX_PAGE_LIMIT: Final = 250
 MAX_SEARCH_LIMIT: Final = 250
 """The largest ``limit`` this client asks of v1 search (Confluence may cap lower)."""
 
-_CIRCUIT_OPEN: Final = "CIRCUIT_OPEN"
 _CURRENT_VERSION_RE: Final = re.compile(r"Current Version:\s*\[(\d+)\]", re.IGNORECASE)
 _HIGHLIGHT_RE: Final = re.compile(r"@@@(?:end)?hl@@@")
 _SPACE_PATH_RE: Final = re.compile(r"/(?:spaces|space|display)/([^/?#]+)")
@@ -126,12 +124,17 @@ class ConfluenceClient:
         else:
             authorization = f"Bearer {api_token}"
         self._headers = {"Authorization": authorization, "Accept": "application/json"}
-        self._max_wait_s = max_wait_s
-        self._attempts = attempts
-        self._wait_initial = wait_initial
-        self._wait_max = wait_max
-        self._wait_jitter = wait_jitter
-        self.breaker = breaker or CircuitBreaker("Confluence")
+        self._upstream = Upstream(
+            "Confluence",
+            unavailable=ConfluenceUnavailable,
+            attempts=attempts,
+            wait_initial=wait_initial,
+            wait_max=wait_max,
+            wait_jitter=wait_jitter,
+            longest_wait_s=max_wait_s,
+            breaker=breaker,
+        )
+        self.breaker = self._upstream.breaker
 
     # The port -----------------------------------------------------------------------
 
@@ -266,32 +269,7 @@ class ConfluenceClient:
         json: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], httpx.Response]:
         """Send one request; its JSON object and response, or the typed error."""
-        async for attempt in stamina.retry_context(
-            on=self._retryable,
-            attempts=self._attempts,
-            timeout=None,
-            wait_initial=self._wait_initial,
-            wait_max=self._wait_max,
-            wait_jitter=self._wait_jitter,
-        ):
-            with attempt:
-                return await self._once(method, url, params, json)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _retryable(self, error: Exception) -> bool | float:
-        """stamina's backoff hook: Retry-After as the minimum wait, else its backoff."""
-        if not isinstance(error, ConfluenceRateLimited | ConfluenceUnavailable):
-            return False
-        if error.code == _CIRCUIT_OPEN:
-            return False
-        if error.retry_after is None:
-            return True
-        # Long waits go back to the caller: the engine retries the step durably.
-        if error.retry_after > self._max_wait_s:
-            return False
-        # Atlassian: Retry-After is a minimum; jitter only upwards so clients that were
-        # throttled together do not all come back in the same instant.
-        return error.retry_after * random.uniform(1.0, 1.2)  # noqa: S311  (jitter, not a secret)
+        return await self._upstream.call(lambda: self._once(method, url, params, json))
 
     async def _once(
         self,
@@ -300,10 +278,6 @@ class ConfluenceClient:
         params: Mapping[str, str] | None,
         json: Mapping[str, Any] | None,
     ) -> tuple[dict[str, Any], httpx.Response]:
-        try:
-            self.breaker.before_call()
-        except CircuitOpen as exc:
-            raise ConfluenceUnavailable(str(exc), code=_CIRCUIT_OPEN) from None
         what = f"{method} {urlsplit(url).path}"
         try:
             response = await self._http.request(
@@ -314,24 +288,12 @@ class ConfluenceClient:
                 headers=self._headers,
             )
         except httpx.TimeoutException:
-            self.breaker.record_failure()
             raise ConfluenceUnavailable(f"Confluence did not answer {what} in time") from None
         except httpx.TransportError as exc:
-            self.breaker.record_failure()
             raise ConfluenceUnavailable(
                 f"Confluence is unreachable for {what} ({type(exc).__name__})"
             ) from None
-        try:
-            data = _interpret(response, what)
-        except ConfluenceUnavailable:
-            self.breaker.record_failure()
-            raise
-        except ConfluenceError:
-            # It answered, sensibly: the upstream is healthy even if the request was not.
-            self.breaker.record_success()
-            raise
-        self.breaker.record_success()
-        return data, response
+        return _interpret(response, what), response
 
 
 def _interpret(response: httpx.Response, what: str) -> dict[str, Any]:
@@ -368,7 +330,9 @@ def _interpret(response: httpx.Response, what: str) -> dict[str, Any]:
     if status in (400, 413, 422):
         raise ConfluenceInvalidInput(message, code=code, status=status)
     if status == 429:
-        raise ConfluenceRateLimited(message, retry_after=_retry_after(response), code=code)
+        raise ConfluenceRateLimited(
+            message, retry_after=_retry_after(response), code=code, status=429
+        )
     if status >= 500:
         retry_after = _retry_after(response) if status == 503 else None
         raise ConfluenceUnavailable(message, retry_after=retry_after, code=code, status=status)

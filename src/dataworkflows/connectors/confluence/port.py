@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from dataworkflows.contracts import upstream
+
 __all__ = [
     "ConfluenceAuthError",
     "ConfluenceConflict",
@@ -115,37 +117,34 @@ class SearchResults(msgspec.Struct, frozen=True, kw_only=True):
     """How many results the query has in all, if Confluence said."""
 
 
-class ConfluenceError(Exception):
+class ConfluenceError(upstream.UpstreamError):
     """Confluence refused or failed a request.
 
     ``code`` is Atlassian's error code when it sent one (``CONFLICT``,
     ``INVALID_REQUEST_PARAMETER``); ``status`` the HTTP status.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
 
-
-class ConfluenceAuthError(ConfluenceError):
+class ConfluenceAuthError(ConfluenceError, upstream.AuthFailed):
     """The credentials are missing, wrong, or not allowed to do this (401, 403)."""
 
 
-class ConfluenceNotFound(ConfluenceError):
+class ConfluenceNotFound(ConfluenceError, upstream.NotFound):
     """The page or space does not exist, or the account cannot see it (404)."""
 
 
-class ConfluenceInvalidInput(ConfluenceError):
+class ConfluenceInvalidInput(ConfluenceError, upstream.Invalid):
     """Confluence refused the request's content (400, 413): bad CQL, a taken title ..."""
 
 
 class ConfluenceConflict(ConfluenceError):
     """An update named a stale version (409): someone changed the page meanwhile.
 
-    ``current_version`` is the version Confluence reported, when it did.
+    ``current_version`` is the version Confluence reported, when it did. Someone keeps
+    saving the page: a later attempt (re-reading first) may succeed.
     """
+
+    retryable = True
 
     def __init__(
         self,
@@ -159,37 +158,15 @@ class ConfluenceConflict(ConfluenceError):
         self.current_version = current_version
 
 
-class ConfluenceRateLimited(ConfluenceError):
+class ConfluenceRateLimited(ConfluenceError, upstream.RateLimited):
     """HTTP 429: wait at least ``retry_after`` seconds (None: Confluence did not say)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None,
-        code: str | None = None,
-        status: int | None = 429,
-    ) -> None:
-        super().__init__(message, code=code, status=status)
-        self.retry_after = retry_after
 
-
-class ConfluenceUnavailable(ConfluenceError):
+class ConfluenceUnavailable(ConfluenceError, upstream.Unavailable):
     """Confluence did not answer usefully (5xx, network, timeout, circuit open): transient.
 
     ``retry_after`` is the wait a 503 asked for, if any.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        code: str | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message, code=code, status=status)
-        self.retry_after = retry_after
 
 
 class ConfluencePort(Protocol):

@@ -70,9 +70,9 @@ from typing import Annotated, Any, Final, Literal
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import msgspec
-from litestar import Litestar, Request, Response, delete, get, post, route
+from litestar import Litestar, Request, Response, get, post, route
 from litestar.enums import HttpMethod
-from litestar.params import BodyKwarg, FromPath
+from litestar.params import FromPath
 
 from dataworkflows.connectors.confluence import cql
 from dataworkflows.connectors.confluence.demo_data import (
@@ -86,6 +86,7 @@ from dataworkflows.connectors.confluence.demo_data import (
     version_conflict_title,
 )
 from dataworkflows.connectors.monday.demo_data import ANCHOR
+from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
 from dataworkflows.runtime.app import create_app
 
 __all__ = [
@@ -1264,22 +1265,6 @@ def create_confluence_sandbox_app(sandbox: ConfluenceSandbox) -> Litestar:
     def tenant_info() -> dict[str, str]:
         return {"cloudId": sandbox.cloud_id}
 
-    @post("/sandbox/faults", summary="Fail the next requests", status_code=204)
-    async def inject_fault(data: Annotated[Fault, BodyKwarg()]) -> None:
-        sandbox.inject(data)
-
-    @delete("/sandbox/faults", summary="Forget queued faults", status_code=204)
-    async def clear_faults() -> None:
-        sandbox.clear_faults()
-
-    @get("/sandbox/requests", summary="Every API request received", sync_to_thread=False)
-    def recorded_requests() -> list[RecordedRequest]:
-        return list(sandbox.requests)
-
-    @post("/sandbox/reset", summary="Reseed the site", status_code=204)
-    async def reset() -> None:
-        sandbox.reset()
-
     @post("/sandbox/pages/{page_id:str}/touch", summary="Edit a page behind clients' backs")
     async def touch(request: Request[Any, Any, Any], page_id: FromPath[str]) -> Response[bytes]:
         raw = await request.body()
@@ -1312,10 +1297,9 @@ def create_confluence_sandbox_app(sandbox: ConfluenceSandbox) -> Litestar:
         site_api,
         gateway_api,
         tenant_info,
-        inject_fault,
-        clear_faults,
-        recorded_requests,
-        reset,
+        *sandbox_controls(
+            sandbox, Fault, requests="Every API request received", reset="Reseed the site"
+        ),
         touch,
         site_summary,
     ]

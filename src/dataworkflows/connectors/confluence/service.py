@@ -34,28 +34,22 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Final, Literal
 
 import msgspec
 
 from dataworkflows.connectors.confluence.port import (
-    ConfluenceAuthError,
     ConfluenceConflict,
-    ConfluenceError,
     ConfluenceInvalidInput,
-    ConfluenceNotFound,
     ConfluencePort,
-    ConfluenceRateLimited,
-    ConfluenceUnavailable,
     Page,
     PageSort,
     SearchHit,
     Space,
 )
+from dataworkflows.connectors.toolkit import RecentResults
 from dataworkflows.contracts import ActionFailed
-from dataworkflows.runtime.actions import ActionCall, ActionSet, RecentResults
+from dataworkflows.runtime.actions import ActionCall, ActionSet
 
 __all__ = [
     "PageWriteOutput",
@@ -372,46 +366,6 @@ async def upsert(port: ConfluencePort, data: UpsertPageInput) -> PageWriteOutput
     return PageWriteOutput(outcome=outcome, page=page)
 
 
-@contextmanager
-def _upstream_errors() -> Iterator[None]:
-    """Turn Confluence's errors into the connector API's."""
-    try:
-        yield
-    except ConfluenceAuthError as exc:
-        raise ActionFailed.of(
-            "auth_failed", exc.message, retryable=False, upstream_code=exc.code
-        ) from None
-    except ConfluenceNotFound as exc:
-        raise ActionFailed.of("not_found", exc.message, upstream_code=exc.code) from None
-    except ConfluenceInvalidInput as exc:
-        raise ActionFailed.of("invalid_input", exc.message, upstream_code=exc.code) from None
-    except ConfluenceConflict as exc:
-        # Someone keeps saving the page: a later attempt (re-reading first) may succeed.
-        raise ActionFailed.of(
-            "upstream_error", exc.message, retryable=True, upstream_code=exc.code
-        ) from None
-    except ConfluenceRateLimited as exc:
-        raise ActionFailed.of(
-            "rate_limited",
-            exc.message,
-            retryable=True,
-            retry_after_s=exc.retry_after,
-            upstream_code=exc.code,
-        ) from None
-    except ConfluenceUnavailable as exc:
-        raise ActionFailed.of(
-            "upstream_unavailable",
-            exc.message,
-            retryable=True,
-            retry_after_s=exc.retry_after,
-            upstream_code=exc.code,
-        ) from None
-    except ConfluenceError as exc:
-        raise ActionFailed.of(
-            "upstream_error", exc.message, retryable=False, upstream_code=exc.code
-        ) from None
-
-
 def _fingerprint(action: str, data: msgspec.Struct) -> bytes:
     # A result is reused only for the same action with the same input.
     return action.encode() + b"\0" + msgspec.json.encode(data)
@@ -433,13 +387,12 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
     async def search(data: SearchInput, call: ActionCall) -> SearchOutput:
         hits: list[SearchHit] = []
         total: int | None = None
-        with _upstream_errors():
-            async for batch in port.search(data.cql, page_size=min(data.limit, 100)):
-                total = batch.total_size if batch.total_size is not None else total
-                hits.extend(batch.hits)
-                if len(hits) >= data.limit:
-                    hits = hits[: data.limit]
-                    break
+        async for batch in port.search(data.cql, page_size=min(data.limit, 100)):
+            total = batch.total_size if batch.total_size is not None else total
+            hits.extend(batch.hits)
+            if len(hits) >= data.limit:
+                hits = hits[: data.limit]
+                break
         return SearchOutput(cql=data.cql, count=len(hits), total_size=total, results=hits)
 
     @confluence.action(
@@ -450,27 +403,25 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
     )
     async def list_pages(data: ListPagesInput, call: ActionCall) -> PageList:
         pages: list[Page] = []
-        with _upstream_errors():
-            space = await resolve_space(port, space_key=data.space_key, space_id=data.space_id)
-            async for batch in port.space_pages(
-                space.id,
-                title=data.title,
-                sort=data.sort,
-                page_size=data.page_size,
-                include_body=data.include_body,
-            ):
-                pages.extend(batch)
-                if data.limit is not None and len(pages) >= data.limit:
-                    pages = pages[: data.limit]
-                    break
+        space = await resolve_space(port, space_key=data.space_key, space_id=data.space_id)
+        async for batch in port.space_pages(
+            space.id,
+            title=data.title,
+            sort=data.sort,
+            page_size=data.page_size,
+            include_body=data.include_body,
+        ):
+            pages.extend(batch)
+            if data.limit is not None and len(pages) >= data.limit:
+                pages = pages[: data.limit]
+                break
         return PageList(space=space, count=len(pages), pages=pages)
 
     @confluence.action(
         "get_page", effect="read", description="One page by id, with its storage-format body."
     )
     async def get_page(data: GetPageInput, call: ActionCall) -> PageOutput:
-        with _upstream_errors():
-            return PageOutput(page=await port.get_page(data.page_id))
+        return PageOutput(page=await port.get_page(data.page_id))
 
     @confluence.action(
         "create_page",
@@ -483,8 +434,7 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         fingerprint = _fingerprint("create_page", data)
         if (done := written.get(call.idempotency_key, fingerprint)) is not None:
             return done
-        with _upstream_errors():
-            output = await create(port, data)
+        output = await create(port, data)
         written.put(call.idempotency_key, output, fingerprint)
         return output
 
@@ -500,8 +450,7 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         fingerprint = _fingerprint("update_page", data)
         if (done := written.get(call.idempotency_key, fingerprint)) is not None:
             return done
-        with _upstream_errors():
-            output = await update(port, data)
+        output = await update(port, data)
         written.put(call.idempotency_key, output, fingerprint)
         return output
 
@@ -516,8 +465,7 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         fingerprint = _fingerprint("upsert_page", data)
         if (done := written.get(call.idempotency_key, fingerprint)) is not None:
             return done
-        with _upstream_errors():
-            output = await upsert(port, data)
+        output = await upsert(port, data)
         written.put(call.idempotency_key, output, fingerprint)
         return output
 

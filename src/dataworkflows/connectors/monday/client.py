@@ -23,7 +23,6 @@ from typing import Any, Final
 
 import httpx
 import msgspec
-import stamina
 
 from dataworkflows.connectors.monday.port import (
     Board,
@@ -40,8 +39,9 @@ from dataworkflows.connectors.monday.port import (
     MondayRateLimited,
     MondayUnavailable,
 )
+from dataworkflows.connectors.toolkit.transport import Upstream
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
+from dataworkflows.runtime.resilience import CircuitBreaker
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_API_VERSION", "MondayClient"]
 
@@ -130,13 +130,6 @@ _NOT_FOUND_CODES: Final = frozenset(
 )
 
 
-def _retry_hint(error: Exception) -> bool | float:
-    """stamina's backoff hook: wait what monday asked for, or back off exponentially."""
-    if isinstance(error, MondayRateLimited):
-        return error.retry_after
-    return isinstance(error, MondayUnavailable)
-
-
 class MondayClient:
     """:class:`~dataworkflows.connectors.monday.port.MondayPort` over monday's GraphQL API."""
 
@@ -159,9 +152,15 @@ class MondayClient:
             "API-Version": api_version,
             "Content-Type": "application/json",
         }
-        self._max_wait_s = max_wait_s
-        self._attempts = attempts
-        self.breaker = breaker or CircuitBreaker("monday.com")
+        self._upstream = Upstream(
+            "monday.com",
+            unavailable=MondayUnavailable,
+            attempts=attempts,
+            wait_max=max_wait_s,
+            longest_wait_s=max_wait_s,
+            breaker=breaker,
+        )
+        self.breaker = self._upstream.breaker
 
     # The port -----------------------------------------------------------------------
 
@@ -230,41 +229,18 @@ class MondayClient:
 
     async def execute(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """Run a GraphQL document; its ``data``, or the typed error. Retries transient ones."""
-        async for attempt in stamina.retry_context(
-            on=self._retryable, attempts=self._attempts, timeout=None, wait_max=self._max_wait_s
-        ):
-            with attempt:
-                return await self._once(query, variables)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _retryable(self, error: Exception) -> bool | float:
-        # Long waits go back to the caller: the engine retries the step durably.
-        if isinstance(error, MondayRateLimited) and error.retry_after > self._max_wait_s:
-            return False
-        return _retry_hint(error)
+        return await self._upstream.call(lambda: self._once(query, variables))
 
     async def _once(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            self.breaker.before_call()
-        except CircuitOpen as exc:
-            raise MondayUnavailable(str(exc)) from None
         try:
             response = await self._http.post(
                 self.url, json={"query": query, "variables": dict(variables)}, headers=self._headers
             )
         except httpx.TimeoutException:
-            self.breaker.record_failure()
             raise MondayUnavailable("monday.com did not answer in time") from None
         except httpx.TransportError as exc:
-            self.breaker.record_failure()
             raise MondayUnavailable(f"monday.com is unreachable ({type(exc).__name__})") from None
-        try:
-            data = _interpret(response)
-        except MondayUnavailable:
-            self.breaker.record_failure()
-            raise
-        self.breaker.record_success()
-        return data
+        return _interpret(response)
 
 
 def _interpret(response: httpx.Response) -> dict[str, Any]:

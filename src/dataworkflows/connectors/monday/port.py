@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import msgspec
 
+from dataworkflows.contracts import upstream
+
 __all__ = [
     "Board",
     "Column",
@@ -81,36 +83,34 @@ class Board(msgspec.Struct, frozen=True, kw_only=True):
     columns: list[Column]
 
 
-class MondayError(Exception):
+class MondayError(upstream.UpstreamError):
     """monday.com refused or failed a request; ``code`` is monday's error code if any."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
-
-class MondayAuthError(MondayError):
+class MondayAuthError(MondayError, upstream.AuthFailed):
     """The token is missing, invalid, or not allowed to do this."""
 
 
-class MondayRateLimited(MondayError):
+class MondayRateLimited(MondayError, upstream.RateLimited):
     """A rate or complexity limit: try again after ``retry_after`` seconds."""
 
+    retry_after: float
+
     def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
+        super().__init__(message, code=code, retry_after=retry_after)
 
 
-class MondayDailyLimit(MondayError):
+class MondayDailyLimit(MondayError, upstream.RateLimited):
     """The account's daily call limit is spent; it resets at midnight UTC. Do not retry."""
 
+    retryable = False
 
-class MondayInvalidInput(MondayError):
+
+class MondayInvalidInput(MondayError, upstream.Invalid):
     """monday refused the request's content (bad column value, invalid argument)."""
 
 
-class MondayNotFound(MondayError):
+class MondayNotFound(MondayError, upstream.NotFound):
     """The board or item does not exist (or is not visible to this token)."""
 
 
@@ -118,7 +118,7 @@ class MondayCursorExpired(MondayError):
     """A paging cursor was rejected (expired after 60 minutes, or invalid)."""
 
 
-class MondayUnavailable(MondayError):
+class MondayUnavailable(MondayError, upstream.Unavailable):
     """monday did not answer usefully (5xx, network, timeout, circuit open): transient."""
 
 

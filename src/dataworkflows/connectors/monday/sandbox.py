@@ -68,8 +68,7 @@ from graphql import (
     parse,
     validate,
 )
-from litestar import Litestar, Request, Response, delete, get, post
-from litestar.params import BodyKwarg
+from litestar import Litestar, Request, Response, post
 
 from dataworkflows.connectors.monday.demo_data import (
     ANCHOR,
@@ -89,6 +88,7 @@ from dataworkflows.connectors.monday.demo_data import (
     cell_text,
     cell_value,
 )
+from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
 from dataworkflows.runtime.app import create_app
 from dataworkflows.runtime.logging import get_logger
 
@@ -1030,21 +1030,10 @@ def create_monday_sandbox_app(sandbox: MondaySandbox) -> Litestar:
     async def graphql_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
         return await _answer_graphql(sandbox, schema, request)
 
-    @post("/sandbox/faults", summary="Fail the next requests", status_code=204)
-    async def inject_fault(data: Annotated[Fault, BodyKwarg()]) -> None:
-        sandbox.inject(data)
-
-    @delete("/sandbox/faults", summary="Forget queued faults", status_code=204)
-    async def clear_faults() -> None:
-        sandbox.clear_faults()
-
-    @get("/sandbox/requests", summary="Every POST /v2 received", sync_to_thread=False)
-    def recorded_requests() -> list[RecordedRequest]:
-        return list(sandbox.requests)
-
-    @post("/sandbox/reset", summary="Reseed the workspace", status_code=204)
-    async def reset() -> None:
-        sandbox.reset()
-
-    routes: Sequence[Any] = [graphql_endpoint, inject_fault, clear_faults, recorded_requests, reset]
+    routes: Sequence[Any] = [
+        graphql_endpoint,
+        *sandbox_controls(
+            sandbox, Fault, requests="Every POST /v2 received", reset="Reseed the workspace"
+        ),
+    ]
     return create_app(component="monday-sandbox", route_handlers=routes)

@@ -9,9 +9,6 @@ API's typed errors here. Served in-process by the engine (``dev``) or as
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -19,16 +16,10 @@ import msgspec
 from dataworkflows.connectors.monday.port import (
     Board,
     Item,
-    MondayAuthError,
     MondayCursorExpired,
-    MondayDailyLimit,
-    MondayError,
-    MondayInvalidInput,
-    MondayNotFound,
     MondayPort,
-    MondayRateLimited,
-    MondayUnavailable,
 )
+from dataworkflows.connectors.toolkit import RecentResults
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 
@@ -121,66 +112,16 @@ async def list_board_items(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-class _RecentCreations:
-    """Items created per idempotency key, so a retried step does not create twice.
-
-    monday has no idempotency keys. This covers the retries that matter (an attempt
-    whose answer was lost, retried seconds later by the same connector process); a
-    connector restarted between the two attempts cannot know.
-    """
-
-    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, tuple[float, Item]] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-
-    def get(self, key: str) -> Item | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return None
-        return entry[1]
-
-    def put(self, key: str, item: Item) -> None:
-        self._entries[key] = (time.monotonic(), item)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
-async def _call(operation: Callable[[], Awaitable[T]]) -> T:
-    """Run a port call, turning monday's errors into the connector API's."""
-    try:
-        return await operation()
-    except MondayAuthError as exc:
-        raise ActionFailed.of("auth_failed", exc.message, retryable=False) from None
-    except MondayDailyLimit as exc:
-        raise ActionFailed.of("rate_limited", exc.message, retryable=False) from None
-    except MondayRateLimited as exc:
-        raise ActionFailed.of(
-            "rate_limited", exc.message, retryable=True, retry_after_s=exc.retry_after
-        ) from None
-    except MondayInvalidInput as exc:
-        raise ActionFailed.of("invalid_input", exc.message) from None
-    except MondayNotFound as exc:
-        raise ActionFailed.of("not_found", exc.message) from None
-    except MondayUnavailable as exc:
-        raise ActionFailed.of("upstream_unavailable", exc.message, retryable=True) from None
-    except MondayError as exc:
-        raise ActionFailed.of("upstream_error", exc.message, retryable=False) from None
-
-
 def monday_actions(port: MondayPort) -> ActionSet:
     """The ``monday`` connector's actions over ``port``."""
     monday = ActionSet("monday", description="Boards and items of monday.com.")
-    created = _RecentCreations()
+    created: RecentResults[Item] = RecentResults()
 
     @monday.action(
         "list_boards", effect="read", description="Boards with their groups and columns."
     )
     async def list_boards(data: ListBoardsInput, call: ActionCall) -> BoardList:
-        boards = await _call(
-            lambda: port.list_boards(limit=data.limit, workspace_ids=data.workspace_ids)
-        )
+        boards = await port.list_boards(limit=data.limit, workspace_ids=data.workspace_ids)
         return BoardList(boards=boards)
 
     @monday.action(
@@ -191,15 +132,13 @@ def monday_actions(port: MondayPort) -> ActionSet:
         "to 500 items per page.",
     )
     async def list_items(data: ListItemsInput, call: ActionCall) -> ItemList:
-        return await _call(
-            lambda: list_board_items(
-                port, data.board_id, limit=data.limit, page_size=data.page_size
-            )
+        return await list_board_items(
+            port, data.board_id, limit=data.limit, page_size=data.page_size
         )
 
     @monday.action("get_item", effect="read", description="One item by id.")
     async def get_item(data: GetItemInput, call: ActionCall) -> ItemOutput:
-        item = await _call(lambda: port.get_item(data.item_id))
+        item = await port.get_item(data.item_id)
         if item is None:
             raise ActionFailed.of("not_found", f"item {data.item_id} does not exist")
         return ItemOutput(item=item)
@@ -214,13 +153,11 @@ def monday_actions(port: MondayPort) -> ActionSet:
         key = call.idempotency_key
         if key is not None and (done := created.get(key)) is not None:
             return ItemOutput(item=done)
-        item = await _call(
-            lambda: port.create_item(
-                data.board_id,
-                data.item_name,
-                group_id=data.group_id,
-                column_values=data.column_values,
-            )
+        item = await port.create_item(
+            data.board_id,
+            data.item_name,
+            group_id=data.group_id,
+            column_values=data.column_values,
         )
         if key is not None:
             created.put(key, item)
@@ -233,9 +170,7 @@ def monday_actions(port: MondayPort) -> ActionSet:
         "(change_multiple_column_values); null clears a column.",
     )
     async def update_item(data: UpdateItemInput, call: ActionCall) -> ItemOutput:
-        item = await _call(
-            lambda: port.update_item(data.board_id, data.item_id, data.column_values)
-        )
+        item = await port.update_item(data.board_id, data.item_id, data.column_values)
         return ItemOutput(item=item)
 
     return monday

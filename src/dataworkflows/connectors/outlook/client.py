@@ -29,7 +29,6 @@ from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-import stamina
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
 from dataworkflows.connectors.outlook.auth import (
@@ -57,8 +56,10 @@ from dataworkflows.connectors.outlook.port import (
     OutlookUnavailable,
     SentMail,
 )
+from dataworkflows.connectors.toolkit.transport import Upstream
+from dataworkflows.contracts import UpstreamError
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
+from dataworkflows.runtime.resilience import CircuitBreaker
 
 # msgraph's generated request builders (and kiota-abstractions) warn while their modules
 # are imported that classes of their own are deprecated (GetQueryParameters, the
@@ -257,8 +258,15 @@ class OutlookClient:
         self.graph = graph
         self.credential = credential
         self._closers = list(closers)
-        self._attempts = attempts
-        self.breaker = breaker or CircuitBreaker("Microsoft Graph")
+        self._upstream = Upstream(
+            "Microsoft Graph",
+            unavailable=OutlookUnavailable,
+            attempts=attempts,
+            wait_max=10.0,
+            retry_on=_retry_here,
+            breaker=breaker,
+        )
+        self.breaker = self._upstream.breaker
 
     async def __aenter__(self) -> OutlookClient:
         return self
@@ -369,17 +377,12 @@ class OutlookClient:
 
     async def _read(self, operation: Callable[[], Awaitable[T]]) -> T:
         """A read, retried on failures the SDK middleware does not retry itself."""
-        async for attempt in stamina.retry_context(
-            on=_retry_here, attempts=self._attempts, timeout=None, wait_max=10.0
-        ):
-            with attempt:
-                return await self._call(operation)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._upstream.call(lambda: self._translated(operation))
 
     async def _write(self, operation: Callable[[], Awaitable[T]]) -> T:
         """A write, never repeated here: a lost answer becomes OutlookOutcomeUnknown."""
         try:
-            return await self._call(operation, write=True)
+            return await self._upstream.once(lambda: self._translated(operation, write=True))
         except OutlookOutcomeUnknown:
             raise
         except OutlookUnavailable as exc:
@@ -389,24 +392,20 @@ class OutlookClient:
                 ) from None
             raise
 
-    async def _call(self, operation: Callable[[], Awaitable[T]], *, write: bool = False) -> T:
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """One call, not retried here."""
+        return await self._upstream.once(lambda: self._translated(operation))
+
+    @staticmethod
+    async def _translated(operation: Callable[[], Awaitable[T]], *, write: bool = False) -> T:
+        """``operation``, with what the SDK raises as this port's errors."""
         try:
-            self.breaker.before_call()
-        except CircuitOpen as exc:
-            raise OutlookUnavailable(str(exc)) from None
-        try:
-            result = await operation()
+            return await operation()
         except Exception as exc:
             error = _translate(exc, write=write)
             if error is None:
                 raise
-            if isinstance(error, OutlookUnavailable):
-                self.breaker.record_failure()
-            else:
-                self.breaker.record_success()
             raise error from None
-        self.breaker.record_success()
-        return result
 
 
 class _MessageList(Protocol):
@@ -427,11 +426,11 @@ def warm_up() -> None:
     ODataError().get_field_deserializers()
 
 
-def _retry_here(error: Exception) -> bool:
+def _retry_here(error: UpstreamError) -> bool:
     # 429/503/504 were already retried by the SDK middleware (honouring Retry-After);
     # repeating them here would multiply the attempts. Network failures and 500/502
     # are not retried by the middleware.
-    return isinstance(error, OutlookUnavailable) and error.status not in (429, 503, 504)
+    return error.status not in (429, 503, 504)
 
 
 def build_outlook_client(

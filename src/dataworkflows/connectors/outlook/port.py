@@ -14,6 +14,8 @@ from typing import Annotated, Literal, Protocol
 
 import msgspec
 
+from dataworkflows.contracts import upstream
+
 __all__ = [
     "Attendee",
     "ContentType",
@@ -153,59 +155,31 @@ class SentMail(msgspec.Struct, frozen=True, kw_only=True):
     sent_at: datetime | None = None
 
 
-class OutlookError(Exception):
+class OutlookError(upstream.UpstreamError):
     """Graph refused or failed a request; ``code`` is Graph's error code if any."""
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
 
-
-class OutlookAuthError(OutlookError):
+class OutlookAuthError(OutlookError, upstream.AuthFailed):
     """The app's credentials were refused, or it lacks a permission (401/403, token errors)."""
 
 
-class OutlookNotFound(OutlookError):
+class OutlookNotFound(OutlookError, upstream.NotFound):
     """The mailbox, folder or item does not exist (or is not visible to the app)."""
 
 
-class OutlookInvalidInput(OutlookError):
+class OutlookInvalidInput(OutlookError, upstream.Invalid):
     """Graph refused the request's content (a bad filter, parameter or recipient)."""
 
 
-class OutlookRateLimited(OutlookError):
+class OutlookRateLimited(OutlookError, upstream.RateLimited):
     """Throttled (429) after the retries: try again after ``retry_after`` seconds if given."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None,
-        code: str | None = None,
-        status: int | None = 429,
-    ) -> None:
-        super().__init__(message, code=code, status=status)
-        self.retry_after = retry_after
 
-
-class OutlookUnavailable(OutlookError):
+class OutlookUnavailable(OutlookError, upstream.Unavailable):
     """Graph did not answer usefully (5xx, network, timeout, circuit open): transient.
 
     ``status`` is None for transport failures; ``retry_after`` is Graph's hint if any.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, code=code, status=status)
-        self.retry_after = retry_after
 
 
 class OutlookOutcomeUnknown(OutlookUnavailable):

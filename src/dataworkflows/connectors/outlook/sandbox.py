@@ -72,8 +72,8 @@ from urllib.parse import parse_qsl
 
 import jwt
 import msgspec
-from litestar import Litestar, Request, Response, delete, get, post
-from litestar.params import BodyKwarg, FromPath
+from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 
 from dataworkflows.connectors.outlook.demo_data import DemoTenant
 from dataworkflows.connectors.outlook.sandbox_graph import (
@@ -95,6 +95,7 @@ from dataworkflows.connectors.outlook.sandbox_identity import (
     expired_secret,
     token_answer,
 )
+from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
 from dataworkflows.runtime.app import create_app
 
 __all__ = [
@@ -521,18 +522,6 @@ def create_outlook_sandbox_app(sandbox: OutlookSandbox) -> Litestar:
     async def graph_post(path: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
         return await _answer_graph(sandbox, request, path)
 
-    @post("/sandbox/faults", summary="Fail the next requests", status_code=204)
-    async def inject_fault(data: Annotated[Fault, BodyKwarg()]) -> None:
-        sandbox.inject(data)
-
-    @delete("/sandbox/faults", summary="Forget queued faults", status_code=204)
-    async def clear_faults() -> None:
-        sandbox.clear_faults()
-
-    @get("/sandbox/requests", summary="Every request received", sync_to_thread=False)
-    def recorded_requests() -> list[RecordedRequest]:
-        return list(sandbox.requests)
-
     @get("/sandbox/sent", summary="Every mail sendMail accepted", sync_to_thread=False)
     def sent_mail() -> list[SentRecord]:
         return list(sandbox.sent)
@@ -560,9 +549,7 @@ def create_outlook_sandbox_app(sandbox: OutlookSandbox) -> Litestar:
         token,
         graph_get,
         graph_post,
-        inject_fault,
-        clear_faults,
-        recorded_requests,
+        *sandbox_controls(sandbox, Fault, reset=None),
         sent_mail,
         mailboxes,
         reset,

@@ -24,9 +24,7 @@ later, so a retried step could send a mail twice. What is done about it:
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal, TypeVar
 
@@ -41,14 +39,10 @@ from dataworkflows.connectors.outlook.port import (
     MessageQuery,
     OutgoingMail,
     OutlookAuthError,
-    OutlookError,
-    OutlookInvalidInput,
-    OutlookNotFound,
     OutlookOutcomeUnknown,
     OutlookPort,
-    OutlookRateLimited,
-    OutlookUnavailable,
 )
+from dataworkflows.connectors.toolkit import RecentResults
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.logging import get_logger
@@ -173,62 +167,6 @@ class SendMailOutput(msgspec.Struct, kw_only=True):
     """The Sent Items copy found for an earlier attempt (only with ``already_sent``)."""
 
 
-class _SentKeys:
-    """Idempotency keys of mails sent (or maybe sent) by this process, for a while."""
-
-    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, tuple[float, bool]] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-
-    def state(self, key: str) -> Literal["sent", "unknown"] | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return None
-        return "sent" if entry[1] else "unknown"
-
-    def put(self, key: str, *, sent: bool) -> None:
-        self._entries[key] = (time.monotonic(), sent)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
-async def _call(operation: Callable[[], Awaitable[T]]) -> T:
-    """Run a port call, turning Graph's errors into the connector API's."""
-    try:
-        return await operation()
-    except OutlookError as exc:
-        raise _failed(exc) from None
-
-
-def _failed(exc: OutlookError) -> ActionFailed:
-    code = exc.code
-    if isinstance(exc, OutlookAuthError):
-        return ActionFailed.of("auth_failed", exc.message, retryable=False, upstream_code=code)
-    if isinstance(exc, OutlookRateLimited):
-        return ActionFailed.of(
-            "rate_limited",
-            exc.message,
-            retryable=True,
-            retry_after_s=exc.retry_after,
-            upstream_code=code,
-        )
-    if isinstance(exc, OutlookInvalidInput):
-        return ActionFailed.of("invalid_input", exc.message, upstream_code=code)
-    if isinstance(exc, OutlookNotFound):
-        return ActionFailed.of("not_found", exc.message, upstream_code=code)
-    if isinstance(exc, OutlookUnavailable):
-        return ActionFailed.of(
-            "upstream_unavailable",
-            exc.message,
-            retryable=True,
-            retry_after_s=exc.retry_after,
-            upstream_code=code,
-        )
-    return ActionFailed.of("upstream_error", exc.message, retryable=False, upstream_code=code)
-
-
 async def _collect(pages: AsyncIterator[list[T]], limit: int) -> tuple[list[T], bool]:
     """Items of ``pages`` up to ``limit``; and whether more existed.
 
@@ -249,7 +187,8 @@ def outlook_actions(port: OutlookPort, *, default_mailbox: str | None = None) ->
     ``default_mailbox`` (OUTLOOK_MAILBOX) is used when an input names no mailbox.
     """
     outlook = ActionSet("outlook", description="Mail and calendars of Microsoft 365 (Graph).")
-    sent_keys = _SentKeys()
+    # Per idempotency key: True once sent, False when an attempt's outcome is unknown.
+    sent_keys: RecentResults[bool] = RecentResults()
 
     def mailbox_of(given: str | None) -> str:
         mailbox = given or default_mailbox
@@ -278,9 +217,7 @@ def outlook_actions(port: OutlookPort, *, default_mailbox: str | None = None) ->
             order_by=data.order_by,
             page_size=min(data.page_size, data.limit + 1),
         )
-        messages, truncated = await _call(
-            lambda: _collect(port.message_pages(mailbox, query), data.limit)
-        )
+        messages, truncated = await _collect(port.message_pages(mailbox, query), data.limit)
         return MessageList(
             mailbox=mailbox,
             folder=data.folder,
@@ -307,9 +244,7 @@ def outlook_actions(port: OutlookPort, *, default_mailbox: str | None = None) ->
             time_zone=data.time_zone,
             page_size=min(data.page_size, data.limit + 1),
         )
-        events, truncated = await _call(
-            lambda: _collect(port.event_pages(mailbox, window), data.limit)
-        )
+        events, truncated = await _collect(port.event_pages(mailbox, window), data.limit)
         return EventList(
             mailbox=mailbox,
             start=data.start,
@@ -331,13 +266,13 @@ def outlook_actions(port: OutlookPort, *, default_mailbox: str | None = None) ->
         mailbox = mailbox_of(data.mailbox)
         recipients = len(data.to) + len(data.cc) + len(data.bcc)
         key = call.idempotency_key
-        known = sent_keys.state(key) if key is not None else None
-        if known == "sent":
+        known = sent_keys.get(key)
+        if known is True:
             return SendMailOutput(mailbox=mailbox, status="already_sent", recipients=recipients)
-        if key is not None and data.save_to_sent_items and (known or call.attempt > 1):
+        if key is not None and data.save_to_sent_items and (known is not None or call.attempt > 1):
             found = await _earlier_copy(port, mailbox, key)
             if found is not None:
-                sent_keys.put(key, sent=True)
+                sent_keys.put(key, True)
                 return SendMailOutput(
                     mailbox=mailbox,
                     status="already_sent",
@@ -356,14 +291,12 @@ def outlook_actions(port: OutlookPort, *, default_mailbox: str | None = None) ->
         )
         try:
             await port.send_mail(mailbox, mail, idempotency_key=key)
-        except OutlookOutcomeUnknown as exc:
+        except OutlookOutcomeUnknown:
             if key is not None:
-                sent_keys.put(key, sent=False)
-            raise _failed(exc) from None
-        except OutlookError as exc:
-            raise _failed(exc) from None
+                sent_keys.put(key, False)
+            raise
         if key is not None:
-            sent_keys.put(key, sent=True)
+            sent_keys.put(key, True)
         return SendMailOutput(mailbox=mailbox, status="sent", recipients=recipients)
 
     return outlook
@@ -384,8 +317,6 @@ async def _earlier_copy(port: OutlookPort, mailbox: str, key: str) -> str | None
             error=exc.message,
         )
         return None
-    except OutlookError as exc:
-        raise _failed(exc) from None
     return found.id if found is not None else None
 
 

@@ -28,14 +28,12 @@ Error messages never contain the token: slack-sdk's exceptions print the request
 from __future__ import annotations
 
 import functools
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import aiohttp
 import httpx
 import msgspec
-import stamina
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -58,7 +56,8 @@ from dataworkflows.connectors.slack.port import (
     origin_of,
     response_url_problem,
 )
-from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
+from dataworkflows.connectors.toolkit.transport import Upstream
+from dataworkflows.runtime.resilience import CircuitBreaker
 
 __all__ = ["DEFAULT_API_URL", "MAX_HISTORY_PAGE", "MAX_USERS_PAGE", "SlackClient", "error_for"]
 
@@ -212,12 +211,25 @@ class SlackClient:
             timeout=timeout_s,
             retry_handlers=[],
         )
-        self._max_wait_s = max_wait_s
-        self._attempts = attempts
-        self.breaker = breaker or CircuitBreaker("slack.com")
+        self._api = Upstream(
+            "slack.com",
+            unavailable=SlackUnavailable,
+            attempts=attempts,
+            wait_max=max_wait_s,
+            longest_wait_s=max_wait_s,
+            breaker=breaker,
+        )
         # response_urls live on another host (hooks.slack.com): its own breaker, so that
         # a failing one does not stop the Web API, nor the other way round.
-        self.hooks_breaker = CircuitBreaker("hooks.slack.com")
+        self._hooks = Upstream(
+            "hooks.slack.com",
+            unavailable=SlackUnavailable,
+            attempts=attempts,
+            wait_max=max_wait_s,
+            longest_wait_s=max_wait_s,
+        )
+        self.breaker = self._api.breaker
+        self.hooks_breaker = self._hooks.breaker
         api_origin = origin_of(self.base_url)
         self._response_origins = {HOOKS_ORIGIN, *([api_origin] if api_origin else [])}
 
@@ -320,7 +332,7 @@ class SlackClient:
         if problem is not None:
             raise SlackInvalidRequest(problem, code=None)
         body = message.payload()
-        await self._retrying(lambda: self._respond_once(response_url, body))
+        await self._hooks.call(lambda: self._respond_once(response_url, body))
 
     async def auth_test(self) -> AuthIdentity:
         data = await self._call("auth.test", self._web.auth_test)
@@ -337,93 +349,51 @@ class SlackClient:
 
     async def _call(self, method: str, send: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
         """One Web API method (retried while transient); its body, or the typed error."""
-        return await self._retrying(lambda: self._once(method, send))
-
-    async def _retrying(self, once: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        async for attempt in stamina.retry_context(
-            on=self._retryable, attempts=self._attempts, timeout=None, wait_max=self._max_wait_s
-        ):
-            with attempt:
-                return await once()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _retryable(self, error: Exception) -> bool | float:
-        """stamina's backoff hook: wait what Slack asked for, or back off exponentially."""
-        if isinstance(error, SlackRateLimited):
-            # Long waits go back to the caller: the engine retries the step durably.
-            if error.retry_after > self._max_wait_s:
-                return False
-            # At least Retry-After, plus a little jitter so that many workers that
-            # were limited together do not all come back in the same instant.
-            return error.retry_after + random.uniform(0.0, 0.25)  # noqa: S311  (jitter)
-        return isinstance(error, SlackUnavailable)
-
-    @staticmethod
-    def _before_call(breaker: CircuitBreaker) -> None:
-        try:
-            breaker.before_call()
-        except CircuitOpen as exc:
-            raise SlackUnavailable(str(exc)) from None
+        return await self._api.call(lambda: self._once(method, send))
 
     async def _once(self, method: str, send: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
-        self._before_call(self.breaker)
         try:
             response = await send()
         except SlackApiError as exc:
-            error = _api_error(method, exc.response)
-            if isinstance(error, SlackUnavailable):
-                self.breaker.record_failure()
-            else:
-                self.breaker.record_success()
-            raise error from None
+            raise _api_error(method, exc.response) from None
         except TimeoutError:
-            self.breaker.record_failure()
             raise SlackUnavailable(f"Slack did not answer {method} in time") from None
         except aiohttp.ClientError as exc:
-            self.breaker.record_failure()
             raise SlackUnavailable(
                 f"Slack is unreachable for {method} ({type(exc).__name__})"
             ) from None
         except (AttributeError, TypeError, ValueError):
             # slack-sdk chokes on a 200 answer that is not a JSON object (a proxy page).
-            self.breaker.record_failure()
             raise SlackUnavailable(
                 f"Slack answered {method} with something that is not a Web API response"
             ) from None
-        self.breaker.record_success()
         data = response.data
         if not isinstance(data, dict):
             raise SlackError(f"Slack answered {method} without a JSON object")
         return data
 
     async def _respond_once(self, url: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        self._before_call(self.hooks_breaker)
         try:
             # Never follow redirects: the allowed origin was checked, a redirect is not.
             response = await self._http.post(
                 url, content=msgspec.json.encode(body), headers=_JSON, follow_redirects=False
             )
         except httpx.TimeoutException:
-            self.hooks_breaker.record_failure()
             raise SlackUnavailable("the response_url did not answer in time") from None
         except httpx.TransportError as exc:
-            self.hooks_breaker.record_failure()
             raise SlackUnavailable(
                 f"the response_url is unreachable ({type(exc).__name__})"
             ) from None
         status = response.status_code
         code = _webhook_code(response)
         if status == 429:
-            self.hooks_breaker.record_success()
             raise SlackRateLimited(
                 "Slack rate-limited the response_url",
                 retry_after=_retry_after(response.headers),
                 code=code or "ratelimited",
             )
         if status >= 500:
-            self.hooks_breaker.record_failure()
             raise SlackUnavailable(f"the response_url answered HTTP {status}", code=code)
-        self.hooks_breaker.record_success()
         # A redirect is not a delivery either (and is not followed, see above).
         if status >= 300 or (code is not None and code != "ok"):
             raise error_for(code or f"http_{status}", "the response_url message")

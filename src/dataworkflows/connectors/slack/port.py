@@ -15,6 +15,8 @@ from typing import Any, Final, Literal, Protocol
 import httpx
 import msgspec
 
+from dataworkflows.contracts import upstream
+
 __all__ = [
     "HOOKS_ORIGIN",
     "AuthIdentity",
@@ -128,41 +130,37 @@ class ResponseMessage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
         return body
 
 
-class SlackError(Exception):
+class SlackError(upstream.UpstreamError):
     """Slack refused or failed a request; ``code`` is Slack's error string if any."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
-
-class SlackAuthError(SlackError):
+class SlackAuthError(SlackError, upstream.AuthFailed):
     """The token is missing, invalid, revoked, or lacks a scope (``invalid_auth``...)."""
 
 
-class SlackRateLimited(SlackError):
+class SlackRateLimited(SlackError, upstream.RateLimited):
     """HTTP 429 ``ratelimited``: try again after ``retry_after`` seconds."""
 
+    retry_after: float
+
     def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
+        super().__init__(message, code=code, retry_after=retry_after)
 
 
-class SlackNotFound(SlackError):
+class SlackNotFound(SlackError, upstream.NotFound):
     """The channel, message or thread does not exist (or is not visible to the token)."""
 
 
-class SlackInvalidRequest(SlackError):
+class SlackInvalidRequest(SlackError, upstream.Invalid):
     """Slack refused the request's content or target (``not_in_channel``, ``is_archived``,
     ``no_text``, ``msg_too_long``, ``invalid_blocks``, ``cant_update_message``...)."""
 
 
-class SlackResponseUrlGone(SlackError):
+class SlackResponseUrlGone(SlackError, upstream.Invalid):
     """A response_url that is used up (5 uses) or expired (30 minutes): never retry."""
 
 
-class SlackUnavailable(SlackError):
+class SlackUnavailable(SlackError, upstream.Unavailable):
     """Slack did not answer usefully (5xx, network, timeout, circuit open): transient."""
 
 

@@ -47,11 +47,11 @@ import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
-from litestar import Litestar, Request, Response, delete, get, post, route
-from litestar.params import BodyKwarg, FromPath
+from litestar import Litestar, Request, Response, get, post, route
+from litestar.params import FromPath
 
 from dataworkflows.connectors.slack.sandbox_driver import (
     ActionDelivery,
@@ -78,6 +78,7 @@ from dataworkflows.connectors.slack.sandbox_webapi import (
     message_view,
 )
 from dataworkflows.connectors.slack.signing import sign_request
+from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
 from dataworkflows.runtime.app import create_app
 
 __all__ = [
@@ -320,21 +321,9 @@ def create_slack_sandbox_app(sandbox: SlackSandbox) -> Litestar:
             sandbox, request=request, kind="actions", team=team, url_id=url_id, secret=secret
         )
 
-    @post("/sandbox/faults", summary="Fail the next requests", status_code=204)
-    async def inject_fault(data: Annotated[Fault, BodyKwarg()]) -> None:
-        sandbox.inject(data)
-
-    @delete("/sandbox/faults", summary="Forget queued faults", status_code=204)
-    async def clear_faults() -> None:
-        sandbox.clear_faults()
-
     @get("/sandbox/requests", summary="Every Web API call and response_url post")
     async def recorded_requests() -> Response[bytes]:
         return _json([msgspec.to_builtins(r) for r in sandbox.requests])
-
-    @post("/sandbox/reset", summary="Reseed the workspace", status_code=204)
-    async def reset() -> None:
-        sandbox.reset()
 
     @post("/sandbox/clock", summary="Move sandbox time forward", status_code=200)
     async def clock(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -420,10 +409,8 @@ def create_slack_sandbox_app(sandbox: SlackSandbox) -> Litestar:
         web_api,
         command_response,
         action_response,
-        inject_fault,
-        clear_faults,
+        *sandbox_controls(sandbox, Fault, requests=None, reset="Reseed the workspace"),
         recorded_requests,
-        reset,
         clock,
         workspace,
         channel_messages,

@@ -12,7 +12,6 @@ optional fields, never rename.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -21,19 +20,13 @@ from dataworkflows.connectors.slack.blocks import message_problem
 from dataworkflows.connectors.slack.port import (
     PostedMessage,
     ResponseMessage,
-    SlackAuthError,
-    SlackError,
-    SlackInvalidRequest,
     SlackMessage,
-    SlackNotFound,
     SlackPort,
-    SlackRateLimited,
-    SlackResponseUrlGone,
-    SlackUnavailable,
     SlackUser,
 )
+from dataworkflows.connectors.toolkit import RecentResults
 from dataworkflows.contracts import ActionFailed
-from dataworkflows.runtime.actions import ActionCall, ActionSet, RecentResults
+from dataworkflows.runtime.actions import ActionCall, ActionSet
 
 __all__ = [
     "MessageList",
@@ -217,38 +210,6 @@ async def list_workspace_users(
     return UserList(users=users, count=len(users))
 
 
-async def _call(operation: Callable[[], Awaitable[T]]) -> T:
-    """Run a port call, turning Slack's errors into the connector API's."""
-    try:
-        return await operation()
-    except SlackAuthError as exc:
-        raise ActionFailed.of(
-            "auth_failed", exc.message, retryable=False, upstream_code=exc.code
-        ) from None
-    except SlackRateLimited as exc:
-        raise ActionFailed.of(
-            "rate_limited",
-            exc.message,
-            retryable=True,
-            retry_after_s=exc.retry_after,
-            upstream_code=exc.code,
-        ) from None
-    except SlackNotFound as exc:
-        raise ActionFailed.of("not_found", exc.message, upstream_code=exc.code) from None
-    except (SlackInvalidRequest, SlackResponseUrlGone) as exc:
-        raise ActionFailed.of(
-            "invalid_input", exc.message, retryable=False, upstream_code=exc.code
-        ) from None
-    except SlackUnavailable as exc:
-        raise ActionFailed.of(
-            "upstream_unavailable", exc.message, retryable=True, upstream_code=exc.code
-        ) from None
-    except SlackError as exc:
-        raise ActionFailed.of(
-            "upstream_error", exc.message, retryable=False, upstream_code=exc.code
-        ) from None
-
-
 def _check(
     text: str | None, blocks: list[dict[str, Any]] | None, *, content_required: bool = True
 ) -> None:
@@ -281,15 +242,13 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
         _check(data.text, data.blocks)
         if (done := posted.get(call.idempotency_key)) is not None:
             return MessageRef(channel=done.channel, ts=done.ts)
-        message = await _call(
-            lambda: port.post_message(
-                data.channel,
-                text=data.text,
-                blocks=data.blocks,
-                thread_ts=data.thread_ts,
-                reply_broadcast=data.reply_broadcast,
-                unfurl_links=data.unfurl_links,
-            )
+        message = await port.post_message(
+            data.channel,
+            text=data.text,
+            blocks=data.blocks,
+            thread_ts=data.thread_ts,
+            reply_broadcast=data.reply_broadcast,
+            unfurl_links=data.unfurl_links,
         )
         posted.put(call.idempotency_key, message)
         return MessageRef(channel=message.channel, ts=message.ts)
@@ -301,8 +260,8 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
     )
     async def update_message(data: UpdateMessageInput, call: ActionCall) -> MessageRef:
         _check(data.text, data.blocks)
-        message = await _call(
-            lambda: port.update_message(data.channel, data.ts, text=data.text, blocks=data.blocks)
+        message = await port.update_message(
+            data.channel, data.ts, text=data.text, blocks=data.blocks
         )
         return MessageRef(channel=message.channel, ts=message.ts)
 
@@ -314,15 +273,13 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
         "Thread replies are not listed; parents carry `reply_count`.",
     )
     async def list_messages(data: ListMessagesInput, call: ActionCall) -> MessageList:
-        return await _call(
-            lambda: list_channel_messages(
-                port,
-                data.channel,
-                limit=data.limit,
-                oldest=data.oldest,
-                latest=data.latest,
-                page_size=page_size,
-            )
+        return await list_channel_messages(
+            port,
+            data.channel,
+            limit=data.limit,
+            oldest=data.oldest,
+            latest=data.latest,
+            page_size=page_size,
         )
 
     @slack.action(
@@ -335,14 +292,12 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
         "Slack's cursors (users.list).",
     )
     async def list_users(data: ListUsersInput, call: ActionCall) -> UserList:
-        return await _call(
-            lambda: list_workspace_users(
-                port,
-                include_bots=data.include_bots,
-                include_deleted=data.include_deleted,
-                limit=data.limit,
-                page_size=page_size,
-            )
+        return await list_workspace_users(
+            port,
+            include_bots=data.include_bots,
+            include_deleted=data.include_deleted,
+            limit=data.limit,
+            page_size=page_size,
         )
 
     @slack.action(
@@ -366,7 +321,7 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
             delete_original=data.delete_original,
             thread_ts=data.thread_ts,
         )
-        await _call(lambda: port.respond(data.response_url, message))
+        await port.respond(data.response_url, message)
         responded.put(call.idempotency_key, True)
         return RespondOutput(ok=True)
 

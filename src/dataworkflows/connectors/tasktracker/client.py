@@ -15,7 +15,6 @@ from typing import Any, Final
 
 import httpx
 import msgspec
-import stamina
 
 from dataworkflows.connectors.tasktracker.port import (
     Task,
@@ -30,6 +29,8 @@ from dataworkflows.connectors.tasktracker.port import (
     TrackerStale,
     TrackerUnavailable,
 )
+from dataworkflows.connectors.toolkit.transport import Upstream
+from dataworkflows.runtime.resilience import CircuitBreaker
 
 __all__ = ["TaskTrackerClient"]
 
@@ -53,12 +54,20 @@ class TaskTrackerClient:
         http: httpx.AsyncClient,
         attempts: int = 4,
         clock: Callable[[], float] = time.monotonic,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._username = username
         self._password = password
         self._http = http
-        self._attempts = attempts
+        self._upstream = Upstream(
+            "the task tracker",
+            unavailable=TrackerUnavailable,
+            attempts=attempts,
+            wait_max=5.0,
+            breaker=breaker,
+        )
+        self.breaker = self._upstream.breaker
         self._clock = clock
         self._token: str | None = None
         self._token_valid_until = 0.0
@@ -124,12 +133,9 @@ class TaskTrackerClient:
         body: TaskFields | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        async for attempt in stamina.retry_context(
-            on=TrackerUnavailable, attempts=self._attempts, timeout=30.0, wait_max=5.0
-        ):
-            with attempt:
-                return await self._authorized(method, path, params, body, headers)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._upstream.call(
+            lambda: self._authorized(method, path, params, body, headers)
+        )
 
     async def _authorized(
         self,

@@ -6,6 +6,8 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from dataworkflows.contracts import upstream
+
 __all__ = [
     "Task",
     "TaskFields",
@@ -68,28 +70,29 @@ class TaskPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int
 
 
-class TrackerError(Exception):
-    """The tracker refused or failed a request."""
+class TrackerError(upstream.UpstreamError):
+    """The tracker refused or failed a request; ``fields`` names what is wrong, if known."""
 
-    def __init__(self, message: str, *, fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, fields: dict[str, str] | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, status=status)
         self.fields = fields or {}
 
 
-class TrackerAuthError(TrackerError):
+class TrackerAuthError(TrackerError, upstream.AuthFailed):
     """The configured account cannot log in, or its token is refused."""
 
 
-class TrackerNotFound(TrackerError):
+class TrackerNotFound(TrackerError, upstream.NotFound):
     """No such task."""
 
 
-class TrackerInvalid(TrackerError):
+class TrackerInvalid(TrackerError, upstream.Invalid):
     """The tracker refused the task's content; ``fields`` names what is wrong."""
 
 
-class TrackerConflict(TrackerError):
+class TrackerConflict(TrackerError, upstream.Invalid):
     """Another task already has this external_ref."""
 
 
@@ -97,7 +100,7 @@ class TrackerStale(TrackerError):
     """The task changed since it was read (If-Match failed)."""
 
 
-class TrackerUnavailable(TrackerError):
+class TrackerUnavailable(TrackerError, upstream.Unavailable):
     """The tracker did not answer usefully (5xx, network, timeout): transient."""
 
 

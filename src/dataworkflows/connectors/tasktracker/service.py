@@ -8,9 +8,6 @@ re-run never makes a duplicate.
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
@@ -20,14 +17,11 @@ from dataworkflows.connectors.tasktracker.port import (
     TaskFields,
     TaskStatus,
     TaskTrackerPort,
-    TrackerAuthError,
     TrackerConflict,
-    TrackerError,
-    TrackerInvalid,
     TrackerNotFound,
     TrackerStale,
-    TrackerUnavailable,
 )
+from dataworkflows.connectors.toolkit import RecentResults
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 
@@ -114,22 +108,6 @@ class UpsertOutput(msgspec.Struct, kw_only=True):
     outcome: Literal["created", "updated", "unchanged"]
 
 
-async def _call(operation: Callable[[], Awaitable[T]]) -> T:
-    """Run a port call, turning the tracker's errors into the connector API's."""
-    try:
-        return await operation()
-    except TrackerAuthError as exc:
-        raise ActionFailed.of("auth_failed", exc.message, retryable=False) from None
-    except TrackerNotFound as exc:
-        raise ActionFailed.of("not_found", exc.message) from None
-    except (TrackerInvalid, TrackerConflict) as exc:
-        raise ActionFailed.of("invalid_input", exc.message) from None
-    except TrackerUnavailable as exc:
-        raise ActionFailed.of("upstream_unavailable", exc.message, retryable=True) from None
-    except TrackerError as exc:
-        raise ActionFailed.of("upstream_error", exc.message, retryable=False) from None
-
-
 def _merged(current: TaskFields, changes: msgspec.Struct) -> TaskFields:
     values = msgspec.structs.asdict(current)
     for name, value in msgspec.structs.asdict(changes).items():
@@ -138,31 +116,10 @@ def _merged(current: TaskFields, changes: msgspec.Struct) -> TaskFields:
     return TaskFields(**values)
 
 
-class _RecentCreations:
-    """Tasks created per idempotency key, so a retried create does not create twice."""
-
-    def __init__(self, *, size: int = 10_000, ttl_s: float = 24 * 3600) -> None:
-        self._entries: OrderedDict[str, tuple[float, Task]] = OrderedDict()
-        self._size = size
-        self._ttl_s = ttl_s
-
-    def get(self, key: str) -> Task | None:
-        entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > self._ttl_s:
-            return None
-        return entry[1]
-
-    def put(self, key: str, task: Task) -> None:
-        self._entries[key] = (time.monotonic(), task)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
 def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
     """The ``tasktracker`` actions over ``port``."""
     tracker = ActionSet("tasktracker", description="Tasks of the internal task tracker.")
-    created = _RecentCreations()
+    created: RecentResults[Task] = RecentResults()
 
     async def find(external_ref: str) -> Task | None:
         page = await port.list_tasks(external_ref=external_ref, limit=1)
@@ -206,12 +163,12 @@ def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
                 ):
                     return tasks[: data.limit] if data.limit is not None else tasks
 
-        tasks = await _call(everything)
+        tasks = await everything()
         return TaskList(tasks=tasks, count=len(tasks))
 
     @tracker.action("get_task", effect="read", description="One task by id.")
     async def get_task(data: TaskIdInput, call: ActionCall) -> TaskOutput:
-        task = await _call(lambda: port.get_task(data.id))
+        task = await port.get_task(data.id)
         if task is None:
             raise ActionFailed.of("not_found", f"there is no task {data.id}")
         return TaskOutput(task=task)
@@ -222,7 +179,7 @@ def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
         if key is not None and (done := created.get(key)) is not None:
             return TaskOutput(task=done)
         fields = TaskFields(**msgspec.structs.asdict(data))
-        task = await _call(lambda: port.create_task(fields))
+        task = await port.create_task(fields)
         if key is not None:
             created.put(key, task)
         return TaskOutput(task=task)
@@ -235,13 +192,13 @@ def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
                 raise TrackerNotFound(f"there is no task {data.id}")
             return await replace(current, data)
 
-        return TaskOutput(task=await _call(update))
+        return TaskOutput(task=await update())
 
     @tracker.action(
         "delete_task", effect="write", description="Delete a task (no error if it is gone)."
     )
     async def delete_task(data: TaskIdInput, call: ActionCall) -> DeleteOutput:
-        return DeleteOutput(deleted=await _call(lambda: port.delete_task(data.id)))
+        return DeleteOutput(deleted=await port.delete_task(data.id))
 
     @tracker.action(
         "upsert_task",
@@ -266,6 +223,6 @@ def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
                 return UpsertOutput(task=existing, outcome="unchanged")
             return UpsertOutput(task=await replace(existing, data), outcome="updated")
 
-        return await _call(upsert)
+        return await upsert()
 
     return tracker
