@@ -297,10 +297,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 # connector_parts(settings). Imported lazily: a process loads only its own SDKs.
 _CONNECTORS: dict[str, str] = {name: c.module for name, c in CONNECTOR_COMPONENTS.items()}
 _SANDBOXES: dict[str, str] = {
-    "monday": "dataworkflows.connectors.monday.sandbox",
-    "slack": "dataworkflows.connectors.slack.sandbox",
-    "confluence": "dataworkflows.connectors.confluence.sandbox",
-    "outlook": "dataworkflows.connectors.outlook.sandbox",
+    "monday": "dataworkflows.sandboxes.monday.app",
+    "slack": "dataworkflows.sandboxes.slack.app",
+    "confluence": "dataworkflows.sandboxes.confluence.app",
+    "outlook": "dataworkflows.sandboxes.outlook.app",
 }
 _AVAILABLE = (
     "engine",
@@ -510,8 +510,8 @@ def _tracker(
 
 
 def _monday_sandbox(host: str, port: int, token: str) -> ServedApp:
-    from dataworkflows.connectors.monday.demo_data import demo_anchor
-    from dataworkflows.connectors.monday.sandbox import MondaySandbox, create_monday_sandbox_app
+    from dataworkflows.sandboxes.monday.app import MondaySandbox, create_monday_sandbox_app
+    from dataworkflows.sandboxes.world import demo_anchor
 
     # Seeded around today (as the Outlook sandbox is), so the demo data looks current.
     app = create_monday_sandbox_app(MondaySandbox(token=token, anchor=demo_anchor()))
@@ -527,8 +527,8 @@ def _slack_sandbox(
     bot_url: str,
     public_url: str | None = None,
 ) -> ServedApp:
-    from dataworkflows.connectors.monday.demo_data import demo_anchor
-    from dataworkflows.connectors.slack.sandbox import SlackSandbox, create_slack_sandbox_app
+    from dataworkflows.sandboxes.slack.app import SlackSandbox, create_slack_sandbox_app
+    from dataworkflows.sandboxes.world import demo_anchor
 
     sock = bind_socket(host, port)
     sandbox = SlackSandbox(
@@ -546,11 +546,11 @@ def _slack_sandbox(
 def _confluence_sandbox(
     host: str, port: int, *, email: str | None, api_token: str, public_url: str | None = None
 ) -> ServedApp:
-    from dataworkflows.connectors.confluence.sandbox import (
+    from dataworkflows.sandboxes.confluence.app import (
         ConfluenceSandbox,
         create_confluence_sandbox_app,
     )
-    from dataworkflows.connectors.monday.demo_data import demo_anchor
+    from dataworkflows.sandboxes.world import demo_anchor
 
     sock = bind_socket(host, port)
     sandbox = ConfluenceSandbox(
@@ -573,7 +573,7 @@ def _outlook_sandbox(
     client_secret: str,
     public_url: str | None = None,
 ) -> ServedApp:
-    from dataworkflows.connectors.outlook.sandbox import OutlookSandbox, create_outlook_sandbox_app
+    from dataworkflows.sandboxes.outlook.app import OutlookSandbox, create_outlook_sandbox_app
 
     sock = bind_socket(host, port)
     sandbox = OutlookSandbox(
@@ -801,7 +801,7 @@ def _local_url(host: str, port: int) -> str:
 
 
 def _print_banner(base: str, settings: Settings, url: str, also: Sequence[ServedApp]) -> None:
-    from dataworkflows.connectors.slack.demo_data import PROJECT_CHANNEL_IDS
+    from dataworkflows.sandboxes.slack.demo_data import PROJECT_CHANNEL_IDS
 
     database = (
         f"embedded PostgreSQL, data in {settings.data_dir / 'pgdata'}"

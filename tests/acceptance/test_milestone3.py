@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dataworkflows.connectors.slack.demo_data import DEMO_USERS
+from dataworkflows.sandboxes.slack.demo_data import DEMO_USERS
 from tests.support.engine import API_KEY
 from tests.support.monday import SANDBOX_TOKEN, monday_sandbox_process
 from tests.support.net import free_port

@@ -19,14 +19,14 @@ import httpx
 import pytest
 import uvicorn
 
-from dataworkflows.connectors.confluence.demo_data import CLOUD_ID, DemoPage
-from dataworkflows.connectors.confluence.sandbox import (
+from dataworkflows.runtime.serving import bind_socket
+from dataworkflows.sandboxes.confluence.app import (
     ConfluenceSandbox,
     Fault,
     create_confluence_sandbox_app,
 )
-from dataworkflows.connectors.monday.demo_data import ANCHOR
-from dataworkflows.runtime.serving import bind_socket
+from dataworkflows.sandboxes.confluence.demo_data import CLOUD_ID, DemoPage
+from dataworkflows.sandboxes.world import ANCHOR
 
 EMAIL = "jonas.berg@example.com"
 TOKEN = "sandbox-api-token-0123456789"

@@ -16,14 +16,14 @@ import httpx
 import pytest
 import uvicorn
 
-from dataworkflows.connectors.monday.demo_data import BIG_BOARD_ID
-from dataworkflows.connectors.monday.sandbox import (
+from dataworkflows.runtime.serving import bind_socket
+from dataworkflows.sandboxes.monday.app import (
     CURSOR_TTL_S,
     Fault,
     MondaySandbox,
     create_monday_sandbox_app,
 )
-from dataworkflows.runtime.serving import bind_socket
+from dataworkflows.sandboxes.monday.demo_data import BIG_BOARD_ID
 
 TOKEN = "sandbox-token-0123456789"
 ROADMAP = "5012345601"  # Apollo Website Relaunch — Roadmap (has the mirror column)

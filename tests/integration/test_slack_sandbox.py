@@ -21,7 +21,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dataworkflows.connectors.slack.demo_data import (
+from dataworkflows.sandboxes.slack.app import SlackSandbox, create_slack_sandbox_app
+from dataworkflows.sandboxes.slack.demo_data import (
     ARCHIVED_CHANNEL_ID,
     BOT,
     DEMO_USERS,
@@ -30,7 +31,6 @@ from dataworkflows.connectors.slack.demo_data import (
     PROJECT_CHANNEL_IDS,
     SlackWorkspace,
 )
-from dataworkflows.connectors.slack.sandbox import SlackSandbox, create_slack_sandbox_app
 from tests.support.net import serve_in_process
 
 TOKEN = "xoxb-sandbox-test-token-0123456789"

@@ -2,7 +2,7 @@
 
 ``slack_sandbox_process`` runs ``dataworkflows serve sandbox slack`` (the real CLI) on
 a free 127.0.0.1 port; :class:`SlackSandboxControl` wraps its ``/sandbox/*`` endpoints
-(see :mod:`dataworkflows.connectors.slack.sandbox`). Its methods are synchronous
+(see :mod:`dataworkflows.sandboxes.slack.app`). Its methods are synchronous
 (httpx): when the bot under test runs in the test's own event loop, call the
 ``send_*`` methods through ``await asyncio.to_thread(control.send_command, ...)`` so the
 loop stays free to answer the sandbox.
@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from dataworkflows.connectors.slack.demo_data import (
+from dataworkflows.sandboxes.slack.demo_data import (
     ARCHIVED_CHANNEL_ID,
     BOT,
     DEMO_USERS,

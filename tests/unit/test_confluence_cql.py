@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dataworkflows.connectors.confluence.cql import (
+from dataworkflows.sandboxes.confluence.cql import (
     BoolOp,
     Clause,
     CqlError,

@@ -8,20 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dataworkflows.connectors.confluence.demo_data import (
+from dataworkflows.sandboxes.confluence.app import ConfluenceSandbox
+from dataworkflows.sandboxes.confluence.demo_data import (
     DEMO_ACCOUNTS,
     SPACE_KEYS,
     DemoSite,
     Refused,
 )
-from dataworkflows.connectors.confluence.sandbox import ConfluenceSandbox
-from dataworkflows.connectors.monday.demo_data import (
-    ANCHOR,
-    DEMO_USERS,
-    PROJECT_NAMES,
-    PROJECTS,
-    DemoWorkspace,
-)
+from dataworkflows.sandboxes.monday.demo_data import DemoWorkspace
+from dataworkflows.sandboxes.world import ANCHOR, DEMO_USERS, PROJECT_NAMES, PROJECTS
 
 LATER = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 """Another anchor: a Monday, 120 whole days after ANCHOR."""

@@ -13,13 +13,13 @@ import stamina
 from litestar.testing import TestClient
 
 from dataworkflows.connectors.toolkit import RecentResults, Upstream, upstream
-from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
 from dataworkflows.connectors.toolkit.transport import RETRY_AFTER_JITTER_S
 from dataworkflows.contracts import ActionFailed, ActionRequest
 from dataworkflows.contracts.upstream import UpstreamError
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.app import create_app
 from dataworkflows.runtime.resilience import CircuitBreaker
+from dataworkflows.sandboxes.controls import sandbox_controls
 
 
 class VendorError(UpstreamError):

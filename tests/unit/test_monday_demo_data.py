@@ -7,12 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from dataworkflows.connectors.monday.demo_data import (
-    ANCHOR,
+from dataworkflows.sandboxes.monday.app import MondaySandbox
+from dataworkflows.sandboxes.monday.demo_data import (
     BIG_BOARD_ID,
-    DEMO_USERS,
-    PROJECT_NAMES,
-    PROJECTS,
     DateCell,
     DemoBoard,
     DemoColumn,
@@ -28,9 +25,8 @@ from dataworkflows.connectors.monday.demo_data import (
     TextCell,
     cell_text,
     cell_value,
-    demo_anchor,
 )
-from dataworkflows.connectors.monday.sandbox import MondaySandbox
+from dataworkflows.sandboxes.world import ANCHOR, DEMO_USERS, PROJECT_NAMES, PROJECTS, demo_anchor
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LATER = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from dataworkflows.connectors.monday.demo_data import DEMO_USERS, PROJECT_NAMES
-from dataworkflows.connectors.outlook.demo_data import NO_MAILBOX_USER, DemoTenant
+from dataworkflows.sandboxes.outlook.demo_data import NO_MAILBOX_USER, DemoTenant
+from dataworkflows.sandboxes.world import DEMO_USERS, PROJECT_NAMES
 
 ANCHOR = date(2026, 11, 2)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dataworkflows.connectors.outlook import odata
+from dataworkflows.sandboxes.outlook import odata
 
 MESSAGE: dict[str, Any] = {
     "id": "m1",

@@ -340,7 +340,7 @@ def test_importing_the_component_does_not_import_msgraph() -> None:
         "import sys\n"
         "import dataworkflows.cli, dataworkflows.engine.component\n"
         "import dataworkflows.connectors.outlook.component\n"
-        "import dataworkflows.connectors.outlook.sandbox\n"
+        "import dataworkflows.sandboxes.outlook.app\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('msgraph', 'msgraph_core', 'kiota_http', 'azure'))\n"
         "print(heavy)\n"

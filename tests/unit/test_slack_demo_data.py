@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dataworkflows.connectors.monday.demo_data import DEMO_USERS as MONDAY_USERS
-from dataworkflows.connectors.monday.demo_data import PROJECT_NAMES, PROJECTS
-from dataworkflows.connectors.slack.demo_data import (
+from dataworkflows.sandboxes.slack.demo_data import (
     ANCHOR,
     ARCHIVED_CHANNEL_ID,
     BOT,
@@ -22,6 +20,8 @@ from dataworkflows.connectors.slack.demo_data import (
     format_ts,
     ts_micros,
 )
+from dataworkflows.sandboxes.world import DEMO_USERS as WORLD_USERS
+from dataworkflows.sandboxes.world import PROJECT_NAMES, PROJECTS
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
 LATER = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def test_the_same_seed_gives_the_same_workspace() -> None:
 def test_people_are_the_monday_accounts_people() -> None:
     """Every monday demo user is a Slack user with the same name and email."""
     assert [(u.real_name, u.email, u.monday_user_id) for u in DEMO_USERS] == [
-        (u.name, u.email, u.id) for u in MONDAY_USERS
+        (u.name, u.email, u.id) for u in WORLD_USERS
     ]
     assert all(re.fullmatch(r"U[A-Z0-9]{8,}", u.id) for u in DEMO_USERS)
     assert re.fullmatch(r"B[A-Z0-9]{8,}", BOT.bot_id)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
-from dataworkflows.connectors.slack.signing import sign_request, signed_headers
+from dataworkflows.contracts.slack_signing import sign_request, signed_headers
 
 # Slack's published example ("Verifying requests from Slack").
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

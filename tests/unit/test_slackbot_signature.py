@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dataworkflows.slackbot.signature import MAX_AGE_S, SlackSignature
+from dataworkflows.contracts.slack_signing import MAX_AGE_S, SlackSignature
 
 # Slack's documented example (../shared/reference/slack.md).
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

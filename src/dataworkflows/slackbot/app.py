@@ -31,6 +31,7 @@ from typing import Any, Final
 import msgspec
 from litestar import Litestar, Request, Response, post
 
+from dataworkflows.contracts.slack_signing import SlackSignature
 from dataworkflows.runtime.app import ReadinessCheck, create_app
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import Problem, current_request_id
@@ -49,7 +50,6 @@ from dataworkflows.slackbot.conversation import BotOptions, Conversation, Origin
 from dataworkflows.slackbot.engine_client import Engine
 from dataworkflows.slackbot.messages import RETRY_ACTION, Message, help_message, refused_message
 from dataworkflows.slackbot.replies import SlackReplies
-from dataworkflows.slackbot.signature import SlackSignature
 from dataworkflows.slackbot.wire import (
     SlashCommand,
     WireError,

@@ -7,12 +7,13 @@
   ``Retry-After``) every client sends its requests through.
 - :class:`RecentResults`: the idempotent-write cache for vendors without idempotency
   keys of their own.
-- :func:`sandbox_controls`: the test-control routes every sandbox serves.
+
+The sandboxes, apart from the connectors in :mod:`dataworkflows.sandboxes`, share
+their test controls through :func:`dataworkflows.sandboxes.controls.sandbox_controls`.
 """
 
 from dataworkflows.connectors.toolkit.idempotency import RecentResults
-from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
 from dataworkflows.connectors.toolkit.transport import Upstream
 from dataworkflows.contracts import upstream
 
-__all__ = ["RecentResults", "Upstream", "sandbox_controls", "upstream"]
+__all__ = ["RecentResults", "Upstream", "upstream"]

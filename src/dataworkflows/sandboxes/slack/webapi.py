@@ -53,13 +53,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from dataworkflows.connectors.slack.demo_data import (
+from dataworkflows.sandboxes.slack.demo_data import (
     DemoChannel,
     DemoMessage,
     SlackWorkspace,
     ts_micros,
 )
-from dataworkflows.connectors.slack.sandbox_state import (
+from dataworkflows.sandboxes.slack.state import (
     RESPONSE_URL_MAX_USES,
     RESPONSE_URL_TTL_S,
     EphemeralMessage,

@@ -53,7 +53,10 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post, route
 from litestar.params import FromPath
 
-from dataworkflows.connectors.slack.sandbox_driver import (
+from dataworkflows.contracts.slack_signing import sign_request
+from dataworkflows.runtime.app import create_app
+from dataworkflows.sandboxes.controls import sandbox_controls
+from dataworkflows.sandboxes.slack.driver import (
     ActionDelivery,
     CommandDelivery,
     DriverError,
@@ -64,22 +67,19 @@ from dataworkflows.connectors.slack.sandbox_driver import (
     send_mention,
     send_url_verification,
 )
-from dataworkflows.connectors.slack.sandbox_state import (
+from dataworkflows.sandboxes.slack.state import (
     Fault,
     FaultKind,
     RecordedRequest,
     SlackSandbox,
 )
-from dataworkflows.connectors.slack.sandbox_webapi import (
+from dataworkflows.sandboxes.slack.webapi import (
     ApiAnswer,
     channel_view,
     handle_method,
     handle_response_url,
     message_view,
 )
-from dataworkflows.connectors.slack.signing import sign_request
-from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
-from dataworkflows.runtime.app import create_app
 
 __all__ = [
     "Fault",

@@ -1,4 +1,8 @@
-"""Slack's request signing: ``v0=`` HMAC-SHA256 over ``v0:<timestamp>:<raw body>``.
+"""Slack's request signing, for who signs (the Slack sandbox) and who checks (the bot).
+
+``X-Slack-Signature = "v0=" + hex(HMAC-SHA256(signing secret, "v0:" + timestamp + ":" +
+raw body))`` over the raw bytes (../shared/reference/slack.md; Slack's "Verifying
+requests from Slack").
 
 Written here rather than taken from ``slack_sdk.signature.SignatureVerifier``: that
 one decodes the body as UTF-8 and parses the timestamp with ``int()``, so a forged
@@ -15,7 +19,17 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["MAX_AGE_S", "SlackSignature"]
+__all__ = [
+    "MAX_AGE_S",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "SlackSignature",
+    "sign_request",
+    "signed_headers",
+]
+
+TIMESTAMP_HEADER: Final = "X-Slack-Request-Timestamp"
+SIGNATURE_HEADER: Final = "X-Slack-Signature"
 
 MAX_AGE_S: Final = 300
 """Requests older (or further in the future) than this are replays: refused."""
@@ -62,3 +76,15 @@ class SlackSignature:
     def verify(self, body: bytes, *, timestamp: str | None, signature: str | None) -> bool:
         """Whether the request is signed with our secret and fresh."""
         return self.problem(body, timestamp=timestamp, signature=signature) is None
+
+
+def sign_request(secret: str, timestamp: int | str, body: bytes | str) -> str:
+    """The ``X-Slack-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    raw = body.encode() if isinstance(body, str) else body
+    return SlackSignature(secret).sign(raw, str(timestamp))
+
+
+def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
+    """``X-Slack-Request-Timestamp`` and ``X-Slack-Signature`` for ``body`` (now by default)."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    return {TIMESTAMP_HEADER: str(stamp), SIGNATURE_HEADER: sign_request(secret, stamp, body)}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
-from dataworkflows.connectors.outlook.demo_data import DOMAIN
+from dataworkflows.sandboxes.outlook.demo_data import DOMAIN
 
 __all__ = [
     "GRAPH_APP_ID",

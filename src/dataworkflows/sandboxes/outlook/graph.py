@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from dataworkflows.connectors.outlook import odata
-from dataworkflows.connectors.outlook.demo_data import (
+from dataworkflows.sandboxes.outlook import odata
+from dataworkflows.sandboxes.outlook.demo_data import (
     Address,
     DemoEvent,
     DemoMailbox,

@@ -1,6 +1,6 @@
 """The seeded demo Confluence site the Confluence sandbox serves, and Confluence's write rules.
 
-The site matches the Monday demo workspace (:mod:`dataworkflows.connectors.monday.demo_data`):
+The site matches the Monday demo workspace (:mod:`dataworkflows.sandboxes.monday.demo_data`):
 one space per project (:data:`SPACE_KEYS`: ``APOLLO``, ``BOREALIS``, ``CYGNUS``, named
 after the project), and the same people (:data:`DEMO_ACCOUNTS`, one Atlassian account
 per Monday user, same name and e-mail). Each space has a page tree:
@@ -19,7 +19,7 @@ per Monday user, same name and e-mail). Each space has a page tree:
 Bodies are storage format (XHTML with ``ac:``/``ri:`` elements: mentions, status,
 info and code macros, task lists, ``<time>``), and refer to the Monday tickets
 (``APO-12``). Everything follows from the seed; timestamps are offsets from an anchor
-instant (the Monday :data:`~dataworkflows.connectors.monday.demo_data.ANCHOR` unless
+instant (the Monday :data:`~dataworkflows.sandboxes.monday.demo_data.ANCHOR` unless
 :meth:`DemoSite.seeded` is given another), never the wall clock, so every space has
 pages changed in the week before the anchor. The same seed and anchor give the same
 site. Page ids ascend with creation time, as Confluence's do.
@@ -40,13 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from dataworkflows.connectors.monday.demo_data import (
-    ANCHOR,
-    DEMO_USERS,
-    PROJECT_NAMES,
-    PROJECTS,
-    DemoUser,
-)
+from dataworkflows.sandboxes.world import ANCHOR, DEMO_USERS, PROJECT_NAMES, PROJECTS, DemoUser
 
 __all__ = [
     "CLOUD_ID",

@@ -1,9 +1,9 @@
 """The seeded demo Slack workspace the Slack sandbox serves.
 
-It matches the Monday demo account (:mod:`dataworkflows.connectors.monday.demo_data`):
+It matches the Monday demo account (:mod:`dataworkflows.sandboxes.monday.demo_data`):
 the same people (:data:`DEMO_USERS`, each Slack user carrying its monday user id),
 and one channel per project (``#proj-apollo``, ``#proj-borealis``, ``#proj-cygnus``,
-named after :data:`~dataworkflows.connectors.monday.demo_data.PROJECTS`) whose
+named after :data:`~dataworkflows.sandboxes.monday.demo_data.PROJECTS`) whose
 history talks about that project's tickets (``APO-12``, ``BOR-7``, ``CYG-203``) as
 the sprint boards name them. Besides: ``#general``; ``#watercooler``, which the bot
 is not a member of (``not_in_channel``); and ``#proj-zephyr``, an archived channel
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from dataworkflows.connectors.monday.demo_data import ANCHOR, PROJECT_NAMES, PROJECTS
-from dataworkflows.connectors.monday.demo_data import DEMO_USERS as MONDAY_USERS
+from dataworkflows.sandboxes.world import ANCHOR, PROJECT_NAMES, PROJECTS
+from dataworkflows.sandboxes.world import DEMO_USERS as WORLD_USERS
 
 __all__ = [
     "ANCHOR",
@@ -109,7 +109,7 @@ DEMO_USERS: Final = tuple(
         email=u.email,
         monday_user_id=u.id,
     )
-    for u in MONDAY_USERS
+    for u in WORLD_USERS
 )
 """The monday demo account's people, as Slack users (``U061000001`` is monday ``61000001``)."""
 
@@ -346,7 +346,7 @@ _RECENT_LEAD_S: Final = (10 * 3600, 36 * 3600)
 """How long before the anchor a live channel's newest message is (seconds, range).
 
 At least ten hours: with a live demo's anchor at 09:00 UTC
-(:func:`~dataworkflows.connectors.monday.demo_data.demo_anchor`), the seeded history
+(:func:`~dataworkflows.sandboxes.monday.demo_data.demo_anchor`), the seeded history
 ends before the anchor's day begins, so it never lies ahead of the sandbox's clock."""
 
 _ARCHIVED_LEAD_S: Final = (10 * 86_400, 20 * 86_400)

@@ -39,13 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
-from dataworkflows.connectors.monday.demo_data import (
-    DEMO_USERS,
-    PROJECT_NAMES,
-    PROJECTS,
-    DemoWorkspace,
-    StatusCell,
-)
+from dataworkflows.sandboxes.monday.demo_data import DemoWorkspace, StatusCell
+from dataworkflows.sandboxes.world import DEMO_USERS, PROJECT_NAMES, PROJECTS
 
 __all__ = [
     "DOMAIN",

@@ -1,6 +1,6 @@
 """The seeded demo workspace the Monday sandbox serves, and monday's column value rules.
 
-Three projects (:data:`PROJECTS`) that the Confluence and Outlook sandboxes share, each
+The demo world's three projects (:mod:`dataworkflows.sandboxes.world`), each
 with its own workspace and two boards: ``"<Name> — Roadmap"`` and ``"<Name> — Sprint
 Tasks"``. Everything follows from the seed (``random.Random(seed)``); timestamps and
 due dates are offsets from an anchor instant (:data:`ANCHOR` unless
@@ -37,12 +37,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
+from dataworkflows.sandboxes.world import (
+    ANCHOR,
+    DEMO_USERS,
+    PROJECT_NAMES,
+    DemoUser,
+    as_utc,
+)
+
 __all__ = [
-    "ANCHOR",
     "BIG_BOARD_ID",
-    "DEMO_USERS",
-    "PROJECTS",
-    "PROJECT_NAMES",
     "STATUS_LABELS",
     "Cell",
     "ColumnType",
@@ -52,7 +56,6 @@ __all__ = [
     "DemoGroup",
     "DemoItem",
     "DemoProject",
-    "DemoUser",
     "DemoWorkspace",
     "InvalidColumnValue",
     "LongTextCell",
@@ -64,38 +67,7 @@ __all__ = [
     "TextCell",
     "cell_text",
     "cell_value",
-    "demo_anchor",
 ]
-
-PROJECTS: Final = ("apollo", "borealis", "cygnus")
-"""The projects every demo sandbox (Monday, Confluence, Outlook) shares, by key."""
-
-PROJECT_NAMES: Final[Mapping[str, str]] = {
-    "apollo": "Apollo Website Relaunch",
-    "borealis": "Borealis Mobile App",
-    "cygnus": "Cygnus Data Platform",
-}
-"""Display name of each project."""
-
-ANCHOR: Final = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-"""The default anchor: seeded timestamps are offsets from it (all seeded items predate it)."""
-
-
-def demo_anchor(now: datetime | None = None) -> datetime:
-    """The anchor of a live demo: 09:00 UTC on the UTC day of ``now`` (default: today).
-
-    The Monday, Slack and Confluence sandbox data is seeded around it, and the Outlook
-    sandbox's anchor date is the same UTC day, so a demo started any day looks current.
-    """
-    moment = datetime.now(UTC) if now is None else _utc(now)
-    return moment.replace(hour=9, minute=0, second=0, microsecond=0)
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"the anchor must be timezone-aware, got {moment.isoformat()}")
-    return moment.astimezone(UTC)
-
 
 ColumnType = Literal["status", "date", "people", "text", "long_text", "numbers", "mirror"]
 """The column types the demo boards use, spelled as monday's ``Column.type``."""
@@ -119,27 +91,6 @@ _STATUS_COLORS: Final[Mapping[int, str]] = {
 
 BIG_BOARD_ID: Final = "5012345622"
 """The board with more than 500 items ("Cygnus Data Platform — Sprint Tasks")."""
-
-
-@dataclass(frozen=True, slots=True)
-class DemoUser:
-    """A person in the demo account."""
-
-    id: str
-    name: str
-    email: str
-
-
-DEMO_USERS: Final = (
-    DemoUser("61000001", "Maya Patel", "maya.patel@example.com"),
-    DemoUser("61000002", "Jonas Berg", "jonas.berg@example.com"),
-    DemoUser("61000003", "Aiko Tanaka", "aiko.tanaka@example.com"),
-    DemoUser("61000004", "Luis Ortega", "luis.ortega@example.com"),
-    DemoUser("61000005", "Grace Okafor", "grace.okafor@example.com"),
-    DemoUser("61000006", "Tomasz Nowak", "tomasz.nowak@example.com"),
-    DemoUser("61000007", "Elena Rossi", "elena.rossi@example.com"),
-)
-"""The demo account's users; the first is the API token's owner (``me``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -580,7 +531,7 @@ class DemoWorkspace:
         The same seed and anchor always give the same workspace; another anchor moves
         every creation, update and due date by the same amount, nothing else.
         """
-        return _build(seed, _utc(anchor))
+        return _build(seed, as_utc(anchor))
 
     @property
     def me(self) -> DemoUser:

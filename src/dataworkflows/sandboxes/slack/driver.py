@@ -22,7 +22,8 @@ commands", "Events API", "app_mention event", "Handling user interaction": the
   the button is on (absent for an ephemeral message, whose ``container`` says
   ``is_ephemeral``) and a fresh ``response_url`` (``<public_url>/actions/...``).
 
-Every request is signed with the signing secret (:func:`.signing.sign_request`)
+Every request is signed with the signing secret
+(:func:`~dataworkflows.contracts.slack_signing.sign_request`)
 at the current wall-clock time (what the bot checks its replay window against), unless
 the caller asks for another ``timestamp`` or a ``bad_signature`` to test refusals.
 """
@@ -40,21 +41,21 @@ from typing import Annotated, Any, Final, Literal
 import httpx
 import msgspec
 
-from dataworkflows.connectors.slack.demo_data import (
+from dataworkflows.contracts.slack_signing import SIGNATURE_HEADER, signed_headers
+from dataworkflows.sandboxes.slack.demo_data import (
     DEMO_USERS,
     PROJECT_CHANNEL_IDS,
     DemoChannel,
     DemoMessage,
     DemoUser,
 )
-from dataworkflows.connectors.slack.sandbox_state import (
+from dataworkflows.sandboxes.slack.state import (
     Delivery,
     EphemeralMessage,
     SlackSandbox,
     random_id,
 )
-from dataworkflows.connectors.slack.sandbox_webapi import message_view, post_bot_message
-from dataworkflows.connectors.slack.signing import SIGNATURE_HEADER, signed_headers
+from dataworkflows.sandboxes.slack.webapi import message_view, post_bot_message
 
 __all__ = [
     "ActionDelivery",

@@ -75,8 +75,10 @@ import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.params import FromPath
 
-from dataworkflows.connectors.outlook.demo_data import DemoTenant
-from dataworkflows.connectors.outlook.sandbox_graph import (
+from dataworkflows.runtime.app import create_app
+from dataworkflows.sandboxes.controls import sandbox_controls
+from dataworkflows.sandboxes.outlook.demo_data import DemoTenant
+from dataworkflows.sandboxes.outlook.graph import (
     DEFAULT_PAGE,
     MAX_PAGE,
     Answer,
@@ -86,7 +88,7 @@ from dataworkflows.connectors.outlook.sandbox_graph import (
     SentRecord,
     graph_error_body,
 )
-from dataworkflows.connectors.outlook.sandbox_identity import (
+from dataworkflows.sandboxes.outlook.identity import (
     GRAPH_APP_ID,
     GRAPH_RESOURCE,
     AadError,
@@ -95,8 +97,6 @@ from dataworkflows.connectors.outlook.sandbox_identity import (
     expired_secret,
     token_answer,
 )
-from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
-from dataworkflows.runtime.app import create_app
 
 __all__ = [
     "DEFAULT_PAGE",

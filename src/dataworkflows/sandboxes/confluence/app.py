@@ -74,8 +74,9 @@ from litestar import Litestar, Request, Response, get, post, route
 from litestar.enums import HttpMethod
 from litestar.params import FromPath
 
-from dataworkflows.connectors.confluence import cql
-from dataworkflows.connectors.confluence.demo_data import (
+from dataworkflows.runtime.app import create_app
+from dataworkflows.sandboxes.confluence import cql
+from dataworkflows.sandboxes.confluence.demo_data import (
     CLOUD_ID,
     DemoAccount,
     DemoPage,
@@ -85,9 +86,8 @@ from dataworkflows.connectors.confluence.demo_data import (
     storage_text,
     version_conflict_title,
 )
-from dataworkflows.connectors.monday.demo_data import ANCHOR
-from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
-from dataworkflows.runtime.app import create_app
+from dataworkflows.sandboxes.controls import sandbox_controls
+from dataworkflows.sandboxes.world import ANCHOR
 
 __all__ = [
     "DEFAULT_LIMIT",

@@ -6,7 +6,7 @@ is accepted too), ``API-Version`` recorded, any well-formed query over the model
 fields executed by graphql-core against :data:`SCHEMA_SDL` (aliases, fragments,
 variables and ``__typename`` included), ``extensions.request_id`` in every JSON body
 and ``RateLimit-Policy``/``RateLimit`` headers on every answer. The data is a
-:class:`~dataworkflows.connectors.monday.demo_data.DemoWorkspace`; mutations change it.
+:class:`~dataworkflows.sandboxes.monday.demo_data.DemoWorkspace`; mutations change it.
 
 Error shapes (application errors are HTTP 200, as monday answers them):
 
@@ -70,14 +70,15 @@ from graphql import (
 )
 from litestar import Litestar, Request, Response, post
 
-from dataworkflows.connectors.monday.demo_data import (
-    ANCHOR,
+from dataworkflows.runtime.app import create_app
+from dataworkflows.runtime.logging import get_logger
+from dataworkflows.sandboxes.controls import sandbox_controls
+from dataworkflows.sandboxes.monday.demo_data import (
     Cell,
     DateCell,
     DemoBoard,
     DemoColumn,
     DemoItem,
-    DemoUser,
     DemoWorkspace,
     InvalidColumnValue,
     MirrorCell,
@@ -88,9 +89,7 @@ from dataworkflows.connectors.monday.demo_data import (
     cell_text,
     cell_value,
 )
-from dataworkflows.connectors.toolkit.sandbox import sandbox_controls
-from dataworkflows.runtime.app import create_app
-from dataworkflows.runtime.logging import get_logger
+from dataworkflows.sandboxes.world import ANCHOR, DemoUser
 
 __all__ = [
     "CURSOR_TTL_S",

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Final, Literal
 import httpx
 import msgspec
 
-from dataworkflows.connectors.slack.demo_data import ANCHOR, SlackWorkspace, format_ts
+from dataworkflows.sandboxes.slack.demo_data import ANCHOR, SlackWorkspace, format_ts
 
 __all__ = [
     "ACK_DEADLINE_MS",
