@@ -7,7 +7,7 @@ dev:  ## install, then run every component in one process
 test:  ## install, then run the whole test suite
 	./dw test
 
-lint:  ## ruff and mypy as CI runs them
+lint:  ## ruff, mypy and the import layers as CI runs them
 	./dw lint
 
 migrate:  ## apply pending migrations (DATABASE_URL, or the embedded database)

@@ -122,8 +122,7 @@ steps:
         # Freeze A: no heartbeat, no watchdog, no claims; its run is still "in flight".
         for task in [*a.executor._intake_tasks, *a.executor._upkeep]:
             task.cancel()
-        if a.executor._watchdog is not None:
-            a.executor._watchdog.cancel()
+        a.executor.lease.close()
         async with running_engine(database_url, config=config, probe=probe) as b:
             while probe.count("slow") < 2:
                 await asyncio.sleep(0.05)

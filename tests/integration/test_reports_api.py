@@ -9,8 +9,10 @@ import httpx
 import pytest
 from litestar import Router
 
+from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
 from dataworkflows.reports import PostgresReportStore, reports_api
 from dataworkflows.reports.registry import register_project
+from dataworkflows.reports.render import EVALUATION_TASKS as RENDER_TASKS
 from dataworkflows.reports.store import NewReport
 from dataworkflows.runtime.app import create_app
 from dataworkflows.runtime.database import open_pool
@@ -25,7 +27,7 @@ async def api(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Postg
     """The controllers mounted under /v1 as the engine mounts them, on a test database."""
     pool = await open_pool(database_url, max_size=4, name="reports-api-test")
     store = PostgresReportStore(pool)
-    evaluations = EvaluationPool(workers=1)
+    evaluations = EvaluationPool(tasks={**EXPRESSION_TASKS, **RENDER_TASKS}, workers=1)
     parts = reports_api(store, evaluations)
     app = create_app(
         component="engine",

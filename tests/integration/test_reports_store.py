@@ -15,6 +15,7 @@ import pytest
 
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
+from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
 from dataworkflows.reports import (
     PostgresReportStore,
     StoredTemplateSource,
@@ -22,6 +23,7 @@ from dataworkflows.reports import (
     reports_actions,
 )
 from dataworkflows.reports.registry import register_project, register_template
+from dataworkflows.reports.render import EVALUATION_TASKS as RENDER_TASKS
 from dataworkflows.reports.store import NewReport, ProjectFields
 from dataworkflows.reports.templates import TemplateProblem, checksum_of
 from dataworkflows.runtime.database import open_pool
@@ -509,7 +511,7 @@ async def test_core_render_renders_registered_templates(store: PostgresReportSto
     name = unique("hello") + ".slack"
     await register_template(store, name, "# Hi {{ who }}\nv1")
     await register_template(store, name, "# Hi {{ who }}\nv2 {{ missing.value }}")
-    evaluations = EvaluationPool(workers=1)
+    evaluations = EvaluationPool(tasks={**EXPRESSION_TASKS, **RENDER_TASKS}, workers=1)
     core = core_actions(StoredTemplateSource(store, evaluations))
     pinned = await core.invoke(
         "render", ActionRequest(input={"template": name, "version": 1, "data": {"who": "<team>"}})

@@ -18,6 +18,7 @@ from uuid import UUID
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.engine.component import EngineParts, engine_parts
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.reports import (
     PostgresReportStore,
@@ -26,6 +27,7 @@ from dataworkflows.reports import (
     reports_actions,
 )
 from dataworkflows.reports.registry import register_template
+from dataworkflows.reports.render import EVALUATION_TASKS as RENDER_TASKS
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.resources import bundled_dir
@@ -178,7 +180,7 @@ async def report_engine(database_url: str) -> AsyncIterator[ReportEngine]:
     async def instant_sleep(seconds: float) -> None:
         await asyncio.sleep(0)
 
-    evaluations = EvaluationPool(workers=1)
+    evaluations = EvaluationPool(tasks={**EXPRESSION_TASKS, **RENDER_TASKS}, workers=1)
     try:
         async with engine_parts(
             Settings(api_keys=("test-key-0123456789abcdef",), db_pool_max=6),

@@ -39,6 +39,7 @@ from litestar.params import (
 
 from dataworkflows.contracts import ActionDescriptor
 from dataworkflows.engine.definitions import DefinitionError, load_yaml
+from dataworkflows.engine.errors import EngineError, as_problem
 from dataworkflows.engine.service import WorkflowService, yaml_source
 from dataworkflows.engine.store import (
     EntityLink,
@@ -50,7 +51,13 @@ from dataworkflows.engine.store import (
 )
 from dataworkflows.reports.api import ReportsApi
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
-from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
+from dataworkflows.runtime.problems import (
+    PROBLEM_MEDIA_TYPE,
+    FieldError,
+    Problem,
+    ProblemDocument,
+    problem_response,
+)
 from dataworkflows.runtime.redaction import Redactor
 
 __all__ = ["api_router"]
@@ -708,4 +715,11 @@ def api_router(
         guards=[api_key_guard(api_keys)],
         dependencies=dependencies,
         security=[{"apiKey": []}],
+        exception_handlers={EngineError: _answer_engine_error},
     )
+
+
+def _answer_engine_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """The service's domain errors, as problem documents."""
+    assert isinstance(exc, EngineError)
+    return problem_response(request, as_problem(exc))

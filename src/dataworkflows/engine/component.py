@@ -25,6 +25,7 @@ from dataworkflows.engine.connectors import (
 )
 from dataworkflows.engine.evaluation import Evaluator
 from dataworkflows.engine.executor import EngineConfig, Executor
+from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
 from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
 from dataworkflows.engine.service import Unregistered, WorkflowService
@@ -36,6 +37,7 @@ from dataworkflows.reports import (
     reports_actions,
     reports_api,
 )
+from dataworkflows.reports.render import EVALUATION_TASKS as RENDER_TASKS
 from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.app import ReadinessCheck
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
@@ -154,7 +156,9 @@ async def engine_parts(
         report_store = PostgresReportStore(pool)
         if evaluations is None:
             # Jinja in definitions and templates runs in worker processes with limits.
-            evaluations = EvaluationPool(workers=EVALUATION_WORKERS)
+            evaluations = EvaluationPool(
+                tasks={**EXPRESSION_TASKS, **RENDER_TASKS}, workers=EVALUATION_WORKERS
+            )
             stack.push_async_callback(evaluations.close)
         # Reports live in the engine's database, so their actions (and core.render,
         # which renders stored templates) run in the engine. A later ActionSet of the

@@ -31,6 +31,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from dataworkflows.runtime.limits import LimitExceeded, check_jinja
 
 __all__ = [
+    "EVALUATION_TASKS",
     "CompiledValue",
     "ExpressionError",
     "Reference",
@@ -41,6 +42,9 @@ __all__ = [
     "plain",
     "worker_context",
 ]
+
+EVALUATION_TASKS: Final = {"expression": f"{__name__}:evaluate_source"}
+"""What the evaluation pool's workers run for expressions (give it to the pool)."""
 
 ROOT_NAMES: Final = frozenset({"inputs", "steps", "run"})
 ITEM_NAMES: Final = frozenset({"item", "index"})

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
 
-import psycopg
 import stamina
-from psycopg_pool import PoolTimeout
 
 from dataworkflows.engine.store import EngineStore, RunFinish, StepAttempt
+from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
 
 __all__ = ["Journal", "JournalUnavailable", "RecordRefused", "RunLost"]
@@ -41,7 +40,7 @@ class RecordRefused(Exception):
 
 
 def _transient(error: Exception) -> bool:
-    return isinstance(error, psycopg.OperationalError | PoolTimeout | TimeoutError)
+    return isinstance(error, DatabaseUnavailable | TimeoutError)
 
 
 class _Pending:
@@ -213,7 +212,7 @@ class Journal:
         events: Sequence[dict[str, Any]],
     ) -> set[UUID]:
         async for attempt in stamina.retry_context(
-            on=(psycopg.OperationalError, PoolTimeout, TimeoutError),
+            on=(DatabaseUnavailable, TimeoutError),
             attempts=None,
             timeout=self._retry_timeout_s,
             wait_initial=0.05,

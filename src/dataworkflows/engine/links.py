@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-import psycopg
 
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.engine.store import EngineStore, EntityLink
 from dataworkflows.runtime.actions import ActionCall, ActionSet
+from dataworkflows.runtime.database import DatabaseUnavailable
 
 __all__ = ["links_actions"]
 
@@ -84,7 +84,7 @@ def links_actions(store: EngineStore) -> ActionSet:
                 data=data.data,
                 run_id=run_id,
             )
-        except psycopg.OperationalError:
+        except DatabaseUnavailable:
             raise ActionFailed.of("upstream_unavailable", "the database is not reachable") from None
         return LinkOutput(link=link)
 
@@ -92,7 +92,7 @@ def links_actions(store: EngineStore) -> ActionSet:
     async def get(data: GetLinksInput, call: ActionCall) -> LinksOutput:
         try:
             found = await store.get_entity_links(system=data.system, id=data.id)
-        except psycopg.OperationalError:
+        except DatabaseUnavailable:
             raise ActionFailed.of("upstream_unavailable", "the database is not reachable") from None
         if data.other_system is not None:
             found = [link for link in found if link.other_system == data.other_system]

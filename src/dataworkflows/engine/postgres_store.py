@@ -26,7 +26,7 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
-from dataworkflows.runtime.database import Pool, without_nul
+from dataworkflows.runtime.database import Pool, outages_as_unavailable, without_nul
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["PostgresEngineStore"]
@@ -85,8 +85,12 @@ def _batch_arrays(
     }
 
 
+@outages_as_unavailable
 class PostgresEngineStore:
-    """:class:`~dataworkflows.engine.store.EngineStore` over a psycopg pool."""
+    """:class:`~dataworkflows.engine.store.EngineStore` over a psycopg pool.
+
+    A connection failure is :class:`~dataworkflows.runtime.database.DatabaseUnavailable`.
+    """
 
     def __init__(self, pool: Pool, *, journal_pool: Pool | None = None) -> None:
         self._pool = pool

@@ -1,8 +1,8 @@
 """The engine's use cases, behind the REST API: register, start, watch, cancel, retry.
 
 Controllers call this; it calls the ports (store, connectors, executor). Errors are
-:class:`~dataworkflows.runtime.problems.Problem` with the HTTP status and the field
-paths a caller needs to fix the request.
+the engine's domain errors (:mod:`dataworkflows.engine.errors`), with the field paths a
+caller needs to fix the request; the API answers them as problem documents.
 """
 
 from __future__ import annotations
@@ -27,6 +27,14 @@ from dataworkflows.engine.definitions import (
     parse_definition,
     type_problem,
 )
+from dataworkflows.engine.errors import (
+    ConnectorFailed,
+    EngineError,
+    Invalid,
+    NotFound,
+    StateConflict,
+    Unavailable,
+)
 from dataworkflows.engine.executor import Executor
 from dataworkflows.engine.intake import EngineStopping
 from dataworkflows.engine.store import (
@@ -39,7 +47,7 @@ from dataworkflows.engine.store import (
 from dataworkflows.engine.validation import CompiledWorkflow, compile_workflow
 from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.problems import FieldError, Problem
+from dataworkflows.runtime.problems import FieldError
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.sealing import Sealer
 
@@ -166,7 +174,7 @@ class WorkflowService:
     ) -> tuple[str, Registration]:
         """Validate and store a definition; (its name, the version it has now).
 
-        Raises :class:`Problem` 422 listing every problem, or 503 when a connector it
+        Raises :class:`Invalid` listing every problem, or :class:`Unavailable` when a connector it
         uses cannot be asked for its catalog.
         """
         try:
@@ -174,10 +182,9 @@ class WorkflowService:
             # and operator limits), but CPU work: off the event loop.
             definition = await asyncio.to_thread(parse_definition, document)
         except DefinitionError as exc:
-            raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
+            raise Invalid("The workflow definition is invalid.", errors=exc.problems) from None
         if name is not None and definition.name != name:
-            raise Problem(
-                422,
+            raise Invalid(
                 "The workflow definition is invalid.",
                 errors=[
                     FieldError(
@@ -191,15 +198,14 @@ class WorkflowService:
             descriptors, unavailable = await self.connectors.descriptors(refresh=True)
         down = sorted({s.connector for s in definition.steps if s.connector in unavailable})
         if down:
-            raise Problem(
-                503,
+            raise Unavailable(
                 "Cannot check the definition now: " + "; ".join(unavailable[name] for name in down),
-                headers={"Retry-After": "5"},
+                retry_after_s=5,
             )
         try:
             compiled = await asyncio.to_thread(compile_workflow, definition, catalog=descriptors)
         except DefinitionError as exc:
-            raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
+            raise Invalid("The workflow definition is invalid.", errors=exc.problems) from None
         registration = await self.store.put_workflow_version(
             name=definition.name,
             description=definition.description,
@@ -259,7 +265,7 @@ class WorkflowService:
             return None
         try:
             await self.register(source, source=source)
-        except Problem as problem:
+        except EngineError as problem:
             details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
             _log.error(
                 "shipped workflow not registered",
@@ -269,7 +275,7 @@ class WorkflowService:
             )
             reason = f"{problem.detail} {details}".strip() if details else str(problem.detail)
             return Unregistered(
-                path=path, source=source, reason=reason, retry=problem.status == 503
+                path=path, source=source, reason=reason, retry=isinstance(problem, Unavailable)
             )
         return None
 
@@ -311,24 +317,22 @@ class WorkflowService:
         """Start a run of the latest version of ``name``; (the run, whether it is new)."""
         version = await self._latest_version(name)
         if version is None:
-            raise Problem(404, f"There is no workflow called {name!r}.")
+            raise NotFound(f"There is no workflow called {name!r}.")
         workflow = await self.compiled(name, version)
         try:
             check_structure(inputs, what="the inputs")
         except LimitExceeded as exc:
-            raise Problem(
-                422,
+            raise Invalid(
                 "The run's inputs are invalid.",
                 errors=[FieldError(field="inputs", message=str(exc))],
             ) from None
         try:
             resolved = validate_inputs(workflow.definition, inputs)
         except DefinitionError as exc:
-            raise Problem(422, "The run's inputs are invalid.", errors=exc.problems) from None
+            raise Invalid("The run's inputs are invalid.", errors=exc.problems) from None
         unstorable = self._sealer.problems(resolved)
         if unstorable:
-            raise Problem(
-                422,
+            raise Invalid(
                 "The run's inputs cannot be stored safely.",
                 errors=[FieldError(field=path, message=message) for path, message in unstorable],
             )
@@ -343,12 +347,9 @@ class WorkflowService:
                 request_hash=request_hash,
             )
         except EngineStopping:
-            raise Problem(
-                503, "This engine is shutting down; try again.", headers={"Retry-After": "2"}
-            ) from None
+            raise Unavailable("This engine is shutting down; try again.", retry_after_s=2) from None
         if not created and run.request_hash is not None and run.request_hash != request_hash:
-            raise Problem(
-                409,
+            raise StateConflict(
                 f"The Idempotency-Key {idempotency_key!r} was used for a different request "
                 f"(run {run.id}, other inputs or trigger): send the same request to get that "
                 "run again, or use a new key for a new run.",
@@ -377,7 +378,7 @@ class WorkflowService:
         """A run with every step attempt and its event log; 404 when unknown."""
         run = await self.store.get_run(run_id)
         if run is None:
-            raise Problem(404, f"There is no run {run_id}.")
+            raise NotFound(f"There is no run {run_id}.")
         attempts, events = await asyncio.gather(
             self.store.get_step_attempts(run_id), self.store.get_run_events(run_id)
         )
@@ -387,9 +388,9 @@ class WorkflowService:
         """Cancel a run: at once when queued, between steps when running; 409 when over."""
         before = await self.store.get_run(run_id)
         if before is None:
-            raise Problem(404, f"There is no run {run_id}.")
+            raise NotFound(f"There is no run {run_id}.")
         if before.finished:
-            raise Problem(409, f"The run already ended ({before.status}); nothing to cancel.")
+            raise StateConflict(f"The run already ended ({before.status}); nothing to cancel.")
         run = await self.store.request_cancel(run_id)
         assert run is not None
         self.executor.cancel_local(run_id)
@@ -399,10 +400,10 @@ class WorkflowService:
         """Queue a failed or cancelled run again, resuming at the step that did not finish."""
         before = await self.store.get_run(run_id)
         if before is None:
-            raise Problem(404, f"There is no run {run_id}.")
+            raise NotFound(f"There is no run {run_id}.")
         if before.status not in ("failed", "cancelled"):
-            raise Problem(
-                409, f"Only failed or cancelled runs can be retried; this one is {before.status}."
+            raise StateConflict(
+                f"Only failed or cancelled runs can be retried; this one is {before.status}."
             )
         run = await self.store.retry_run(run_id)
         assert run is not None
@@ -435,8 +436,7 @@ class WorkflowService:
     ) -> dict[str, Any]:
         """Call one action outside any workflow (to try a connection); the redacted output."""
         if self.connectors.get(connector) is None:
-            raise Problem(
-                404,
+            raise NotFound(
                 f"There is no connector {connector!r}; known: {', '.join(self.connectors.names)}.",
             )
         try:
@@ -445,13 +445,10 @@ class WorkflowService:
             )
         except ActionFailed as failed:
             error = failed.error
-            headers = {}
-            if error.retry_after_s is not None:
-                headers["Retry-After"] = str(max(1, round(error.retry_after_s)))
-            raise Problem(
-                ERROR_STATUS[error.code],
+            raise ConnectorFailed(
                 str(self._redact(error.message)),
-                headers=headers,
+                status=ERROR_STATUS[error.code],
+                retry_after_s=error.retry_after_s,
                 extra={
                     "code": error.code,
                     "retryable": error.retryable,

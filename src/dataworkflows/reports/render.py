@@ -38,6 +38,7 @@ from dataworkflows.runtime.evaluation_pool import EvaluationFailed, EvaluationLi
 from dataworkflows.runtime.problems import FieldError
 
 __all__ = [
+    "EVALUATION_TASKS",
     "MAX_BLOCKS",
     "MAX_FALLBACK_TEXT",
     "MAX_HEADER_TEXT",
@@ -50,6 +51,9 @@ __all__ = [
     "slack_messages",
     "storage_format_problem",
 ]
+
+EVALUATION_TASKS: Final = {"render": f"{__name__}:render_source"}
+"""What the evaluation pool's workers run for templates (give it to the pool)."""
 
 MAX_BLOCKS: Final = 50
 MAX_SECTION_TEXT: Final = 3000

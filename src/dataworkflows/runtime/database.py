@@ -6,16 +6,27 @@ Nothing here knows about tables; components reach data through stored functions
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final, TypeVar
 
 import msgspec
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import set_json_loads
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from psycopg_pool.base import AttemptWithBackoff
 
-__all__ = ["DatabaseUnavailable", "Pool", "connect", "describe_target", "open_pool", "without_nul"]
+__all__ = [
+    "DatabaseUnavailable",
+    "Pool",
+    "connect",
+    "describe_target",
+    "open_pool",
+    "outages_as_unavailable",
+    "without_nul",
+]
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, ...]]]
 """The connection pool every PostgreSQL adapter is given."""
@@ -56,7 +67,59 @@ class _RecoveringPool(AsyncConnectionPool[psycopg.AsyncConnection[tuple[object, 
 
 
 class DatabaseUnavailable(Exception):
-    """PostgreSQL could not be reached; the message names host, port and database."""
+    """PostgreSQL could not be reached (or no connection was free in time): worth trying
+    again later. Stores raise it for every connection failure, so that nothing above
+    them needs to know psycopg."""
+
+
+_OUTAGE: Final = (psycopg.OperationalError, PoolTimeout)
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailable:
+    return DatabaseUnavailable(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+_C = TypeVar("_C", bound=type)
+
+
+def outages_as_unavailable(cls: _C) -> _C:
+    """Class decorator for a store: its public coroutines and async generators raise
+    :class:`DatabaseUnavailable` where psycopg would raise a connection failure."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_"):
+            continue
+        if inspect.iscoroutinefunction(member):
+            setattr(cls, name, _translated_coroutine(member))
+        elif inspect.isasyncgenfunction(member):
+            setattr(cls, name, _translated_generator(member))
+    return cls
+
+
+def _translated_coroutine(
+    method: Callable[..., Awaitable[object]],
+) -> Callable[..., Awaitable[object]]:
+    @functools.wraps(method)
+    async def translated(*args: object, **kwargs: object) -> object:
+        try:
+            return await method(*args, **kwargs)
+        except _OUTAGE as exc:
+            raise _unavailable(exc) from exc
+
+    return translated
+
+
+def _translated_generator(
+    method: Callable[..., AsyncIterator[object]],
+) -> Callable[..., AsyncIterator[object]]:
+    @functools.wraps(method)
+    async def translated(*args: object, **kwargs: object) -> AsyncIterator[object]:
+        try:
+            async for item in method(*args, **kwargs):
+                yield item
+        except _OUTAGE as exc:
+            raise _unavailable(exc) from exc
+
+    return translated
 
 
 def describe_target(url: str) -> str:

@@ -24,7 +24,7 @@ import contextlib
 import os
 import struct
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -108,14 +108,24 @@ class _Worker:
 
 
 class EvaluationPool:
-    """Up to ``workers`` worker processes, started on demand; close with :meth:`close`."""
+    """Up to ``workers`` worker processes, started on demand; close with :meth:`close`.
 
-    def __init__(self, *, workers: int = 2, limits: Limits | None = None) -> None:
+    ``tasks`` names what the workers can run: task name -> ``"module:function"`` (the
+    function takes the task's arguments and returns msgpack-able data).
+    """
+
+    def __init__(
+        self, *, tasks: Mapping[str, str], workers: int = 2, limits: Limits | None = None
+    ) -> None:
         self.limits = limits or Limits()
+        self._tasks = [f"{name}={target}" for name, target in tasks.items()]
         self._size = max(1, workers)
         # Idle workers; None stands for a worker that failed to start.
         self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
         self._all: set[_Worker] = set()
+        # Killed workers not yet waited for: close() waits for them too, so that no
+        # process outlives the pool (and its event loop).
+        self._dying: set[_Worker] = set()
         self._starting = 0
         self._start_error: BaseException | None = None
         self._closed = False
@@ -216,6 +226,7 @@ class EvaluationPool:
             "dataworkflows.runtime.evaluation_worker",
             str(self.limits.memory_mb),
             str(self.limits.result_bytes),
+            *self._tasks,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             # The worker's own start-up problems (a broken install) show in our log.
@@ -244,17 +255,27 @@ class EvaluationPool:
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
         self._all.discard(worker)
-        self._in_background(worker.reap())
+        self._dying.add(worker)
+        self._in_background(self._reap(worker))
+
+    async def _reap(self, worker: _Worker) -> None:
+        await worker.reap()
+        self._dying.discard(worker)
 
     async def close(self) -> None:
         """Stop every worker."""
         self._closed = True
-        for task in list(self._background):
-            task.cancel()
-        for worker in list(self._all):
+        # Cancelling a start may discard its worker (one more to reap): cancel first.
+        while self._background:
+            tasks = list(self._background)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._background.difference_update(tasks)
+        workers = self._all | self._dying
+        for worker in workers:
             worker.kill()
-        for worker in list(self._all):
+        for worker in workers:
             await worker.reap()
         self._all.clear()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        self._dying.clear()

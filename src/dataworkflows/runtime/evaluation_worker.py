@@ -1,7 +1,9 @@
 """The worker process of :mod:`dataworkflows.runtime.evaluation_pool`.
 
-``python -m dataworkflows.runtime.evaluation_worker MEMORY_MB RESULT_BYTES`` limits its
-own address space, imports what the tasks need, says ``ready``, then answers requests
+``python -m dataworkflows.runtime.evaluation_worker MEMORY_MB RESULT_BYTES NAME=MODULE:FUNCTION
+...`` limits its own address space, imports the named task functions (the pool's
+creator names them: nothing here knows the engine or the reports), says ``ready``, then
+answers requests
 on stdin/stdout one at a time: a 4-byte big-endian length, then msgpack
 ``[task, args]``; the answer ``{"ok": result}`` or ``{"error": message, "limit": bool}``.
 The pool kills it when an evaluation takes too long; nothing here has to stop itself.
@@ -9,6 +11,7 @@ The pool kills it when an evaluation takes too long; nothing here has to stop it
 
 from __future__ import annotations
 
+import importlib
 import resource
 import struct
 import sys
@@ -22,12 +25,15 @@ _encoder: Final = msgspec.msgpack.Encoder()
 _decoder: Final = msgspec.msgpack.Decoder()
 
 
-def _tasks() -> dict[str, Callable[..., Any]]:
-    # Imported before "ready": the first evaluation does not pay for them.
-    from dataworkflows.engine.expressions import evaluate_source
-    from dataworkflows.reports.render import render_source
-
-    return {"expression": evaluate_source, "render": render_source}
+def _tasks(specs: list[str]) -> dict[str, Callable[..., Any]]:
+    """``NAME=MODULE:FUNCTION`` each, imported before "ready": the first evaluation does
+    not pay for the imports."""
+    tasks: dict[str, Callable[..., Any]] = {}
+    for spec in specs:
+        name, _, target = spec.partition("=")
+        module, _, function = target.partition(":")
+        tasks[name] = getattr(importlib.import_module(module), function)
+    return tasks
 
 
 def _read(stream: BinaryIO, size: int) -> bytes:
@@ -78,7 +84,7 @@ def _answer(tasks: dict[str, Callable[..., Any]], request: bytes, result_bytes: 
 def main(argv: list[str]) -> int:
     """Serve requests until stdin closes."""
     memory_mb, result_bytes = int(argv[0]), int(argv[1])
-    tasks = _tasks()
+    tasks = _tasks(argv[2:])
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

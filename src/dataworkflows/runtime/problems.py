@@ -23,6 +23,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 from psycopg_pool import PoolTimeout
 
+from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
 
 __all__ = [
@@ -219,6 +220,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         psycopg.OperationalError: _handle_database_down,
         psycopg.DataError: _handle_unstorable,
         PoolTimeout: _handle_database_down,
+        DatabaseUnavailable: _handle_database_down,
         RecursionError: _handle_too_deep,
         Exception: _handle_unexpected,
     }
