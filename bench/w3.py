@@ -47,7 +47,7 @@ from workloads import (
     warn_if_not_durable,
 )
 
-from dataworkflows.engine.component import engine_parts
+from dataworkflows.composition.engine import engine_parts
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.aio import run as run_loop

@@ -49,7 +49,7 @@ from workloads import (
     warn_if_not_durable,
 )
 
-from dataworkflows.engine.component import EngineParts, engine_parts
+from dataworkflows.composition.engine import EngineParts, engine_parts
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.runtime.actions import ActionCall, ActionSet

@@ -4,7 +4,7 @@ The workflow is ``steps`` (10) sequential steps, each calling ``bench.step``: an
 in-process action that waits a simulated latency (none, fixed, or lognormal) and
 answers a ~1 KB object. Each step's input is ~1 KB too (the run's payload) and
 carries a counter taken from the previous step's output. The engine is the real one
-(:func:`~dataworkflows.engine.component.engine_parts`) on a fresh, migrated database
+(:func:`~dataworkflows.composition.engine.engine_parts`) on a fresh, migrated database
 with PostgreSQL's default durability (fsync and synchronous_commit on).
 
 The load driver keeps ``in_flight`` runs going: each of ``in_flight`` tasks starts a
@@ -42,7 +42,7 @@ from harness import (
     percentile,
 )
 
-from dataworkflows.engine.component import EngineParts, engine_parts
+from dataworkflows.composition.engine import EngineParts, engine_parts
 from dataworkflows.engine.definitions import parse_duration
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.runtime.actions import ActionCall, ActionSet

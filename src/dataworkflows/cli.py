@@ -733,7 +733,7 @@ def _run_engine(
     bot_sock: socket.socket | None = None,
 ) -> int:
     """Serve the engine (and, in dev, everything in ``also`` and the Slack bot)."""
-    from dataworkflows.engine.component import (
+    from dataworkflows.composition.engine import (
         ENGINE_DEFAULT_PORT,
         EngineConfigurationError,
         engine_component,

@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from dataworkflows.composition.engine import engine_parts
 from dataworkflows.engine.app import create_engine_app
-from dataworkflows.engine.component import engine_parts
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
 from dataworkflows.runtime.resources import bundled_dir

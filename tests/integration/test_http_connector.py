@@ -8,9 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from dataworkflows.composition.engine import engine_parts
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
-from dataworkflows.engine.component import engine_parts
 from dataworkflows.engine.connectors import (
     ConnectorUnavailable,
     HttpConnector,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from dataworkflows.composition.engine import EngineParts, engine_parts
 from dataworkflows.connectors.core import core_actions
-from dataworkflows.engine.component import EngineParts, engine_parts
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
 from dataworkflows.engine.store import RunRecord

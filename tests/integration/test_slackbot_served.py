@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import httpx
 import msgspec
 
-from dataworkflows.engine.component import engine_parts
+from dataworkflows.composition.engine import engine_parts
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.runtime.connector_app import create_connector_app
 from dataworkflows.runtime.settings import Settings

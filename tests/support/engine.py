@@ -19,8 +19,8 @@ from uuid import UUID
 import httpx
 import msgspec
 
+from dataworkflows.composition.engine import EngineParts, engine_parts
 from dataworkflows.contracts import ActionFailed
-from dataworkflows.engine.component import EngineParts, engine_parts
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.runtime.actions import ActionCall, ActionSet

@@ -338,7 +338,7 @@ def test_importing_the_component_does_not_import_msgraph() -> None:
     """The CLI, the engine and the component load without msgraph-sdk or azure-identity."""
     code = (
         "import sys\n"
-        "import dataworkflows.cli, dataworkflows.engine.component\n"
+        "import dataworkflows.cli, dataworkflows.composition.engine\n"
         "import dataworkflows.connectors.outlook.component\n"
         "import dataworkflows.sandboxes.outlook.app\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 from uuid import UUID
 
 import msgspec
@@ -49,7 +49,6 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
-from dataworkflows.reports.api import ReportsApi
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
 from dataworkflows.runtime.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -690,11 +689,28 @@ def load_yaml_or_problem(text: str) -> Any:
         raise Problem(422, "The workflow definition is invalid.", errors=exc.problems) from None
 
 
+class ApiExtension(Protocol):
+    """More ``/v1`` resources another package plugs into the engine's API (the reports'
+    templates, projects and reports), with the dependencies they need."""
+
+    @property
+    def controllers(self) -> Sequence[type[Controller]]:
+        """The controllers to mount under ``/v1``."""
+        ...
+
+    @property
+    def dependencies(self) -> Mapping[str, Provide]:
+        """What the controllers are given."""
+        ...
+
+
 def api_router(
-    *, service: WorkflowService, api_keys: Sequence[str], reports: ReportsApi | None = None
+    *,
+    service: WorkflowService,
+    api_keys: Sequence[str],
+    extensions: Sequence[ApiExtension] = (),
 ) -> Router:
-    """The ``/v1`` router, guarded by ``api_keys``; ``reports`` adds templates, projects
-    and reports."""
+    """The ``/v1`` router, guarded by ``api_keys``, with the resources of ``extensions``."""
 
     async def provide_service() -> WorkflowService:
         return service
@@ -706,9 +722,9 @@ def api_router(
         LinkController,
     ]
     dependencies = {"service": Provide(provide_service)}
-    if reports is not None:
-        handlers.extend(reports.controllers)
-        dependencies.update(reports.dependencies)
+    for extension in extensions:
+        handlers.extend(extension.controllers)
+        dependencies.update(extension.dependencies)
     return Router(
         path="/v1",
         route_handlers=handlers,

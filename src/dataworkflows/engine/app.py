@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from litestar import Litestar, Router
 from litestar.openapi.spec import Tag
 
 from dataworkflows import __version__
-from dataworkflows.reports.api import REPORT_TAGS
 from dataworkflows.runtime.app import ReadinessCheck, create_app
 from dataworkflows.runtime.docs import docs_assets_router, openapi_config
 
@@ -32,13 +31,18 @@ TAGS = [
     Tag(name="runs", description="Run history with every step attempt; cancel and retry"),
     Tag(name="connectors", description="What each connector offers; try one action"),
     Tag(name="links", description="Which record in one system is which in another"),
-    *REPORT_TAGS,
-    Tag(name="health", description="Liveness and readiness probes"),
 ]
+HEALTH_TAG = Tag(name="health", description="Liveness and readiness probes")
 
 
-def create_engine_app(*, readiness: Mapping[str, ReadinessCheck], api: Router | None) -> Litestar:
-    """The engine app: ``api`` is the ``/v1`` router (None: probes and docs only)."""
+def create_engine_app(
+    *,
+    readiness: Mapping[str, ReadinessCheck],
+    api: Router | None,
+    extra_tags: Sequence[Tag] = (),
+) -> Litestar:
+    """The engine app: ``api`` is the ``/v1`` router (None: probes and docs only);
+    ``extra_tags`` document the resources extensions added to it."""
     handlers: list[Router] = [docs_assets_router()]
     if api is not None:
         handlers.append(api)
@@ -50,7 +54,7 @@ def create_engine_app(*, readiness: Mapping[str, ReadinessCheck], api: Router | 
             title="Data Workflows engine",
             version=__version__,
             description=DESCRIPTION,
-            tags=TAGS,
+            tags=[*TAGS, *extra_tags, HEALTH_TAG],
             bearer_auth=True,
         ),
     )

@@ -25,12 +25,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 import psycopg
 
-from dataworkflows.connectors.core.service import (
-    OutputFormat,
-    TemplateFailed,
-    TemplateNotFound,
-)
 from dataworkflows.contracts import ActionFailed
+from dataworkflows.contracts.templates import OutputFormat, TemplateFailed, TemplateNotFound
 from dataworkflows.reports.render import render_isolated
 from dataworkflows.reports.store import NewReport, Project, ReportStore, StoredReport
 from dataworkflows.reports.summary import (

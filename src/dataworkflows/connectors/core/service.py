@@ -11,12 +11,17 @@ registration.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any
 
 import msgspec
 
 from dataworkflows.contracts import ActionFailed, ErrorCode
+from dataworkflows.contracts.templates import (
+    OutputFormat,
+    TemplateFailed,
+    TemplateNotFound,
+    TemplateSource,
+)
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 
 __all__ = [
@@ -29,39 +34,7 @@ __all__ = [
     "core_actions",
 ]
 
-OutputFormat = Literal["slack", "confluence", "markdown", "html", "text"]
 MAX_INLINE_SOURCE = 256 * 1024
-
-
-class TemplateNotFound(LookupError):
-    """There is no template of that name (or no such version of it)."""
-
-
-class TemplateFailed(ValueError):
-    """The template does not compile or failed while rendering; the message names the
-    template and the line."""
-
-
-class TemplateSource(Protocol):
-    """Port: where ``core.render`` finds templates and has them rendered."""
-
-    async def render(
-        self,
-        *,
-        template: str | None,
-        version: int | None,
-        source: str | None,
-        format: OutputFormat | None,
-        data: Any,
-    ) -> Mapping[str, Any]:
-        """The stored template ``template`` (``version``, default the latest), or the
-        inline ``source`` in ``format``, rendered with ``data``: ``{"format", "text"}``,
-        ``{"format", "body"}`` (Confluence) or, for Slack, ``{"format", "text",
-        "blocks", "messages"}``.
-
-        Raises :class:`TemplateNotFound` or :class:`TemplateFailed`.
-        """
-        ...
 
 
 class RenderInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -1,4 +1,8 @@
-"""Composition root of the engine process: the one place that picks its adapters."""
+"""The engine process, composed: its store, connectors, reports, executor and app.
+
+The one place that picks the engine's adapters and plugs the reports into it (their
+actions, templates and API), so that the engine package itself knows neither.
+"""
 
 from __future__ import annotations
 
@@ -232,13 +236,11 @@ async def engine_parts(
 
             checks["executor"] = executor_check
             checks["workflows"] = workflows_check
+            reports = reports_api(report_store, evaluations)
             app = create_engine_app(
                 readiness=checks,
-                api=api_router(
-                    service=service,
-                    api_keys=settings.api_keys,
-                    reports=reports_api(report_store, evaluations),
-                ),
+                api=api_router(service=service, api_keys=settings.api_keys, extensions=[reports]),
+                extra_tags=reports.tags,
             )
             yield EngineParts(service, executor), app
         finally:
