@@ -26,6 +26,8 @@ __all__ = [
     "ServedApp",
     "Terminated",
     "bind_socket",
+    "display_host",
+    "local_url",
     "serve_until_stopped",
     "sigterm_raises",
 ]
@@ -157,3 +159,15 @@ async def serve_until_stopped(
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+def display_host(host: str) -> str:
+    """``host`` as one writes it in a URL to reach it from this machine."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def local_url(host: str, port: int) -> str:
+    """Where a component bound to ``host``:``port`` is reached from this machine."""
+    return f"http://{display_host(host)}:{port}"

@@ -1,0 +1,230 @@
+"""The components, composed and served: ``serve engine | connector <name> | slack-bot |
+tracker``, each in a process of its own (``dev`` runs the engine with the others).
+
+A component whose settings are incomplete raises :class:`ConfigurationProblem`
+naming what to set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+from collections.abc import Callable, Iterator, Sequence
+
+import msgspec
+
+from dataworkflows.composition.errors import ConfigurationProblem
+from dataworkflows.connectors import COMPONENTS as CONNECTOR_COMPONENTS
+from dataworkflows.runtime.aio import run as run_loop
+from dataworkflows.runtime.database import describe_target
+from dataworkflows.runtime.embedded import EmbeddedPostgres
+from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.migrations import prepare_database
+from dataworkflows.runtime.resources import bundled_dir
+from dataworkflows.runtime.serving import ServedApp, bind_socket, local_url, serve_until_stopped
+from dataworkflows.runtime.settings import Settings
+
+__all__ = [
+    "CONNECTOR_COMPONENTS",
+    "TRACKER_PORT",
+    "database",
+    "run_connector",
+    "run_engine",
+    "run_slack_bot",
+    "run_tracker",
+    "tracker_app",
+]
+
+_log = get_logger(__name__)
+
+TRACKER_PORT = 8091
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database URL: ``DATABASE_URL``, or the embedded server of ``dev`` (started here)."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    pgdata = settings.data_dir / "pgdata"
+    _log.info("starting the embedded PostgreSQL", data_dir=str(pgdata))
+    with EmbeddedPostgres(pgdata) as server:
+        yield server.url
+
+
+def run_connector(settings: Settings, name: str) -> int:
+    import importlib
+
+    from dataworkflows.runtime.connector_app import ConnectorNotConfigured, create_connector_app
+
+    if not settings.service_token:
+        raise ConfigurationProblem(
+            "DW_SERVICE_TOKEN is not set: connectors accept calls only with the service "
+            "token the engine also has"
+        )
+    token = settings.service_token
+    module = importlib.import_module(CONNECTOR_COMPONENTS[name].module)
+    sock = bind_socket(settings.host, settings.port_or(module.DEFAULT_PORT))
+
+    async def run() -> None:
+        async with module.connector_parts(settings) as parts:
+            app = create_connector_app(
+                parts.actions,
+                service_token=token,
+                readiness=parts.readiness,
+                extra_routes=parts.routes,
+            )
+            served = ServedApp(name=f"connector-{name}", app=app, sock=sock)
+
+            def started() -> None:
+                url = local_url(settings.host, served.port)
+                _log.info("connector listening", connector=name, url=url)
+
+            await serve_until_stopped([served], on_started=started)
+
+    try:
+        run_loop(run())
+    except ConnectorNotConfigured as exc:
+        raise ConfigurationProblem(str(exc)) from None
+    finally:
+        sock.close()
+    return 0
+
+
+def run_slack_bot(settings: Settings) -> int:
+    from dataworkflows.slackbot.component import (
+        DEFAULT_PORT,
+        SlackBotNotConfigured,
+        check_configuration,
+        slackbot_app,
+    )
+
+    try:
+        check_configuration(settings)
+    except SlackBotNotConfigured as exc:
+        raise ConfigurationProblem(str(exc)) from None
+    sock = bind_socket(settings.host, settings.port_or(DEFAULT_PORT))
+
+    async def run() -> None:
+        async with slackbot_app(settings) as app:
+            served = ServedApp(name="slack-bot", app=app, sock=sock)
+
+            def started() -> None:
+                url = local_url(settings.host, served.port)
+                _log.info("slack bot listening", url=url, engine=settings.engine_url)
+
+            await serve_until_stopped([served], on_started=started)
+
+    try:
+        run_loop(run())
+    except SlackBotNotConfigured as exc:
+        raise ConfigurationProblem(str(exc)) from None
+    finally:
+        sock.close()
+    return 0
+
+
+def run_tracker(settings: Settings) -> int:
+    if not settings.tracker_username or not settings.tracker_password:
+        raise ConfigurationProblem(
+            "TRACKER_USERNAME and TRACKER_PASSWORD must be set: the tracker accepts logins "
+            "for that account"
+        )
+    served = tracker_app(
+        settings.host,
+        settings.port_or(TRACKER_PORT),
+        username=settings.tracker_username,
+        password=settings.tracker_password,
+        secret=settings.tracker_jwt_secret or secrets.token_urlsafe(32),
+        ttl=settings.tracker_token_ttl,
+    )
+
+    async def run() -> None:
+        def started() -> None:
+            url = local_url(settings.host, served.port)
+            _log.info("tracker listening", url=url, docs=f"{url}/docs")
+
+        await serve_until_stopped([served], on_started=started)
+
+    try:
+        run_loop(run())
+    finally:
+        served.sock.close()
+    return 0
+
+
+def tracker_app(
+    host: str, port: int, *, username: str, password: str, secret: str, ttl: float
+) -> ServedApp:
+    from dataworkflows.tracker.app import create_tracker_app
+
+    app = create_tracker_app(
+        username=username, password=password, jwt_secret=secret, token_ttl_s=ttl
+    )
+    return ServedApp(name="tracker", app=app, sock=bind_socket(host, port))
+
+
+def run_engine(
+    settings: Settings,
+    url: str,
+    *,
+    dev: bool,
+    also: Sequence[ServedApp] = (),
+    bot_sock: socket.socket | None = None,
+    on_started: Callable[[str, Sequence[ServedApp]], None] | None = None,
+) -> int:
+    """Serve the engine (and, in dev, everything in ``also`` and the Slack bot on
+    ``bot_sock``); ``on_started`` gets the engine's URL and the others once all listen."""
+    from dataworkflows.composition.engine import (
+        ENGINE_DEFAULT_PORT,
+        EngineConfigurationError,
+        engine_component,
+    )
+
+    # A split deployment may start the engine before its database and its migration
+    # job are done: wait for both (DW_STARTUP_TIMEOUT) rather than crash-loop.
+    applied = prepare_database(
+        url,
+        bundled_dir("migrations"),
+        apply=dev or settings.migrations == "apply",
+        timeout_s=0.0 if dev else settings.startup_timeout,
+        on_wait=lambda reason: _log.warning("engine not started yet", reason=reason),
+    )
+    for migration in applied:
+        _log.info("migration applied", migration=migration.name)
+    port = settings.port_or(ENGINE_DEFAULT_PORT)
+    sock = bind_socket(settings.host, port)
+
+    base = local_url(settings.host, sock.getsockname()[1])
+
+    async def run() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            app = await stack.enter_async_context(engine_component(settings, database_url=url))
+            served = [ServedApp(name="engine", app=app, sock=sock), *also]
+            if bot_sock is not None:
+                from dataworkflows.slackbot.component import SlackBotNotConfigured, slackbot_app
+
+                bot_settings = msgspec.structs.replace(
+                    settings, engine_url=base, engine_api_key=settings.api_keys[0]
+                )
+                try:
+                    bot = await stack.enter_async_context(slackbot_app(bot_settings))
+                except SlackBotNotConfigured as exc:
+                    raise ConfigurationProblem(str(exc)) from None
+                served.append(ServedApp(name="slack-bot", app=bot, sock=bot_sock))
+
+            def started() -> None:
+                _log.info("engine listening", url=base, database=describe_target(url))
+                if on_started is not None:
+                    on_started(base, served[1:])
+
+            await serve_until_stopped(served, on_started=started)
+
+    try:
+        run_loop(run())
+    except EngineConfigurationError as exc:
+        raise ConfigurationProblem(str(exc)) from None
+    finally:
+        sock.close()
+    return 0
