@@ -32,6 +32,8 @@ SLACK_BOT_PORT = 8090
 
 
 def run_sandbox(settings: Settings, name: str) -> int:
+    """``serve sandbox <name>``: the vendor's stand-in, accepting the configured
+    credentials."""
     port = settings.port_or(SANDBOX_PORTS[name])
     if name == "slack":
         if not settings.slack_bot_token or not settings.slack_signing_secret:
@@ -105,6 +107,7 @@ def run_sandbox(settings: Settings, name: str) -> int:
 
 
 def monday_sandbox(host: str, port: int, token: str) -> ServedApp:
+    """The Monday sandbox on ``host``:``port``, accepting ``token``."""
     from dataworkflows.sandboxes.monday.app import MondaySandbox, create_monday_sandbox_app
     from dataworkflows.sandboxes.world import demo_anchor
 
@@ -122,6 +125,7 @@ def slack_sandbox(
     bot_url: str,
     public_url: str | None = None,
 ) -> ServedApp:
+    """The Slack sandbox, signing what it sends ``bot_url`` with ``signing_secret``."""
     from dataworkflows.sandboxes.slack.app import SlackSandbox, create_slack_sandbox_app
     from dataworkflows.sandboxes.world import demo_anchor
 
@@ -141,6 +145,7 @@ def slack_sandbox(
 def confluence_sandbox(
     host: str, port: int, *, email: str | None, api_token: str, public_url: str | None = None
 ) -> ServedApp:
+    """The Confluence sandbox, accepting ``api_token`` (Basic with ``email``, or Bearer)."""
     from dataworkflows.sandboxes.confluence.app import (
         ConfluenceSandbox,
         create_confluence_sandbox_app,
@@ -168,6 +173,7 @@ def outlook_sandbox(
     client_secret: str,
     public_url: str | None = None,
 ) -> ServedApp:
+    """The Graph sandbox, issuing tokens for this app registration only."""
     from dataworkflows.sandboxes.outlook.app import OutlookSandbox, create_outlook_sandbox_app
 
     sock = bind_socket(host, port)

@@ -54,6 +54,7 @@ def database(settings: Settings) -> Iterator[str]:
 
 
 def run_connector(settings: Settings, name: str) -> int:
+    """``serve connector <name>``: the connector's actions over the internal connector API."""
     import importlib
 
     from dataworkflows.runtime.connector_app import ConnectorNotConfigured, create_connector_app
@@ -93,6 +94,7 @@ def run_connector(settings: Settings, name: str) -> int:
 
 
 def run_slack_bot(settings: Settings) -> int:
+    """``serve slack-bot``: the bot, answering Slack and calling the engine."""
     from dataworkflows.slackbot.component import (
         DEFAULT_PORT,
         SlackBotNotConfigured,
@@ -126,6 +128,7 @@ def run_slack_bot(settings: Settings) -> int:
 
 
 def run_tracker(settings: Settings) -> int:
+    """``serve tracker``: the mock Task Tracker for the configured account."""
     if not settings.tracker_username or not settings.tracker_password:
         raise ConfigurationProblem(
             "TRACKER_USERNAME and TRACKER_PASSWORD must be set: the tracker accepts logins "
@@ -157,6 +160,7 @@ def run_tracker(settings: Settings) -> int:
 def tracker_app(
     host: str, port: int, *, username: str, password: str, secret: str, ttl: float
 ) -> ServedApp:
+    """The mock Task Tracker app on its socket (for ``serve tracker`` and ``dev``)."""
     from dataworkflows.tracker.app import create_tracker_app
 
     app = create_tracker_app(

@@ -96,6 +96,7 @@ class StepAttempts:
         )
 
     def number(self, state: RunState, step_id: str, iteration: int) -> int:
+        """The next attempt number of (step, iteration) in this run (after any recorded)."""
         key = (step_id, iteration)
         number = state.next_attempt.get(key, 1)
         state.next_attempt[key] = number + 1

@@ -6,9 +6,10 @@ Nothing here knows about tables; components reach data through stored functions
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -109,15 +110,18 @@ def _translated_coroutine(
 
 
 def _translated_generator(
-    method: Callable[..., AsyncIterator[object]],
-) -> Callable[..., AsyncIterator[object]]:
+    method: Callable[..., AsyncGenerator[object, None]],
+) -> Callable[..., AsyncGenerator[object, None]]:
     @functools.wraps(method)
-    async def translated(*args: object, **kwargs: object) -> AsyncIterator[object]:
-        try:
-            async for item in method(*args, **kwargs):
-                yield item
-        except _OUTAGE as exc:
-            raise _unavailable(exc) from exc
+    async def translated(*args: object, **kwargs: object) -> AsyncGenerator[object, None]:
+        # aclosing: when the caller stops listening, the inner generator's cleanup
+        # (closing its connection) runs now, not whenever it is garbage collected.
+        async with contextlib.aclosing(method(*args, **kwargs)) as inner:
+            try:
+                async for item in inner:
+                    yield item
+            except _OUTAGE as exc:
+                raise _unavailable(exc) from exc
 
     return translated
 
