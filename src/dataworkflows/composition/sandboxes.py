@@ -6,10 +6,12 @@ with the other functions here, each bound to its socket and seeded around today.
 
 from __future__ import annotations
 
+import contextlib
+
 from dataworkflows.composition.errors import ConfigurationProblem
-from dataworkflows.runtime.aio import run as run_loop
+from dataworkflows.composition.serve import serve_app
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.serving import ServedApp, bind_socket, local_url, serve_until_stopped
+from dataworkflows.runtime.serving import ServedApp, bind_socket, local_url
 from dataworkflows.runtime.settings import Settings
 
 __all__ = [
@@ -92,18 +94,13 @@ def run_sandbox(settings: Settings, name: str) -> int:
             )
         served = monday_sandbox(settings.host, port, settings.monday_api_token)
 
-    async def run() -> None:
-        def started() -> None:
-            url = local_url(settings.host, served.port)
-            _log.info("sandbox listening", sandbox=name, url=url)
-
-        await serve_until_stopped([served], on_started=started)
-
-    try:
-        run_loop(run())
-    finally:
-        served.sock.close()
-    return 0
+    return serve_app(
+        served.name,
+        served.sock,
+        contextlib.nullcontext(served.app),
+        host=settings.host,
+        announce=lambda url: _log.info("sandbox listening", sandbox=name, url=url),
+    )
 
 
 def monday_sandbox(host: str, port: int, token: str) -> ServedApp:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
 
 import msgspec
+from litestar import Litestar
 
 from dataworkflows.composition.errors import ConfigurationProblem
 from dataworkflows.connectors import COMPONENTS as CONNECTOR_COMPONENTS
@@ -33,6 +35,7 @@ __all__ = [
     "run_engine",
     "run_slack_bot",
     "run_tracker",
+    "serve_app",
     "tracker_app",
 ]
 
@@ -53,6 +56,31 @@ def database(settings: Settings) -> Iterator[str]:
         yield server.url
 
 
+def serve_app(
+    name: str,
+    sock: socket.socket,
+    app: contextlib.AbstractAsyncContextManager[Any],
+    *,
+    host: str,
+    announce: Callable[[str], None],
+) -> int:
+    """Serve the app ``app`` opens on ``sock`` until stopped (the socket is closed after);
+    ``announce`` gets its URL once it listens. One component per process: ``serve X``."""
+
+    async def run() -> None:
+        async with app as opened:
+            served = ServedApp(name=name, app=opened, sock=sock)
+            await serve_until_stopped(
+                [served], on_started=lambda: announce(local_url(host, served.port))
+            )
+
+    try:
+        run_loop(run())
+    finally:
+        sock.close()
+    return 0
+
+
 def run_connector(settings: Settings, name: str) -> int:
     """``serve connector <name>``: the connector's actions over the internal connector API."""
     import importlib
@@ -68,29 +96,26 @@ def run_connector(settings: Settings, name: str) -> int:
     module = importlib.import_module(CONNECTOR_COMPONENTS[name].module)
     sock = bind_socket(settings.host, settings.port_or(module.DEFAULT_PORT))
 
-    async def run() -> None:
+    @contextlib.asynccontextmanager
+    async def app() -> AsyncIterator[Litestar]:
         async with module.connector_parts(settings) as parts:
-            app = create_connector_app(
+            yield create_connector_app(
                 parts.actions,
                 service_token=token,
                 readiness=parts.readiness,
                 extra_routes=parts.routes,
             )
-            served = ServedApp(name=f"connector-{name}", app=app, sock=sock)
-
-            def started() -> None:
-                url = local_url(settings.host, served.port)
-                _log.info("connector listening", connector=name, url=url)
-
-            await serve_until_stopped([served], on_started=started)
 
     try:
-        run_loop(run())
+        return serve_app(
+            f"connector-{name}",
+            sock,
+            app(),
+            host=settings.host,
+            announce=lambda url: _log.info("connector listening", connector=name, url=url),
+        )
     except ConnectorNotConfigured as exc:
         raise ConfigurationProblem(str(exc)) from None
-    finally:
-        sock.close()
-    return 0
 
 
 def run_slack_bot(settings: Settings) -> int:
@@ -107,24 +132,18 @@ def run_slack_bot(settings: Settings) -> int:
     except SlackBotNotConfigured as exc:
         raise ConfigurationProblem(str(exc)) from None
     sock = bind_socket(settings.host, settings.port_or(DEFAULT_PORT))
-
-    async def run() -> None:
-        async with slackbot_app(settings) as app:
-            served = ServedApp(name="slack-bot", app=app, sock=sock)
-
-            def started() -> None:
-                url = local_url(settings.host, served.port)
-                _log.info("slack bot listening", url=url, engine=settings.engine_url)
-
-            await serve_until_stopped([served], on_started=started)
-
     try:
-        run_loop(run())
+        return serve_app(
+            "slack-bot",
+            sock,
+            slackbot_app(settings),
+            host=settings.host,
+            announce=lambda url: _log.info(
+                "slack bot listening", url=url, engine=settings.engine_url
+            ),
+        )
     except SlackBotNotConfigured as exc:
         raise ConfigurationProblem(str(exc)) from None
-    finally:
-        sock.close()
-    return 0
 
 
 def run_tracker(settings: Settings) -> int:
@@ -143,18 +162,13 @@ def run_tracker(settings: Settings) -> int:
         ttl=settings.tracker_token_ttl,
     )
 
-    async def run() -> None:
-        def started() -> None:
-            url = local_url(settings.host, served.port)
-            _log.info("tracker listening", url=url, docs=f"{url}/docs")
-
-        await serve_until_stopped([served], on_started=started)
-
-    try:
-        run_loop(run())
-    finally:
-        served.sock.close()
-    return 0
+    return serve_app(
+        served.name,
+        served.sock,
+        contextlib.nullcontext(served.app),
+        host=settings.host,
+        announce=lambda url: _log.info("tracker listening", url=url, docs=f"{url}/docs"),
+    )
 
 
 def tracker_app(
