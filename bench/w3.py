@@ -48,11 +48,12 @@ from workloads import (
 )
 
 from dataworkflows.composition.engine import engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.aio import run as run_loop
 from dataworkflows.runtime.logging import configure_logging
-from dataworkflows.runtime.settings import Settings
 
 WORKFLOW: Final = "bench-fanout"
 MAX_CONCURRENCY: Final = 1000
@@ -382,7 +383,11 @@ async def measure(url: str, server: Server, opts: Options, index: int) -> Result
     """Run the closed loop on the migrated database at ``url``; one window's figures."""
     ledger = FanoutLedger(opts.items)
     actions = fanout_actions(opts.latency, ledger, random.Random(opts.seed + index))
-    settings = Settings(db_pool_max=opts.pool, max_runs=opts.in_flight, log_level=opts.log_level)
+    settings = Settings(
+        db_pool_max=opts.pool,
+        log_level=opts.log_level,
+        engine=EngineSettings(max_runs=opts.in_flight),
+    )
     config = EngineConfig(max_runs=opts.in_flight, shutdown_grace_s=5.0)
     definition = fanout_definition(opts.items, opts.concurrency)
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as meter_conn:

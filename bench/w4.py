@@ -50,12 +50,13 @@ from workloads import (
 )
 
 from dataworkflows.composition.engine import EngineParts, engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.aio import run as run_loop
 from dataworkflows.runtime.logging import configure_logging
-from dataworkflows.runtime.settings import Settings
 
 WORKFLOW: Final = "bench-idle"
 RSS_TARGET_MIB: Final = 1024.0
@@ -307,9 +308,8 @@ async def measure(url: str, server: Server, opts: Options) -> Result:
     ledger = WaitLedger()
     settings = Settings(
         db_pool_max=opts.pool,
-        max_runs=opts.runs,
         log_level=opts.log_level,
-        step_timeout=opts.step_timeout,
+        engine=EngineSettings(max_runs=opts.runs, step_timeout=opts.step_timeout),
     )
     config = EngineConfig(
         max_runs=opts.runs, step_timeout_s=opts.step_timeout, shutdown_grace_s=5.0
@@ -505,7 +505,8 @@ def main(argv: Sequence[str]) -> int:
         "--step-timeout",
         type=seconds_arg,
         default=0.0,
-        help="the step's timeout (also Settings.step_timeout and EngineConfig.step_timeout_s); "
+        help="the step's timeout (also EngineSettings.step_timeout and "
+        "EngineConfig.step_timeout_s); "
         "default 2 x wait + 60 s",
     )
     p.add_argument(

@@ -43,12 +43,13 @@ from harness import (
 )
 
 from dataworkflows.composition.engine import EngineParts, engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.engine.definitions import parse_duration
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.aio import run as run_loop
 from dataworkflows.runtime.logging import configure_logging
-from dataworkflows.runtime.settings import Settings
 
 __all__ = ["Latency", "Options", "Result", "chain_definition", "main", "measure"]
 
@@ -493,8 +494,8 @@ async def measure(
         connector_urls, token = {"bench": remote.url}, remote.token
     settings = Settings(
         db_pool_max=opts.pool,
-        max_runs=opts.in_flight,
         log_level=opts.log_level,
+        engine=EngineSettings(max_runs=opts.in_flight),
         connector_urls=connector_urls,
         service_token=token,
     )

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from dataworkflows import __version__
 from dataworkflows.composition.dev import run_dev
 from dataworkflows.composition.errors import ConfigurationProblem
-from dataworkflows.composition.sandboxes import SANDBOXES, run_sandbox
+from dataworkflows.composition.sandboxes import run_sandbox, sandboxes
 from dataworkflows.composition.serve import (
-    CONNECTOR_COMPONENTS,
     database,
     run_connector,
     run_engine,
     run_slack_bot,
     run_tracker,
+)
+from dataworkflows.composition.settings import (
+    Configuration,
+    Settings,
+    connector_specs,
+    settings_sections,
 )
 from dataworkflows.runtime.database import DatabaseUnavailable, describe_target
 from dataworkflows.runtime.embedded import EmbeddedPostgresUnavailable
@@ -36,23 +41,18 @@ from dataworkflows.runtime.migrations import (
     migration_status,
     prepare_database,
 )
+from dataworkflows.runtime.plugins import PluginError
 from dataworkflows.runtime.resources import bundled_dir
 from dataworkflows.runtime.serving import (
     AddressUnavailable,
     Terminated,
     sigterm_raises,
 )
-from dataworkflows.runtime.settings import (
-    Settings,
-    SettingsError,
-    load_settings,
-)
+from dataworkflows.runtime.settings import SettingsError, section_variables
 
 __all__ = ["main"]
 
 PROG = "dataworkflows"
-CONNECTORS = ("core", "monday", "slack", "confluence", "outlook", "tasktracker")
-COMPONENTS = ("engine", "connector", "slack-bot", "tracker", "sandbox")
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
@@ -68,6 +68,8 @@ class _UserError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    connectors = tuple(connector_specs())
+    stand_ins = tuple(sandboxes())
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Data Workflows: durable workflows across your project tools.",
@@ -93,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         help="run one component (the container entrypoint)",
         description="Run one component in this process. Components: engine, "
-        f"connector {{{','.join(CONNECTORS)}}}, slack-bot, tracker, "
-        f"sandbox {{{','.join(SANDBOXES)}}}.",
+        f"connector {{{','.join(connectors)}}}, slack-bot, tracker, "
+        f"sandbox {{{','.join(stand_ins)}}}.",
     )
     components = serve.add_subparsers(dest="component", required=True, metavar="<component>")
     components.add_parser(
@@ -108,11 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     connector = components.add_parser(
         "connector", help="the internal connector API for one service"
     )
-    connector.add_argument("name", choices=CONNECTORS, help="which connector")
+    connector.add_argument("name", choices=connectors, help="which connector")
     components.add_parser("slack-bot", help="Slack slash commands, events and interactivity")
     components.add_parser("tracker", help="the mock Task Tracker API")
     sandbox = components.add_parser("sandbox", help="a local stand-in for a SaaS API")
-    sandbox.add_argument("name", choices=SANDBOXES, help="which service to stand in for")
+    sandbox.add_argument("name", choices=stand_ins, help="which service to stand in for")
 
     migrate = commands.add_parser(
         "migrate",
@@ -132,32 +134,46 @@ def _parser() -> argparse.ArgumentParser:
         "started beside its database); default: fail at once",
     )
 
+    commands.add_parser(
+        "config",
+        help="list every configuration variable, by component",
+        description="List every variable each component reads (the connectors "
+        "installed included), with its default and what it means; credentials are "
+        "marked, and may also be read from <NAME>_FILE. Values are never printed.",
+    )
     commands.add_parser("version", help="print the version", description="Print the version.")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``) and exit."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except PluginError as exc:
+        _fail(str(exc), EXIT_USAGE)
     if args.command == "version":
         print(f"{PROG} {__version__}")
         sys.exit(0)
+    if args.command == "config":
+        _config()
+        sys.exit(0)
+    configuration = Configuration()
     try:
-        settings = load_settings()
+        settings = configuration.settings()
     except SettingsError as exc:
         _fail(str(exc), EXIT_USAGE)
     configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
-    command: Callable[[argparse.Namespace, Settings], int] = {
-        "dev": _dev,
-        "serve": _serve,
-        "migrate": _migrate,
-    }[args.command]
     try:
         with sigterm_raises():
-            status = command(args, settings)
+            if args.command == "dev":
+                status = run_dev(configuration, open_browser=not args.no_browser)
+            elif args.command == "serve":
+                status = _serve(args, settings, configuration)
+            else:
+                status = _migrate(args, settings)
     except _UserError as exc:
         _fail(str(exc), exc.status)
-    except ConfigurationProblem as exc:
+    except (ConfigurationProblem, SettingsError, PluginError) as exc:
         _fail(str(exc), EXIT_USAGE)
     except (
         DatabaseUnavailable,
@@ -247,7 +263,7 @@ def _print_status(url: str, directory: Path, target: str) -> int:
     return EXIT_FAILURE if status.edited else 0
 
 
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def _serve(args: argparse.Namespace, settings: Settings, configuration: Configuration) -> int:
     if args.component == "engine":
         if settings.database_url is None:
             raise _UserError(
@@ -255,7 +271,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 "(`dataworkflows dev` starts an embedded one)",
                 status=EXIT_USAGE,
             )
-        if not settings.api_keys:
+        if not settings.engine.api_keys:
             raise _UserError(
                 "DW_API_KEYS is not set: the engine API needs at least one key of 16+ "
                 "characters (e.g. from `python3 -c 'import secrets; "
@@ -267,26 +283,42 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return run_tracker(settings)
     if args.component == "slack-bot":
         return run_slack_bot(settings)
-    if args.component == "connector" and args.name in CONNECTOR_COMPONENTS:
+    if args.component == "connector" and args.name in connector_specs():
         return run_connector(settings, args.name)
-    if args.component == "sandbox" and args.name in SANDBOXES:
-        return run_sandbox(settings, args.name)
+    if args.component == "sandbox" and args.name in sandboxes():
+        return run_sandbox(settings, configuration, args.name)
     name = f"{args.component} {args.name}" if hasattr(args, "name") else args.component
     raise _UserError(
         f"the {name} component is not part of this release yet; "
-        f"available now: {', '.join(_AVAILABLE)}",
+        f"available now: {', '.join(_available())}",
         status=EXIT_USAGE,
     )
 
 
-_AVAILABLE = (
-    "engine",
-    "tracker",
-    "slack-bot",
-    *(f"connector {n}" for n in CONNECTOR_COMPONENTS),
-    *(f"sandbox {n}" for n in SANDBOXES),
-)
+def _available() -> tuple[str, ...]:
+    return (
+        "engine",
+        "tracker",
+        "slack-bot",
+        *(f"connector {n}" for n in connector_specs()),
+        *(f"sandbox {n}" for n in sandboxes()),
+    )
 
 
-def _dev(args: argparse.Namespace, settings: Settings) -> int:
-    return run_dev(settings, open_browser=not args.no_browser)
+def _config() -> None:
+    """``dataworkflows config``: every section's variables, from the specs."""
+    seen: set[str] = set()
+    for component, section in settings_sections():
+        fields = [f for f in section_variables(section) if f.var.name not in seen]
+        if not fields:
+            continue
+        print(f"[{component}]")
+        for field in fields:
+            seen.add(field.var.name)
+            default = field.default
+            shown = "unset" if default is None or default in ((), {}) else str(default)
+            mark = " (credential; or <NAME>_FILE)" if field.from_file else ""
+            print(f"  {field.var.name:<24} default {shown}{mark}")
+            if field.var.help:
+                print(f"  {'':<24} {field.var.help}")
+        print()

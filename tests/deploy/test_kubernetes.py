@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from dataworkflows.runtime.settings import CREDENTIAL_VARIABLES
+from dataworkflows.composition.settings import credential_variables
 from tests.deploy.conftest import ROOT, run_command
+
+CREDENTIAL_VARIABLES = credential_variables()
 
 KUSTOMIZE_ROOT = ROOT / "deploy" / "kubernetes"
 TARGETS = ["base", *(f"overlays/{p.name}" for p in sorted((KUSTOMIZE_ROOT / "overlays").iterdir()))]

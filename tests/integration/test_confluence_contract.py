@@ -24,10 +24,10 @@ from dataworkflows.connectors.confluence.port import (
     Page,
 )
 from dataworkflows.connectors.confluence.service import confluence_actions, write_page
+from dataworkflows.connectors.confluence.spec import ConfluenceSettings
 from dataworkflows.contracts import ActionFailed, ActionRequest
 from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.resilience import CircuitBreaker
-from dataworkflows.runtime.settings import Settings
 from tests.support.confluence import (
     SANDBOX_EMAIL,
     SANDBOX_TOKEN,
@@ -598,11 +598,7 @@ async def test_the_component_serves_actions_and_reports_ready(
     sandbox: ConfluenceSandboxControl,
 ) -> None:
     """connector_parts builds the client from settings; readiness calls Confluence once."""
-    settings = Settings(
-        confluence_url=sandbox.base,
-        confluence_email=SANDBOX_EMAIL,
-        confluence_api_token=SANDBOX_TOKEN,
-    )
+    settings = ConfluenceSettings(url=sandbox.base, email=SANDBOX_EMAIL, api_token=SANDBOX_TOKEN)
     async with connector_parts(settings) as parts:
         assert await parts.readiness["confluence"]() is None
         assert await parts.readiness["confluence"]() is None  # cached: no second call

@@ -15,11 +15,12 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from dataworkflows.composition.engine import engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.engine.app import create_engine_app
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
 from dataworkflows.runtime.resources import bundled_dir
-from dataworkflows.runtime.settings import Settings
 from tests.support.engine import API_KEY, running_engine
 from tests.support.net import free_port
 from tests.support.processes import CliProcess
@@ -97,7 +98,7 @@ async def test_not_ready_until_a_connector_process_answers(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
-        api_keys=(API_KEY,),
+        engine=EngineSettings(api_keys=(API_KEY,)),
         service_token=SERVICE_TOKEN,
         connector_urls={"core": url},
         db_pool_max=4,
@@ -136,7 +137,7 @@ async def test_not_ready_when_a_connector_refuses_the_service_token(
     with CliProcess("serve", "connector", "core", env=env, cwd=tmp_path) as core:
         core.wait_http(f"http://127.0.0.1:{port}/healthz")
         settings = Settings(
-            api_keys=(API_KEY,),
+            engine=EngineSettings(api_keys=(API_KEY,)),
             service_token=SERVICE_TOKEN,
             connector_urls={"core": f"http://127.0.0.1:{port}"},
             db_pool_max=4,

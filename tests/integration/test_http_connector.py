@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from dataworkflows.composition.engine import engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
 from dataworkflows.engine.connectors import (
@@ -16,7 +17,7 @@ from dataworkflows.engine.connectors import (
     HttpConnector,
     connector_session,
 )
-from dataworkflows.runtime.settings import Settings
+from dataworkflows.engine.settings import EngineSettings
 from tests.support.engine import API_KEY
 from tests.support.net import free_port
 from tests.support.processes import CliProcess
@@ -118,7 +119,10 @@ async def test_engine_runs_a_workflow_through_the_http_connector(
 ) -> None:
     """With DW_CONNECTOR_URLS the engine calls the connector process, not in-process code."""
     settings = Settings(
-        api_keys=(API_KEY,), service_token=TOKEN, connector_urls={"core": core_url}, db_pool_max=4
+        engine=EngineSettings(api_keys=(API_KEY,)),
+        service_token=TOKEN,
+        connector_urls={"core": core_url},
+        db_pool_max=4,
     )
     async with engine_parts(settings, database_url=database_url) as (parts, _):
         run, _ = await parts.service.start_run(

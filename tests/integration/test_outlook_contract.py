@@ -137,7 +137,7 @@ async def test_readiness_gets_a_token_and_reports_refusals(sandbox: OutlookSandb
             "outlook.list_events",
             "outlook.send_mail",
         ]
-    async with connector_parts(sandbox.settings(graph_client_secret="wrong-secret")) as parts:
+    async with connector_parts(sandbox.settings(client_secret="wrong-secret")) as parts:
         problem = await parts.readiness["graph"]()
     assert problem is not None
     assert "invalid_client" in problem
@@ -435,7 +435,7 @@ async def test_an_unreachable_graph_is_unavailable(
 ) -> None:
     """Nothing listening: upstream_unavailable; a send that never connected is not 'maybe sent'."""
     closed = f"http://127.0.0.1:{free_port()}"
-    settings = sandbox.settings(graph_api_url=f"{closed}/v1.0")
+    settings = sandbox.settings(api_url=f"{closed}/v1.0")
     async with outlook_client(settings, retry_base_delay_s=0) as client:
         data = MAIL if action == "send_mail" else {}
         error = await failure(outlook_actions(client, default_mailbox=MAYA), action, data)
@@ -497,7 +497,7 @@ async def test_a_wrong_secret_is_auth_failed_and_never_echoed(
     sandbox: OutlookSandboxControl,
 ) -> None:
     """The token endpoint's invalid_client is auth_failed; neither secret shows anywhere."""
-    settings = sandbox.settings(graph_client_secret="the-wrong-secret-42")
+    settings = sandbox.settings(client_secret="the-wrong-secret-42")
     async with outlook_client(settings, retry_base_delay_s=0) as client:
         error = await failure(outlook_actions(client, default_mailbox=MAYA), "list_messages", {})
     assert (error.code, error.upstream_code) == ("auth_failed", "invalid_client")

@@ -16,9 +16,11 @@ from typing import Any
 from uuid import UUID
 
 from dataworkflows.composition.engine import EngineParts, engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.reports import (
     PostgresReportStore,
@@ -31,7 +33,6 @@ from dataworkflows.reports.render import EVALUATION_TASKS as RENDER_TASKS
 from dataworkflows.runtime.database import open_pool
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.resources import bundled_dir
-from dataworkflows.runtime.settings import Settings
 
 REPORT_WORKFLOW = """\
 name: report-demo
@@ -183,7 +184,7 @@ async def report_engine(database_url: str) -> AsyncIterator[ReportEngine]:
     evaluations = EvaluationPool(tasks={**EXPRESSION_TASKS, **RENDER_TASKS}, workers=1)
     try:
         async with engine_parts(
-            Settings(api_keys=("test-key-0123456789abcdef",), db_pool_max=6),
+            Settings(engine=EngineSettings(api_keys=("test-key-0123456789abcdef",)), db_pool_max=6),
             database_url=database_url,
             config=EngineConfig(lease_seconds=5.0, claim_interval_s=0.05, shutdown_grace_s=2.0),
             # A later ActionSet of the same connector replaces the engine's own core.

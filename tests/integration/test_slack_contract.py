@@ -21,9 +21,9 @@ from dataworkflows.connectors.slack.port import (
     SlackRateLimited,
 )
 from dataworkflows.connectors.slack.service import slack_actions
+from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.contracts import ActionFailed, ActionRequest
 from dataworkflows.runtime.actions import ActionSet
-from dataworkflows.runtime.settings import load_settings
 from tests.support.net import free_port
 from tests.support.slack import (
     APOLLO_CHANNEL,
@@ -675,9 +675,7 @@ async def test_auth_test_says_who_the_bot_is(
 
 async def test_readiness_calls_auth_test(sandbox: SlackSandboxControl) -> None:
     """The component is ready with a good token and says why not (without the token) otherwise."""
-    good = load_settings(
-        {"SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN, "SLACK_API_URL": sandbox.api}, env_file=None
-    )
+    good = SlackSettings(bot_token=SANDBOX_BOT_TOKEN, api_url=sandbox.api)
     async with connector_parts(good) as parts:
         assert await parts.readiness["slack"]() is None
         assert parts.actions.names() == [
@@ -687,9 +685,7 @@ async def test_readiness_calls_auth_test(sandbox: SlackSandboxControl) -> None:
             "list_users",
             "respond",
         ]
-    bad = load_settings(
-        {"SLACK_BOT_TOKEN": "xoxb-wrong-token-7", "SLACK_API_URL": sandbox.api}, env_file=None
-    )
+    bad = SlackSettings(bot_token="xoxb-wrong-token-7", api_url=sandbox.api)
     async with connector_parts(bad) as parts:
         problem = await parts.readiness["slack"]()
     assert problem is not None

@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
-import msgspec
 
+from dataworkflows.composition.bot import bot_component, slack_actions_in_process
 from dataworkflows.composition.engine import engine_parts
+from dataworkflows.composition.settings import Settings
+from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.runtime.connector_app import create_connector_app
-from dataworkflows.runtime.settings import Settings
-from dataworkflows.slackbot.component import in_process_slack_actions, slackbot_app
 from dataworkflows.slackbot.conversation import BotOptions
+from dataworkflows.slackbot.settings import BotSettings
 from tests.support.engine import API_KEY
 from tests.support.net import serve_in_process
 from tests.support.slackbot import (
@@ -44,7 +46,9 @@ output: "{{ steps.hello.output.text }}"
 @asynccontextmanager
 async def served_engine(database_url: str) -> AsyncIterator[str]:
     """A real engine with the greet workflow, served on 127.0.0.1; its URL."""
-    settings = Settings(api_keys=(API_KEY,), service_token=SERVICE_TOKEN, db_pool_max=4)
+    settings = Settings(
+        engine=EngineSettings(api_keys=(API_KEY,)), service_token=SERVICE_TOKEN, db_pool_max=4
+    )
     config = EngineConfig(lease_seconds=5.0, claim_interval_s=0.05, shutdown_grace_s=2.0)
     async with engine_parts(settings, database_url=database_url, config=config) as (parts, app):
         await parts.service.register(GREET, source=GREET)
@@ -52,20 +56,28 @@ async def served_engine(database_url: str) -> AsyncIterator[str]:
             yield url
 
 
-def bot_settings(engine_url: str, **more: object) -> Settings:
-    values: dict[str, object] = {
-        "slack_signing_secret": SIGNING_SECRET,
-        "engine_url": engine_url,
-        "engine_api_key": API_KEY,
-        "public_url": PUBLIC_URL,
-        "slack_run_allow": (allow("greet", users=[USER]),),
-    }
-    values.update(more)
-    return msgspec.convert(values, Settings)
+def bot_settings(
+    engine_url: str,
+    *,
+    engine_api_key: str = API_KEY,
+    connector_urls: dict[str, str] | None = None,
+    service_token: str | None = None,
+) -> Settings:
+    return Settings(
+        connector_urls=connector_urls or {},
+        service_token=service_token,
+        bot=BotSettings(
+            signing_secret=SIGNING_SECRET,
+            engine_url=engine_url,
+            engine_api_key=engine_api_key,
+            public_url=PUBLIC_URL,
+            run_allow=(allow("greet", users=[USER]),),
+        ),
+    )
 
 
 def fast(settings: Settings) -> BotOptions:
-    return BotOptions.from_settings(settings, poll_initial_s=0.05, poll_max_s=0.2)
+    return BotOptions.from_settings(settings.bot, poll_initial_s=0.05, poll_max_s=0.2)
 
 
 async def test_served_bot_runs_a_command_through_the_connector_process(database_url: str) -> None:
@@ -79,7 +91,7 @@ async def test_served_bot_runs_a_command_through_the_connector_process(database_
         settings = bot_settings(
             engine_url, connector_urls={"slack": connector_url}, service_token=SERVICE_TOKEN
         )
-        app = await stack.enter_async_context(slackbot_app(settings, options=fast(settings)))
+        app = await stack.enter_async_context(bot_component(settings, options=fast(settings)))
         bot_url = await stack.enter_async_context(serve_in_process(app))
         http = await stack.enter_async_context(
             httpx.AsyncClient(base_url=bot_url, trust_env=False, timeout=10.0)
@@ -108,7 +120,7 @@ async def test_served_bot_with_in_process_slack_answers_mentions(database_url: s
         engine_url = await stack.enter_async_context(served_engine(database_url))
         settings = bot_settings(engine_url)
         app = await stack.enter_async_context(
-            slackbot_app(settings, slack_actions=slack.as_connector(), options=fast(settings))
+            bot_component(settings, slack_actions=slack.as_connector(), options=fast(settings))
         )
         bot_url = await stack.enter_async_context(serve_in_process(app))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=bot_url, trust_env=False))
@@ -141,7 +153,7 @@ async def test_readiness_names_refused_credentials_without_showing_them(database
             connector_urls={"slack": connector_url},
             service_token=wrong_token,
         )
-        app = await stack.enter_async_context(slackbot_app(settings))
+        app = await stack.enter_async_context(bot_component(settings))
         bot_url = await stack.enter_async_context(serve_in_process(app))
         http = await stack.enter_async_context(httpx.AsyncClient(base_url=bot_url, trust_env=False))
         ready = await http.get("/readyz")
@@ -155,9 +167,7 @@ async def test_readiness_names_refused_credentials_without_showing_them(database
 async def test_in_process_slack_comes_from_the_slack_connector() -> None:
     """Without a connector URL, the bot builds the Slack connector's own actions in-process."""
     async with AsyncExitStack() as stack:
-        actions = await in_process_slack_actions(
-            Settings(slack_bot_token="xoxb-test-token", slack_api_url="http://127.0.0.1:9/api"),
-            stack,
-        )
+        slack = SlackSettings(bot_token="xoxb-test-token", api_url="http://127.0.0.1:9/api")
+        actions = await slack_actions_in_process(Settings(connectors={"slack": slack}), stack)
     assert actions.connector == "slack"
     assert {"post_message", "update_message", "respond"} <= set(actions.names())

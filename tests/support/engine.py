@@ -20,11 +20,12 @@ import httpx
 import msgspec
 
 from dataworkflows.composition.engine import EngineParts, engine_parts
+from dataworkflows.composition.settings import Settings
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.engine.executor import EngineConfig
+from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.runtime.actions import ActionCall, ActionSet
-from dataworkflows.runtime.settings import Settings
 
 API_KEY = "test-api-key-0123456789abcdef"
 SECRET = "configured-secret-value-42"
@@ -159,7 +160,9 @@ async def running_engine(
         await asyncio.sleep(0)
 
     settings = Settings(
-        api_keys=(API_KEY,), service_token=SECRET, db_pool_max=6, secrets_key=secrets_key
+        service_token=SECRET,
+        db_pool_max=6,
+        engine=EngineSettings(api_keys=(API_KEY,), secrets_key=secrets_key),
     )
     async with engine_parts(
         settings,

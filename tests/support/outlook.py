@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from dataworkflows.runtime.settings import Settings
+from dataworkflows.connectors.outlook.spec import OutlookSettings
 from tests.support.net import free_port
 from tests.support.processes import CliProcess
 
@@ -29,18 +29,18 @@ class OutlookSandboxControl:
         self.token_url = f"{base}/{{tenant}}/oauth2/v2.0/token"
         """The token endpoint as GRAPH_TOKEN_URL spells it (``{tenant}`` filled in later)."""
 
-    def settings(self, **overrides: Any) -> Settings:
+    def settings(self, **overrides: Any) -> OutlookSettings:
         """Connector settings pointing at this sandbox with its app registration."""
         values: dict[str, Any] = {
-            "graph_tenant_id": TENANT_ID,
-            "graph_client_id": CLIENT_ID,
-            "graph_client_secret": CLIENT_SECRET,
-            "graph_api_url": self.api,
-            "graph_token_url": self.token_url,
-            "outlook_mailbox": "maya.patel@example.com",
+            "tenant_id": TENANT_ID,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "api_url": self.api,
+            "token_url": self.token_url,
+            "mailbox": "maya.patel@example.com",
         }
         values.update(overrides)
-        return Settings(**values)
+        return OutlookSettings(**values)
 
     def fault(self, kind: str, **fields: Any) -> None:
         response = httpx.post(f"{self.base}/sandbox/faults", json={"kind": kind, **fields})

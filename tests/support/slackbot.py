@@ -25,12 +25,12 @@ import msgspec
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.contracts.slack_signing import SlackSignature
 from dataworkflows.runtime.actions import ActionCall, ActionSet
-from dataworkflows.runtime.settings import SlackRunRule
 from dataworkflows.slackbot.app import create_slackbot_app
 from dataworkflows.slackbot.background import BackgroundTasks
 from dataworkflows.slackbot.conversation import BotOptions
 from dataworkflows.slackbot.engine_client import Engine, EngineClient
 from dataworkflows.slackbot.replies import Block, ResponseType
+from dataworkflows.slackbot.settings import SlackRunRule
 from tests.support.engine import API_KEY, Harness
 
 SIGNING_SECRET = "slack-signing-secret-for-tests-0123"

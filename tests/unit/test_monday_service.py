@@ -138,9 +138,10 @@ def test_with_a_token_and_no_url_the_client_targets_monday_com() -> None:
     import httpx
 
     from dataworkflows.connectors.monday.component import monday_client
-    from dataworkflows.runtime.settings import load_settings
+    from dataworkflows.connectors.monday.spec import MondaySettings
+    from dataworkflows.runtime.settings import load_section
 
-    settings = load_settings({"MONDAY_API_TOKEN": "eyJhbGciOi-real-token"}, env_file=None)
+    settings = load_section(MondaySettings, {"MONDAY_API_TOKEN": "eyJhbGciOi-real-token"})
     client = monday_client(settings, httpx.AsyncClient())
     assert client.url == "https://api.monday.com/v2"
     assert client._headers["Authorization"] == "eyJhbGciOi-real-token"
@@ -152,8 +153,8 @@ def test_without_a_token_the_connector_says_what_to_set() -> None:
     import httpx
 
     from dataworkflows.connectors.monday.component import monday_client
+    from dataworkflows.connectors.monday.spec import MondaySettings
     from dataworkflows.runtime.connector_app import ConnectorNotConfigured
-    from dataworkflows.runtime.settings import Settings
 
     with pytest.raises(ConnectorNotConfigured, match="MONDAY_API_TOKEN"):
-        monday_client(Settings(), httpx.AsyncClient())
+        monday_client(MondaySettings(), httpx.AsyncClient())

@@ -20,8 +20,8 @@ from dataworkflows.connectors.outlook.client import (
     build_outlook_client,
 )
 from dataworkflows.connectors.outlook.component import outlook_client
+from dataworkflows.connectors.outlook.spec import OutlookSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured
-from dataworkflows.runtime.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,7 @@ def adapter_of(client: OutlookClient) -> Any:
 
 async def test_production_uses_azure_identity_against_microsoft() -> None:
     """Without GRAPH_TOKEN_URL: ClientSecretCredential for login.microsoftonline.com."""
-    settings = Settings(graph_tenant_id="t-1", graph_client_id="c-1", graph_client_secret="s-1")
+    settings = OutlookSettings(tenant_id="t-1", client_id="c-1", client_secret="s-1")
     async with outlook_client(settings) as client:
         assert isinstance(client.credential, ClientSecretCredential)
         assert client.credential._client._authority == "https://login.microsoftonline.com"
@@ -69,7 +69,7 @@ async def test_a_sandbox_uses_our_credential_and_its_base_url() -> None:
 def test_missing_credentials_name_the_variables() -> None:
     """Each missing GRAPH_* variable is named; the secret's value never is."""
     with pytest.raises(ConnectorNotConfigured) as caught:
-        outlook_client(Settings(graph_tenant_id="t-1"))
+        outlook_client(OutlookSettings(tenant_id="t-1"))
     message = str(caught.value)
     assert "GRAPH_CLIENT_ID" in message
     assert "GRAPH_CLIENT_SECRET" in message

@@ -5,17 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dataworkflows.runtime.settings import Settings, SettingsError, load_settings
+from dataworkflows.composition.settings import (
+    Settings,
+    credential_variables,
+    load_settings,
+    settings_sections,
+)
+from dataworkflows.runtime.settings import SettingsError, section_variables
 
 
 def test_defaults_when_nothing_is_set() -> None:
     """With no variables at all, every setting has its documented default."""
     settings = load_settings({}, env_file=None)
-    assert settings == Settings()
+    assert msgspec.structs.replace(settings, connectors={}) == Settings()
     assert settings.host == "127.0.0.1"
     assert settings.port is None
     assert settings.port_or(8080) == 8080
@@ -62,7 +69,9 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 
 def test_empty_values_mean_default() -> None:
     """An empty variable (DW_PORT=) counts as unset, as in most twelve-factor tools."""
-    assert load_settings({"DW_PORT": "", "DATABASE_URL": "  "}, env_file=None) == Settings()
+    blank = load_settings({"DW_PORT": "", "DATABASE_URL": "  "}, env_file=None)
+    assert blank == load_settings({}, env_file=None)
+    assert (blank.port, blank.database_url) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -124,13 +133,14 @@ def test_engine_variables_are_parsed() -> None:
         },
         env_file=None,
     )
-    assert settings.api_keys == ("key-one-0123456789", "key-two-0123456789")
+    assert settings.engine.api_keys == ("key-one-0123456789", "key-two-0123456789")
     assert settings.connector_urls == {
         "monday": "http://connector-monday:8101",
         "core": "https://core.internal",
     }
-    assert (settings.max_runs, settings.lease_seconds, settings.step_timeout) == (5000, 12.5, 60.0)
-    assert settings.workflows_dir == Path("/etc/dw/workflows")
+    engine = settings.engine
+    assert (engine.max_runs, engine.lease_seconds, engine.step_timeout) == (5000, 12.5, 60.0)
+    assert engine.workflows_dir == Path("/etc/dw/workflows")
     assert set(settings.secrets()) == {
         "key-one-0123456789",
         "key-two-0123456789",
@@ -159,15 +169,39 @@ def test_invalid_engine_variables_are_named(variable: str, value: str, expected:
         assert value not in str(caught.value)
 
 
-def test_env_example_lists_every_variable() -> None:
-    """.env.example documents every variable the settings read."""
-    import re
-
-    source = (Path(__file__).parents[2] / "src/dataworkflows/runtime/settings.py").read_text()
-    variables = set(re.findall(r'get\("([A-Z_]+)"', source))
-    example = (Path(__file__).parents[2] / ".env.example").read_text()
-    assert variables
+def test_env_example_and_readme_list_every_variable() -> None:
+    """.env.example and the README document every variable of every section, the
+    installed connectors' and sandboxes' included."""
+    variables = {
+        field.var.name for _, section in settings_sections() for field in section_variables(section)
+    }
+    root = Path(__file__).parents[2]
+    example = (root / ".env.example").read_text()
+    readme = (root / "README.md").read_text()
+    assert len(variables) > 40
     assert {v for v in variables if v not in example} == set()
+    assert {v for v in variables if f"`{v}`" not in readme} == set()
+
+
+def test_secrets_are_found_by_their_type() -> None:
+    """Every field marked SECRET, in every section, is masked; identifiers are not."""
+    values = {
+        "DW_API_KEYS": "api-key-0123456789abcdef",
+        "DW_SERVICE_TOKEN": "service-token-0123456789",
+        "DW_ENGINE_API_KEY": "engine-key-0123456789ab",
+        "MONDAY_API_TOKEN": "monday-token-value",
+        "TRACKER_USERNAME": "tracker-user",
+        "TRACKER_PASSWORD": "tracker-password-value",
+        "SLACK_BOT_TOKEN": "xoxb-secret-value",
+        "SLACK_SIGNING_SECRET": "signing-secret-value",
+        "CONFLUENCE_EMAIL": "me@example.com",
+        "CONFLUENCE_API_TOKEN": "confluence-token-value",
+        "GRAPH_CLIENT_ID": "client-id-value",
+        "GRAPH_CLIENT_SECRET": "graph-secret-value",
+    }
+    masked = set(load_settings(values, env_file=None).secrets())
+    identifiers = {"tracker-user", "me@example.com", "client-id-value"}
+    assert masked == set(values.values()) - identifiers
 
 
 def test_slack_run_allow_rules() -> None:
@@ -175,13 +209,13 @@ def test_slack_run_allow_rules() -> None:
     settings = load_settings(
         {"SLACK_RUN_ALLOW": "monday-to-tracker=U0ALICE1,C0PROJ1; hello-world=*"}, env_file=None
     )
-    sync, hello = settings.slack_run_allow
+    sync, hello = settings.bot.run_allow
     assert sync.allows("monday-to-tracker", user="U0ALICE1", channel="C0PROJ1")
     assert not sync.allows("monday-to-tracker", user="U0BOB22", channel="C0PROJ1")
     assert not sync.allows("monday-to-tracker", user="U0ALICE1", channel="C0OTHER")
     assert not sync.allows("hello-world", user="U0ALICE1", channel="C0PROJ1")
     assert hello.allows("hello-world", user="U0ANYONE", channel="D0DIRECT")
-    assert load_settings({}, env_file=None).slack_run_allow == ()
+    assert load_settings({}, env_file=None).bot.run_allow == ()
 
 
 @pytest.mark.parametrize(
@@ -203,8 +237,6 @@ def test_invalid_run_allow_is_named(value: str, expected: str) -> None:
 
 def test_credentials_are_read_from_files(tmp_path: Path) -> None:
     """Every credential's *_FILE form reads the value from the file, trailing newline dropped."""
-    from dataworkflows.runtime.settings import CREDENTIAL_VARIABLES
-
     values = {
         "DATABASE_URL": "postgresql://dw:pw@db:5432/dw",
         "DW_API_KEYS": "first-key-16-chars-long,second-key-16-chars-long",
@@ -219,7 +251,7 @@ def test_credentials_are_read_from_files(tmp_path: Path) -> None:
         "GRAPH_CLIENT_SECRET": "graph-client-secret",
         "DW_SECRETS_KEY": "0123456789abcdef" * 4,
     }
-    assert set(values) == set(CREDENTIAL_VARIABLES)
+    assert set(values) == set(credential_variables())
     environ = {}
     for name, value in values.items():
         path = tmp_path / name.lower()
@@ -227,8 +259,8 @@ def test_credentials_are_read_from_files(tmp_path: Path) -> None:
         environ[f"{name}_FILE"] = str(path)
     from_files = load_settings(environ, env_file=None)
     assert from_files == load_settings(values, env_file=None)
-    assert from_files.slack_bot_token == "xoxb-from-a-file"
-    assert from_files.api_keys == ("first-key-16-chars-long", "second-key-16-chars-long")
+    assert from_files.connectors["slack"].bot_token == "xoxb-from-a-file"
+    assert from_files.engine.api_keys == ("first-key-16-chars-long", "second-key-16-chars-long")
 
 
 def test_a_credential_file_named_in_the_env_file_is_read(tmp_path: Path) -> None:
@@ -237,7 +269,7 @@ def test_a_credential_file_named_in_the_env_file_is_read(tmp_path: Path) -> None
     secret.write_text("xoxb-in-a-file")
     env_file = tmp_path / ".env"
     env_file.write_text(f"SLACK_BOT_TOKEN_FILE={secret}\n")
-    assert load_settings({}, env_file=env_file).slack_bot_token == "xoxb-in-a-file"
+    assert load_settings({}, env_file=env_file).connectors["slack"].bot_token == "xoxb-in-a-file"
 
 
 @pytest.mark.parametrize(
@@ -291,9 +323,9 @@ def test_a_credential_read_from_a_file_is_checked_like_the_variable(tmp_path: Pa
 
 def test_engine_start_up_settings() -> None:
     """DW_MIGRATIONS chooses apply or wait; DW_STARTUP_TIMEOUT is a number of seconds."""
-    assert Settings().migrations == "apply"
+    assert Settings().engine.migrations == "apply"
     settings = load_settings({"DW_MIGRATIONS": "Wait", "DW_STARTUP_TIMEOUT": "45"}, env_file=None)
-    assert settings.migrations == "wait"
-    assert settings.startup_timeout == 45.0
+    assert settings.engine.migrations == "wait"
+    assert settings.engine.startup_timeout == 45.0
     with pytest.raises(SettingsError, match="DW_MIGRATIONS: must be one of apply, wait"):
         load_settings({"DW_MIGRATIONS": "later"}, env_file=None)

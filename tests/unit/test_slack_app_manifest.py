@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from dataworkflows.runtime.settings import Settings
 from dataworkflows.slackbot.app import HANDLED_EVENTS
+from dataworkflows.slackbot.settings import BotSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "dataworkflows"
@@ -101,7 +101,7 @@ def test_the_app_reaches_the_bot_where_it_listens() -> None:
     app = manifest()
     bot_routes = _bot_post_routes()
     [command] = app["features"]["slash_commands"]
-    assert command["command"] == Settings().slack_command
+    assert command["command"] == BotSettings().command
     assert set(app["settings"]["event_subscriptions"]["bot_events"]) == set(HANDLED_EVENTS)
     urls = [
         command["url"],

@@ -22,8 +22,9 @@ from dataworkflows.connectors.slack.port import (
     origin_of,
     response_url_problem,
 )
+from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured
-from dataworkflows.runtime.settings import load_settings
+from dataworkflows.runtime.settings import load_section
 
 SANDBOX = ("http", "127.0.0.1", 8202)
 
@@ -135,7 +136,7 @@ def test_response_payload_sends_both_flags() -> None:
 
 async def test_the_connector_needs_a_bot_token() -> None:
     """Without SLACK_BOT_TOKEN the connector refuses to start, naming the variable."""
-    settings = load_settings({}, env_file=None)
+    settings = SlackSettings()
     with pytest.raises(ConnectorNotConfigured, match="SLACK_BOT_TOKEN"):
         async with connector_parts(settings):
             pass
@@ -147,11 +148,11 @@ async def test_the_connector_needs_a_bot_token() -> None:
 async def test_the_api_url_defaults_to_slack_and_accepts_a_sandbox() -> None:
     """SLACK_API_URL unset means https://slack.com/api/; a sandbox URL works without its slash."""
     async with httpx.AsyncClient() as http:
-        default = slack_client(load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}, env_file=None), http)
+        default = slack_client(load_section(SlackSettings, {"SLACK_BOT_TOKEN": "xoxb-1"}), http)
         sandbox = slack_client(
-            load_settings(
+            load_section(
+                SlackSettings,
                 {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_API_URL": "http://127.0.0.1:8202/api"},
-                env_file=None,
             ),
             http,
         )

@@ -2,34 +2,44 @@
 
 from __future__ import annotations
 
-import msgspec
+from typing import Any
+
 import pytest
 
+from dataworkflows.composition.bot import bot_component, check_bot
+from dataworkflows.composition.errors import ConfigurationProblem
+from dataworkflows.composition.settings import Settings
+from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.runtime.actions import ActionSet
-from dataworkflows.runtime.settings import Settings
-from dataworkflows.slackbot.component import (
-    DEFAULT_PORT,
-    SlackBotNotConfigured,
-    check_configuration,
-    slackbot_app,
-)
+from dataworkflows.slackbot.component import DEFAULT_PORT
 from dataworkflows.slackbot.conversation import BotOptions
+from dataworkflows.slackbot.settings import BotSettings
 
-COMPLETE = {
-    "slack_signing_secret": "signing-secret-0123",
+COMPLETE: dict[str, Any] = {
+    "signing_secret": "signing-secret-0123",
     "engine_api_key": "engine-api-key-0123456789",
-    "slack_bot_token": "xoxb-123",
 }
 
 
-def settings(**values: object) -> Settings:
-    return msgspec.convert({**COMPLETE, **values}, Settings)
+def settings(
+    *,
+    slack_bot_token: str | None = "xoxb-123",  # noqa: S107 (a test value)
+    connector_urls: dict[str, str] | None = None,
+    service_token: str | None = None,
+    **bot: Any,
+) -> Settings:
+    return Settings(
+        connector_urls=connector_urls or {},
+        service_token=service_token,
+        bot=BotSettings(**{**COMPLETE, **bot}),
+        connectors={"slack": SlackSettings(bot_token=slack_bot_token)},
+    )
 
 
 @pytest.mark.parametrize(
     ("values", "named"),
     [
-        ({"slack_signing_secret": None}, ["SLACK_SIGNING_SECRET"]),
+        ({"signing_secret": None}, ["SLACK_SIGNING_SECRET"]),
         ({"engine_api_key": None}, ["DW_ENGINE_API_KEY"]),
         ({"slack_bot_token": None}, ["DW_CONNECTOR_URLS", "DW_SERVICE_TOKEN", "SLACK_BOT_TOKEN"]),
         (
@@ -37,41 +47,40 @@ def settings(**values: object) -> Settings:
             ["DW_SERVICE_TOKEN"],
         ),
         (
-            {"slack_signing_secret": None, "engine_api_key": None, "slack_bot_token": None},
+            {"signing_secret": None, "engine_api_key": None, "slack_bot_token": None},
             ["SLACK_SIGNING_SECRET", "DW_ENGINE_API_KEY", "SLACK_BOT_TOKEN"],
         ),
     ],
 )
 async def test_missing_configuration_is_named_in_one_line(
-    values: dict[str, object], named: list[str]
+    values: dict[str, Any], named: list[str]
 ) -> None:
     """Each missing variable is named, on one line, before anything is opened."""
-    with pytest.raises(SlackBotNotConfigured) as caught:
-        async with slackbot_app(settings(**values)):
+    with pytest.raises(ConfigurationProblem) as caught:
+        async with bot_component(settings(**values)):
             pass
     message = str(caught.value)
     assert "\n" not in message
     for variable in named:
         assert variable in message
-    assert isinstance(caught.value, ValueError)
 
 
 def test_complete_configurations_pass() -> None:
     """A connector URL with a service token, or a bot token, or injected actions, suffice."""
-    check_configuration(settings())
-    check_configuration(
+    check_bot(settings())
+    check_bot(
         settings(
             slack_bot_token=None,
             connector_urls={"slack": "http://127.0.0.1:8102"},
             service_token="service-token-0123456789",
         )
     )
-    check_configuration(settings(slack_bot_token=None), in_process_slack=True)
+    check_bot(settings(slack_bot_token=None), in_process_slack=True)
 
 
 async def test_injected_actions_need_no_slack_settings() -> None:
-    """`dev` hands the connector's actions in: no Slack token or URL is needed then."""
-    async with slackbot_app(
+    """`dev` may hand the connector's actions in: no Slack token or URL is needed then."""
+    async with bot_component(
         settings(slack_bot_token=None), slack_actions=ActionSet("slack")
     ) as app:
         paths = {route.path for route in app.routes}
@@ -88,10 +97,10 @@ async def test_injected_actions_need_no_slack_settings() -> None:
 def test_options_come_from_settings() -> None:
     """The command, allow-list, status workflow and link base come from the settings."""
     options = BotOptions.from_settings(
-        settings(
-            slack_command="/flows",
-            slack_status_workflow="weekly",
-            slack_status_input="proj",
+        BotSettings(
+            command="/flows",
+            status_workflow="weekly",
+            status_input="proj",
             engine_url="http://engine:8080",
         )
     )
@@ -102,5 +111,5 @@ def test_options_come_from_settings() -> None:
     )
     assert options.run_link("r1") == "http://engine:8080/v1/runs/r1"
     assert options.follow_max_s == 24 * 3600
-    public = BotOptions.from_settings(settings(public_url="https://dw.example.com"))
+    public = BotOptions.from_settings(BotSettings(public_url="https://dw.example.com"))
     assert public.run_link("r1") == "https://dw.example.com/v1/runs/r1"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -16,7 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from litestar import Litestar
 
-from dataworkflows.connectors import COMPONENTS
+from dataworkflows.composition.settings import Settings, connector_specs
 from dataworkflows.connectors.core import core_actions
 from dataworkflows.engine.api import api_router
 from dataworkflows.engine.app import create_engine_app
@@ -52,7 +51,6 @@ from dataworkflows.runtime.migrations import discover_migrations, readiness_chec
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.resources import bundled_dir
 from dataworkflows.runtime.sealing import Sealer, parse_key
-from dataworkflows.runtime.settings import Settings
 
 __all__ = ["ENGINE_DEFAULT_PORT", "EngineParts", "engine_component", "engine_parts"]
 
@@ -83,20 +81,17 @@ async def build_connectors(
     stops the engine with the connector's own message. Their clients live on
     ``stack``.
     """
-    available = [core_actions(), links_actions(store), *extra_actions]
-    for name, component in COMPONENTS.items():
-        if not component.settings or name in settings.connector_urls:
+    available = [links_actions(store)]
+    for name, spec in connector_specs().items():
+        section = settings.connector(spec)
+        if name in settings.connector_urls or not spec.wanted(section):
             continue
-        if not any(getattr(settings, field) for field in component.settings):
-            continue
-        module = importlib.import_module(component.module)
         try:
-            parts: ConnectorParts = await stack.enter_async_context(
-                module.connector_parts(settings)
-            )
+            parts: ConnectorParts = await stack.enter_async_context(spec.parts(section))
         except ConnectorNotConfigured as exc:
             raise EngineConfigurationError(str(exc)) from None
         available.append(parts.actions)
+    available.extend(extra_actions)
     in_process = {actions.connector: actions for actions in available}
     connectors: list[Connector] = []
     if settings.connector_urls and not settings.service_token:
@@ -179,7 +174,7 @@ async def engine_parts(
         )
         redactor = Redactor(settings.secrets())
         sealer = Sealer(
-            parse_key(settings.secrets_key) if settings.secrets_key else None,
+            parse_key(settings.engine.secrets_key) if settings.engine.secrets_key else None,
             own_secrets=settings.secrets(),
         )
         service: WorkflowService | None = None
@@ -200,16 +195,16 @@ async def engine_parts(
             journal_flushers=JOURNAL_FLUSHERS,
             config=config
             or EngineConfig(
-                max_runs=settings.max_runs,
-                lease_seconds=settings.lease_seconds,
-                step_timeout_s=settings.step_timeout,
+                max_runs=settings.engine.max_runs,
+                lease_seconds=settings.engine.lease_seconds,
+                step_timeout_s=settings.engine.step_timeout,
             ),
         )
         service = WorkflowService(
             store=store, connectors=connectors, executor=executor, redactor=redactor, sealer=sealer
         )
         unregistered: list[Unregistered] = []
-        for directory in (bundled_dir("workflows"), settings.workflows_dir):
+        for directory in (bundled_dir("workflows"), settings.engine.workflows_dir):
             if directory is not None and directory.is_dir():
                 await register_shipped(report_store, directory)
                 unregistered.extend(await service.register_directory(directory))
@@ -239,7 +234,9 @@ async def engine_parts(
             reports = reports_api(report_store, evaluations)
             app = create_engine_app(
                 readiness=checks,
-                api=api_router(service=service, api_keys=settings.api_keys, extensions=[reports]),
+                api=api_router(
+                    service=service, api_keys=settings.engine.api_keys, extensions=[reports]
+                ),
                 extra_tags=reports.tags,
             )
             yield EngineParts(service, executor), app

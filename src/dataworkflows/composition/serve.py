@@ -11,25 +11,33 @@ import contextlib
 import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Litestar
 
 from dataworkflows.composition.errors import ConfigurationProblem
-from dataworkflows.connectors import COMPONENTS as CONNECTOR_COMPONENTS
+from dataworkflows.composition.settings import Settings, connector_specs
 from dataworkflows.runtime.aio import run as run_loop
 from dataworkflows.runtime.database import describe_target
 from dataworkflows.runtime.embedded import EmbeddedPostgres
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.migrations import prepare_database
+from dataworkflows.runtime.plugins import SandboxSpec, StandIn
 from dataworkflows.runtime.resources import bundled_dir
-from dataworkflows.runtime.serving import ServedApp, bind_socket, local_url, serve_until_stopped
-from dataworkflows.runtime.settings import Settings
+from dataworkflows.runtime.serving import (
+    ServedApp,
+    bind_socket,
+    display_host,
+    local_url,
+    serve_until_stopped,
+)
+from dataworkflows.runtime.settings import env, parse_http_url
+from dataworkflows.tracker.settings import TrackerSettings
 
 __all__ = [
-    "CONNECTOR_COMPONENTS",
     "TRACKER_PORT",
+    "TRACKER_STAND_IN",
     "database",
     "run_connector",
     "run_engine",
@@ -37,6 +45,7 @@ __all__ = [
     "run_tracker",
     "serve_app",
     "tracker_app",
+    "tracker_stand_in",
 ]
 
 _log = get_logger(__name__)
@@ -83,8 +92,6 @@ def serve_app(
 
 def run_connector(settings: Settings, name: str) -> int:
     """``serve connector <name>``: the connector's actions over the internal connector API."""
-    import importlib
-
     from dataworkflows.runtime.connector_app import ConnectorNotConfigured, create_connector_app
 
     if not settings.service_token:
@@ -93,12 +100,12 @@ def run_connector(settings: Settings, name: str) -> int:
             "token the engine also has"
         )
     token = settings.service_token
-    module = importlib.import_module(CONNECTOR_COMPONENTS[name].module)
-    sock = bind_socket(settings.host, settings.port_or(module.DEFAULT_PORT))
+    spec = connector_specs()[name]
+    sock = bind_socket(settings.host, settings.port_or(spec.default_port))
 
     @contextlib.asynccontextmanager
     async def app() -> AsyncIterator[Litestar]:
-        async with module.connector_parts(settings) as parts:
+        async with spec.parts(settings.connector(spec)) as parts:
             yield create_connector_app(
                 parts.actions,
                 service_token=token,
@@ -120,35 +127,26 @@ def run_connector(settings: Settings, name: str) -> int:
 
 def run_slack_bot(settings: Settings) -> int:
     """``serve slack-bot``: the bot, answering Slack and calling the engine."""
-    from dataworkflows.slackbot.component import (
-        DEFAULT_PORT,
-        SlackBotNotConfigured,
-        check_configuration,
-        slackbot_app,
-    )
+    from dataworkflows.composition.bot import bot_component, check_bot
+    from dataworkflows.slackbot.component import DEFAULT_PORT
 
-    try:
-        check_configuration(settings)
-    except SlackBotNotConfigured as exc:
-        raise ConfigurationProblem(str(exc)) from None
+    check_bot(settings)
     sock = bind_socket(settings.host, settings.port_or(DEFAULT_PORT))
-    try:
-        return serve_app(
-            "slack-bot",
-            sock,
-            slackbot_app(settings),
-            host=settings.host,
-            announce=lambda url: _log.info(
-                "slack bot listening", url=url, engine=settings.engine_url
-            ),
-        )
-    except SlackBotNotConfigured as exc:
-        raise ConfigurationProblem(str(exc)) from None
+    return serve_app(
+        "slack-bot",
+        sock,
+        bot_component(settings),
+        host=settings.host,
+        announce=lambda url: _log.info(
+            "slack bot listening", url=url, engine=settings.bot.engine_url
+        ),
+    )
 
 
 def run_tracker(settings: Settings) -> int:
     """``serve tracker``: the mock Task Tracker for the configured account."""
-    if not settings.tracker_username or not settings.tracker_password:
+    tracker = settings.tracker
+    if not tracker.username or not tracker.password:
         raise ConfigurationProblem(
             "TRACKER_USERNAME and TRACKER_PASSWORD must be set: the tracker accepts logins "
             "for that account"
@@ -156,10 +154,10 @@ def run_tracker(settings: Settings) -> int:
     served = tracker_app(
         settings.host,
         settings.port_or(TRACKER_PORT),
-        username=settings.tracker_username,
-        password=settings.tracker_password,
-        secret=settings.tracker_jwt_secret or secrets.token_urlsafe(32),
-        ttl=settings.tracker_token_ttl,
+        username=tracker.username,
+        password=tracker.password,
+        secret=tracker.jwt_secret or secrets.token_urlsafe(32),
+        ttl=tracker.token_ttl,
     )
 
     return serve_app(
@@ -181,6 +179,48 @@ def tracker_app(
         username=username, password=password, jwt_secret=secret, token_ttl_s=ttl
     )
     return ServedApp(name="tracker", app=app, sock=bind_socket(host, port))
+
+
+class TrackerStandInSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``dev`` reads to decide whether the mock tracker stands in."""
+
+    url: Annotated[str | None, env("TRACKER_URL", parse_http_url, "the tracker in use")] = None
+    tracker: TrackerSettings = msgspec.field(default_factory=TrackerSettings)
+
+
+def tracker_stand_in(settings: TrackerStandInSettings, host: str, port: int) -> StandIn | None:
+    """With no tracker configured, ``dev`` runs the mock tracker, with an account made up."""
+    if settings.url is not None:
+        return None
+    user, password = "dev", secrets.token_urlsafe(16)
+    served = tracker_app(
+        host,
+        port,
+        username=user,
+        password=password,
+        secret=secrets.token_urlsafe(32),
+        ttl=settings.tracker.token_ttl,
+    )
+    url = local_url(host, served.port)
+    return StandIn(
+        served=served,
+        environment={"TRACKER_URL": url, "TRACKER_USERNAME": user, "TRACKER_PASSWORD": password},
+        banner=(
+            f"  Tracker    http://{display_host(host)}:{served.port}/docs (the mock Task "
+            f"Tracker; log in as {user} / {password})",
+        ),
+    )
+
+
+TRACKER_STAND_IN: Final = SandboxSpec(
+    name="tracker",
+    summary="the mock Task Tracker",
+    settings=TrackerStandInSettings,
+    default_port=TRACKER_PORT,
+    dev=tracker_stand_in,
+)
+"""The tracker as ``dev``'s stand-in for the Task Tracker connector (``serve tracker``
+serves it on its own, so ``serve sandbox`` does not)."""
 
 
 def run_engine(
@@ -205,8 +245,8 @@ def run_engine(
     applied = prepare_database(
         url,
         bundled_dir("migrations"),
-        apply=dev or settings.migrations == "apply",
-        timeout_s=0.0 if dev else settings.startup_timeout,
+        apply=dev or settings.engine.migrations == "apply",
+        timeout_s=0.0 if dev else settings.engine.startup_timeout,
         on_wait=lambda reason: _log.warning("engine not started yet", reason=reason),
     )
     for migration in applied:
@@ -221,15 +261,16 @@ def run_engine(
             app = await stack.enter_async_context(engine_component(settings, database_url=url))
             served = [ServedApp(name="engine", app=app, sock=sock), *also]
             if bot_sock is not None:
-                from dataworkflows.slackbot.component import SlackBotNotConfigured, slackbot_app
+                from dataworkflows.composition.bot import bot_component
 
+                # In dev the bot calls this engine, with dev's key.
                 bot_settings = msgspec.structs.replace(
-                    settings, engine_url=base, engine_api_key=settings.api_keys[0]
+                    settings,
+                    bot=msgspec.structs.replace(
+                        settings.bot, engine_url=base, engine_api_key=settings.engine.api_keys[0]
+                    ),
                 )
-                try:
-                    bot = await stack.enter_async_context(slackbot_app(bot_settings))
-                except SlackBotNotConfigured as exc:
-                    raise ConfigurationProblem(str(exc)) from None
+                bot = await stack.enter_async_context(bot_component(bot_settings))
                 served.append(ServedApp(name="slack-bot", app=bot, sock=bot_sock))
 
             def started() -> None:

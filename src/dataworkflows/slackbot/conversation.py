@@ -20,7 +20,6 @@ import structlog
 
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.settings import Settings, SlackRunRule
 from dataworkflows.slackbot.commands import Run
 from dataworkflows.slackbot.engine_client import (
     Engine,
@@ -45,6 +44,7 @@ from dataworkflows.slackbot.messages import (
     stopped_following_message,
 )
 from dataworkflows.slackbot.replies import SlackReplies
+from dataworkflows.slackbot.settings import BotSettings, SlackRunRule
 
 __all__ = ["BotOptions", "Conversation", "Origin"]
 
@@ -74,13 +74,13 @@ class BotOptions:
     """On shutdown, how long background work may finish before it is cancelled."""
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides: Any) -> BotOptions:
+    def from_settings(cls, settings: BotSettings, **overrides: Any) -> BotOptions:
         """The options ``settings`` configure, with ``overrides`` (tests shorten waits)."""
         options = cls(
-            command=settings.slack_command,
-            run_allow=settings.slack_run_allow,
-            status_workflow=settings.slack_status_workflow,
-            status_input=settings.slack_status_input,
+            command=settings.command,
+            run_allow=settings.run_allow,
+            status_workflow=settings.status_workflow,
+            status_input=settings.status_input,
             public_url=(settings.public_url or settings.engine_url).rstrip("/"),
         )
         return replace(options, **overrides)

@@ -12,19 +12,17 @@ import httpx
 from dataworkflows.connectors.confluence.client import ConfluenceClient
 from dataworkflows.connectors.confluence.port import ConfluenceError
 from dataworkflows.connectors.confluence.service import confluence_actions
+from dataworkflows.connectors.confluence.spec import ConfluenceSettings
 from dataworkflows.runtime.connector_app import (
     ConnectorNotConfigured,
     ConnectorParts,
     upstream_readiness,
 )
-from dataworkflows.runtime.settings import Settings
 
-__all__ = ["DEFAULT_PORT", "confluence_client", "connector_parts"]
-
-DEFAULT_PORT = 8103
+__all__ = ["confluence_client", "connector_parts"]
 
 
-def confluence_client(settings: Settings, http: httpx.AsyncClient) -> ConfluenceClient:
+def confluence_client(settings: ConfluenceSettings, http: httpx.AsyncClient) -> ConfluenceClient:
     """The REST client for the configured site (or gateway, or sandbox).
 
     With ``CONFLUENCE_EMAIL`` the API token is sent as Basic auth; without it, as a
@@ -33,8 +31,8 @@ def confluence_client(settings: Settings, http: httpx.AsyncClient) -> Confluence
     missing = [
         name
         for name, value in (
-            ("CONFLUENCE_URL", settings.confluence_url),
-            ("CONFLUENCE_API_TOKEN", settings.confluence_api_token),
+            ("CONFLUENCE_URL", settings.url),
+            ("CONFLUENCE_API_TOKEN", settings.api_token),
         )
         if not value
     ]
@@ -45,18 +43,18 @@ def confluence_client(settings: Settings, http: httpx.AsyncClient) -> Confluence
             "id.atlassian.com > Security > API tokens) or "
             "https://api.atlassian.com/ex/confluence/<cloudId> with a bearer token"
         )
-    assert settings.confluence_url
-    assert settings.confluence_api_token
+    assert settings.url
+    assert settings.api_token
     return ConfluenceClient(
-        url=settings.confluence_url,
+        url=settings.url,
         http=http,
-        api_token=settings.confluence_api_token,
-        email=settings.confluence_email,
+        api_token=settings.api_token,
+        email=settings.email,
     )
 
 
 @asynccontextmanager
-async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+async def connector_parts(settings: ConfluenceSettings) -> AsyncIterator[ConnectorParts]:
     """The Confluence connector's actions and readiness."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         client = confluence_client(settings, http)

@@ -6,15 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from dataworkflows.connectors.core.service import core_actions
+from dataworkflows.connectors.core.spec import CoreSettings
 from dataworkflows.runtime.connector_app import ConnectorParts
-from dataworkflows.runtime.settings import Settings
 
-__all__ = ["DEFAULT_PORT", "connector_parts"]
-
-DEFAULT_PORT = 8100
+__all__ = ["connector_parts"]
 
 
 @asynccontextmanager
-async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+async def connector_parts(settings: CoreSettings) -> AsyncIterator[ConnectorParts]:
     """The core actions; nothing to configure or check."""
     yield ConnectorParts(actions=core_actions())

@@ -14,6 +14,7 @@ from litestar.params import FromPath
 from dataworkflows.connectors.monday.client import DEFAULT_API_URL, MondayClient
 from dataworkflows.connectors.monday.port import MondayError
 from dataworkflows.connectors.monday.service import monday_actions
+from dataworkflows.connectors.monday.spec import MondaySettings
 from dataworkflows.contracts import ERROR_STATUS, ActionErrorEnvelope, ActionFailed, ActionRequest
 from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.connector_app import (
@@ -21,26 +22,23 @@ from dataworkflows.runtime.connector_app import (
     ConnectorParts,
     upstream_readiness,
 )
-from dataworkflows.runtime.settings import Settings
 
-__all__ = ["DEFAULT_PORT", "connector_parts", "monday_client"]
-
-DEFAULT_PORT = 8101
+__all__ = ["connector_parts", "monday_client"]
 
 
-def monday_client(settings: Settings, http: httpx.AsyncClient) -> MondayClient:
+def monday_client(settings: MondaySettings, http: httpx.AsyncClient) -> MondayClient:
     """The GraphQL client for the configured account (or sandbox)."""
-    if not settings.monday_api_token:
+    if not settings.api_token:
         raise ConnectorNotConfigured(
             "MONDAY_API_TOKEN is not set: the Monday connector needs an API token "
             "(monday.com: Avatar > Developers > My access tokens), or a sandbox's token "
             "and MONDAY_API_URL"
         )
     return MondayClient(
-        token=settings.monday_api_token,
+        token=settings.api_token,
         http=http,
-        url=settings.monday_api_url or DEFAULT_API_URL,
-        api_version=settings.monday_api_version,
+        url=settings.api_url or DEFAULT_API_URL,
+        api_version=settings.api_version,
     )
 
 
@@ -63,7 +61,7 @@ def _items_route(actions: ActionSet) -> Any:
 
 
 @asynccontextmanager
-async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+async def connector_parts(settings: MondaySettings) -> AsyncIterator[ConnectorParts]:
     """The Monday connector's actions, readiness and the items route."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         client = monday_client(settings, http)

@@ -14,21 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from dataworkflows.connectors.outlook.port import OutlookError
 from dataworkflows.connectors.outlook.service import outlook_actions
+from dataworkflows.connectors.outlook.spec import OutlookSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.settings import Settings
 
 if TYPE_CHECKING:
     from dataworkflows.connectors.outlook.client import OutlookClient
 
-__all__ = ["DEFAULT_PORT", "connector_parts", "outlook_client"]
+__all__ = ["connector_parts", "outlook_client"]
 
-DEFAULT_PORT = 8104
 
 _log = get_logger(__name__)
 
 
-def outlook_client(settings: Settings, **options: Any) -> OutlookClient:
+def outlook_client(settings: OutlookSettings, **options: Any) -> OutlookClient:
     """The msgraph-sdk client for the configured app registration (or sandbox).
 
     ``options`` go to :func:`~.client.build_outlook_client` (``transport``, ``max_retries``,
@@ -38,9 +37,9 @@ def outlook_client(settings: Settings, **options: Any) -> OutlookClient:
     missing = [
         name
         for name, value in (
-            ("GRAPH_TENANT_ID", settings.graph_tenant_id),
-            ("GRAPH_CLIENT_ID", settings.graph_client_id),
-            ("GRAPH_CLIENT_SECRET", settings.graph_client_secret),
+            ("GRAPH_TENANT_ID", settings.tenant_id),
+            ("GRAPH_CLIENT_ID", settings.client_id),
+            ("GRAPH_CLIENT_SECRET", settings.client_secret),
         )
         if not value
     ]
@@ -52,23 +51,23 @@ def outlook_client(settings: Settings, **options: Any) -> OutlookClient:
             "Mail.Read, Calendars.Read and Mail.Send with admin consent), or as a "
             "sandbox's (GRAPH_API_URL and GRAPH_TOKEN_URL pointing at it)"
         )
-    assert settings.graph_tenant_id
-    assert settings.graph_client_id
-    assert settings.graph_client_secret
+    assert settings.tenant_id
+    assert settings.client_id
+    assert settings.client_secret
     from dataworkflows.connectors.outlook.client import build_outlook_client
 
     return build_outlook_client(
-        tenant_id=settings.graph_tenant_id,
-        client_id=settings.graph_client_id,
-        client_secret=settings.graph_client_secret,
-        api_url=settings.graph_api_url,
-        token_url=settings.graph_token_url,
+        tenant_id=settings.tenant_id,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        api_url=settings.api_url,
+        token_url=settings.token_url,
         **options,
     )
 
 
 @asynccontextmanager
-async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+async def connector_parts(settings: OutlookSettings) -> AsyncIterator[ConnectorParts]:
     """The Outlook actions, and a readiness check that gets a token."""
     from dataworkflows.connectors.outlook.client import warm_up
 
@@ -88,7 +87,7 @@ async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
                 return f"Microsoft Graph: {exc.message}"
             return None
 
-        actions = outlook_actions(client, default_mailbox=settings.outlook_mailbox)
+        actions = outlook_actions(client, default_mailbox=settings.mailbox)
         yield ConnectorParts(actions=actions, readiness={"graph": graph})
     finally:
         try:

@@ -12,21 +12,20 @@ import httpx
 from dataworkflows.connectors.slack.client import DEFAULT_API_URL, SlackClient
 from dataworkflows.connectors.slack.port import SlackError
 from dataworkflows.connectors.slack.service import slack_actions
+from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.runtime.connector_app import (
     ConnectorNotConfigured,
     ConnectorParts,
     upstream_readiness,
 )
-from dataworkflows.runtime.settings import Settings
 
-__all__ = ["DEFAULT_PORT", "connector_parts", "slack_client"]
+__all__ = ["connector_parts", "slack_client"]
 
-DEFAULT_PORT = 8102
 TIMEOUT_S = 30
 
 
 def slack_client(
-    settings: Settings,
+    settings: SlackSettings,
     http: httpx.AsyncClient,
     *,
     session: aiohttp.ClientSession | None = None,
@@ -35,24 +34,24 @@ def slack_client(
     return SlackClient(
         token=_bot_token(settings),
         http=http,
-        base_url=settings.slack_api_url or DEFAULT_API_URL,
+        base_url=settings.api_url or DEFAULT_API_URL,
         session=session,
         timeout_s=TIMEOUT_S,
     )
 
 
-def _bot_token(settings: Settings) -> str:
-    if not settings.slack_bot_token:
+def _bot_token(settings: SlackSettings) -> str:
+    if not settings.bot_token:
         raise ConnectorNotConfigured(
             "SLACK_BOT_TOKEN is not set: the Slack connector needs the app's bot token "
             "(api.slack.com/apps > your app > OAuth & Permissions > Bot User OAuth Token, "
             "xoxb-...), or a sandbox's token and SLACK_API_URL"
         )
-    return settings.slack_bot_token
+    return settings.bot_token
 
 
 @asynccontextmanager
-async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+async def connector_parts(settings: SlackSettings) -> AsyncIterator[ConnectorParts]:
     """The Slack connector's actions, and a readiness check that calls ``auth.test``."""
     _bot_token(settings)  # before opening anything
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S, connect=5)

@@ -11,22 +11,20 @@ import httpx
 from dataworkflows.connectors.tasktracker.client import TaskTrackerClient
 from dataworkflows.connectors.tasktracker.port import TrackerError
 from dataworkflows.connectors.tasktracker.service import tasktracker_actions
+from dataworkflows.connectors.tasktracker.spec import TaskTrackerSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
-from dataworkflows.runtime.settings import Settings
 
-__all__ = ["DEFAULT_PORT", "connector_parts", "tasktracker_client"]
-
-DEFAULT_PORT = 8105
+__all__ = ["connector_parts", "tasktracker_client"]
 
 
-def tasktracker_client(settings: Settings, http: httpx.AsyncClient) -> TaskTrackerClient:
+def tasktracker_client(settings: TaskTrackerSettings, http: httpx.AsyncClient) -> TaskTrackerClient:
     """The REST client for the configured tracker and account."""
     missing = [
         name
         for name, value in (
-            ("TRACKER_URL", settings.tracker_url),
-            ("TRACKER_USERNAME", settings.tracker_username),
-            ("TRACKER_PASSWORD", settings.tracker_password),
+            ("TRACKER_URL", settings.url),
+            ("TRACKER_USERNAME", settings.username),
+            ("TRACKER_PASSWORD", settings.password),
         )
         if not value
     ]
@@ -35,19 +33,19 @@ def tasktracker_client(settings: Settings, http: httpx.AsyncClient) -> TaskTrack
             f"{', '.join(missing)} not set: the Task Tracker connector needs the tracker's "
             "URL and an account to log in with"
         )
-    assert settings.tracker_url
-    assert settings.tracker_username
-    assert settings.tracker_password
+    assert settings.url
+    assert settings.username
+    assert settings.password
     return TaskTrackerClient(
-        base_url=settings.tracker_url,
-        username=settings.tracker_username,
-        password=settings.tracker_password,
+        base_url=settings.url,
+        username=settings.username,
+        password=settings.password,
         http=http,
     )
 
 
 @asynccontextmanager
-async def connector_parts(settings: Settings) -> AsyncIterator[ConnectorParts]:
+async def connector_parts(settings: TaskTrackerSettings) -> AsyncIterator[ConnectorParts]:
     """The tracker actions, and a readiness check that logs in."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
         client = tasktracker_client(settings, http)
