@@ -489,3 +489,38 @@ async def test_the_openapi_document_states_every_shared_answer(database_url: str
     schemas = document["components"]["schemas"]
     assert schemas["StartRun"]["additionalProperties"] is False
     assert schemas["RunTrigger"]["properties"]["details"]["propertyNames"]["pattern"]
+
+
+NAPPING = """\
+name: napping
+inputs:
+  seconds: {type: number}
+steps:
+  - {id: nap, uses: core.sleep, with: {seconds: "{{ inputs.seconds }}"}}
+"""
+
+
+async def test_reading_a_run_can_wait_for_it_to_finish(database_url: str) -> None:
+    """GET /v1/runs/{id}?wait= answers once the run has finished, or after the wait with
+    the run as it is: a follower waits on the engine instead of polling."""
+    async with running_engine(database_url) as engine:
+        client = engine.client
+        assert (await client.put("/v1/workflows/napping", content=NAPPING, headers=YAML)).is_success
+        short = await client.post("/v1/workflows/napping/runs", json={"inputs": {"seconds": 0.5}})
+        long = await client.post("/v1/workflows/napping/runs", json={"inputs": {"seconds": 30}})
+        started = asyncio.get_running_loop().time()
+        finished = await client.get(f"/v1/runs/{short.json()['id']}", params={"wait": 20})
+        took = asyncio.get_running_loop().time() - started
+        started = asyncio.get_running_loop().time()
+        still = await client.get(f"/v1/runs/{long.json()['id']}", params={"wait": 0.3})
+        waited = asyncio.get_running_loop().time() - started
+        refused = await client.get(f"/v1/runs/{long.json()['id']}", params={"wait": 301})
+        await client.post(f"/v1/runs/{long.json()['id']}/cancel")
+    assert finished.status_code == 200
+    assert finished.json()["run"]["status"] == "succeeded"
+    assert took < 15, "answered when the run finished, not at the end of the wait"
+    assert still.status_code == 200
+    assert still.json()["run"]["status"] == "running"
+    assert waited >= 0.3
+    assert refused.status_code == 400
+    assert "wait" in refused.text

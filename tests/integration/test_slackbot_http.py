@@ -227,9 +227,9 @@ class GatedEngine:
             workflow, inputs, idempotency_key=idempotency_key, trigger=trigger
         )
 
-    async def get_run(self, run_id: str) -> RunInfo:
+    async def get_run(self, run_id: str, *, wait_s: float = 0.0) -> RunInfo:
         await self._wait()
-        return await self.inner.get_run(run_id)
+        return await self.inner.get_run(run_id, wait_s=wait_s)
 
     async def list_runs(self, *, limit: int, workflow: str | None = None) -> list[RunInfo]:
         await self._wait()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from dataworkflows.slackbot.engine_client import EngineClient, RunInfo
 from dataworkflows.slackbot.messages import RETRY_ACTION
 from tests.support.engine import Harness, running_engine
 from tests.support.slackbot import (
@@ -21,6 +23,7 @@ from tests.support.slackbot import (
     allow,
     bot_options,
     buttons,
+    engine_client,
     mention_body,
     running_bot,
     signed_headers,
@@ -69,6 +72,29 @@ output:
       - {type: header, text: {type: plain_text, text: "{{ steps.report.output.project }}: on track"}}
       - {type: section, text: {type: mrkdwn, text: "*12 of 20* done"}}
 """
+POSTING = """\
+name: report-posted
+inputs:
+  project: {type: string}
+steps:
+  - {id: report, uses: core.echo, with: {project: "{{ inputs.project }}"}}
+output:
+  slack_message:
+    text: "{{ steps.report.output.project }} is on track"
+    blocks:
+      - {type: header, text: {type: plain_text, text: "{{ steps.report.output.project }}: on track"}}
+      - {type: section, text: {type: mrkdwn, text: "*12 of 20* done"}}
+  slack_post: {channel: C0PROJ1, ts: "1700000000.000100"}
+"""
+MISSHAPEN = """\
+name: report-misshapen
+inputs:
+  project: {type: string}
+steps:
+  - {id: report, uses: core.echo, with: {project: "{{ inputs.project }}"}}
+output:
+  slack_message: {text: "{{ steps.report.output.project }}", blocks: [{text: untyped}]}
+"""
 GATED = """\
 name: gated
 steps:
@@ -79,7 +105,7 @@ steps:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[Harness]:
     async with running_engine(database_url) as harness:
-        for source in (GREET, FLAKY, STATUS, REPORTING, GATED):
+        for source in (GREET, FLAKY, STATUS, REPORTING, POSTING, MISSHAPEN, GATED):
             await harness.register(source)
         yield harness
         # Let a gated run finish so the engine stops promptly.
@@ -226,6 +252,35 @@ async def test_a_status_report_is_answered_in_the_thread_of_the_run_message(
     # A mention's answers are all in the mention's own thread (threads are one level).
     assert mention_post.thread_ts == mention_reply.thread_ts == "1700000000.000900"
     assert mention_reply.text == "Borealis is on track"
+
+
+async def test_a_report_the_workflow_posted_is_not_posted_twice(engine: Harness) -> None:
+    """When the status workflow posted the report itself (`slack_post`), the bot's thread
+    answer points there with the headline: one message carries the report."""
+    async with running_bot(engine, options=bot_options(status_workflow="report-posted")) as bot:
+        await bot.command("status Apollo")
+        await bot.idle()
+    command_post, command_reply = bot.slack.posts
+    assert command_reply.thread_ts == command_post.ts
+    assert command_reply.blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Apollo: on track"},
+    }
+    assert "12 of 20" not in str(command_reply.blocks)
+    assert "<#C0PROJ1>" in str(command_reply.blocks)
+    assert "slack_post" not in command_post.latest
+
+
+async def test_a_misshapen_status_output_is_named_to_the_user(engine: Harness) -> None:
+    """A status workflow whose output breaks the bot's contract gets a note naming the
+    field, not a broken message."""
+    options = bot_options(status_workflow="report-misshapen")
+    async with running_bot(engine, options=options) as bot:
+        await bot.command("status Apollo")
+        await bot.idle()
+    _, reply = bot.slack.posts
+    assert "`report-misshapen` finished, but its output is not what I answer with" in reply.text
+    assert "block 0 has no `type`" in reply.text
 
 
 async def test_a_run_started_with_run_is_not_answered_with_its_slack_message(
@@ -431,3 +486,35 @@ async def test_a_cancelled_run_is_reported_as_cancelled(bot: Bot) -> None:
     [post] = bot.slack.posts
     assert "🚫 *gated* was cancelled" in post.latest
     assert buttons(post.latest_blocks) == []
+
+
+class CountingEngine:
+    """The bot's engine client, recording how long each read of a run waited."""
+
+    def __init__(self, inner: EngineClient) -> None:
+        self.inner = inner
+        self.waits: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def get_run(self, run_id: str, *, wait_s: float = 0.0) -> RunInfo:
+        self.waits.append(wait_s)
+        return await self.inner.get_run(run_id, wait_s=wait_s)
+
+
+async def test_the_bot_waits_on_the_engine_instead_of_polling(engine: Harness) -> None:
+    """While a run takes a second, the bot reads it once or twice, each read waiting on
+    the engine (`?wait=`), rather than polling every few tens of milliseconds."""
+    counting = CountingEngine(engine_client(engine))
+    gate = engine.probe.gates.setdefault("open", asyncio.Event())
+    gate.clear()
+    async with running_bot(engine, bot_engine=counting) as bot:
+        await bot.command("run gated")
+        await asyncio.sleep(1.0)
+        gate.set()
+        await bot.idle()
+    [post] = bot.slack.posts
+    assert "*gated* succeeded" in post.latest
+    assert 1 <= len(counting.waits) <= 2
+    assert all(wait > 1 for wait in counting.waits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,12 +16,14 @@ from dataworkflows.slackbot.messages import (
     MAX_SECTION,
     RETRY_ACTION,
     Message,
+    StatusOutputInvalid,
     finished_message,
     format_duration,
     refused_message,
-    report_message,
+    report_reply,
     runs_message,
     started_message,
+    status_output,
 )
 
 RUN_ID = "0b7f3f5e-8d4a-4c1e-9a43-1f2e3d4c5b6a"
@@ -183,21 +186,42 @@ def test_refusal_names_the_variable_and_examples() -> None:
     assert "`deploy=C0OPS`" in text
 
 
-def test_only_a_well_formed_slack_message_output_is_answered_as_a_report() -> None:
-    """`slack_message` must be text plus typed blocks; anything else is ignored, and the
-    blocks are cut to Slack's 50."""
+def test_the_status_output_is_a_checked_shape() -> None:
+    """`slack_message` must be text plus typed blocks, `slack_post` a channel and ts; a
+    misshapen one is refused naming the field, and missing keys mean "none"."""
     block = {"type": "section", "text": {"type": "mrkdwn", "text": "x"}}
-    assert report_message({"slack_message": {"text": "r", "blocks": [block] * 60}}) == Message(
-        text="r", blocks=[block] * 50
+    full = status_output({"slack_message": {"text": "r", "blocks": [block] * 60}, "other": 1})
+    assert report_reply(full) == Message(text="r", blocks=[block] * 50)
+    assert report_reply(status_output({"slack_message": {"text": "only text"}})) == Message(
+        text="only text"
     )
-    assert report_message({"slack_message": {"text": "only text"}}) == Message(text="only text")
-    for output in (
-        None,
-        "text",
-        {"other": 1},
-        {"slack_message": "text"},
-        {"slack_message": {"text": "  "}},
-        {"slack_message": {"text": "r", "blocks": "nope"}},
-        {"slack_message": {"text": "r", "blocks": [{"text": "untyped"}]}},
+    for nothing in (None, "text", {"other": 1}):
+        assert report_reply(status_output(nothing)) is None, nothing
+    for output, named in (
+        ({"slack_message": "text"}, "slack_message"),
+        ({"slack_message": {"text": "  "}}, "`text` is blank"),
+        ({"slack_message": {"text": "r", "blocks": "nope"}}, "slack_message.blocks"),
+        ({"slack_message": {"text": "r", "blocks": [{"text": "untyped"}]}}, "block 0"),
+        ({"slack_message": {"text": "r"}, "slack_post": {"channel": "C1"}}, "ts"),
     ):
-        assert report_message(output) is None, output
+        with pytest.raises(StatusOutputInvalid, match=re.escape(named)):
+            status_output(output)
+
+
+def test_a_report_the_workflow_posted_is_pointed_at_not_repeated() -> None:
+    """With `slack_post`, the bot's answer is the report's headline and where it is: the
+    workflow's message is the one that carries the report."""
+    header = {"type": "header", "text": {"type": "plain_text", "text": "Apollo: on track"}}
+    body = {"type": "section", "text": {"type": "mrkdwn", "text": "*12 of 20* done"}}
+    status = status_output(
+        {
+            "slack_message": {"text": "Apollo: on track\n12 of 20 done", "blocks": [header, body]},
+            "slack_post": {"channel": "C0PROJ1", "ts": "1700000000.000100"},
+        }
+    )
+    reply = report_reply(status)
+    assert reply is not None
+    assert reply.blocks[0] == header
+    assert body not in reply.blocks
+    assert "<#C0PROJ1>" in str(reply.blocks)
+    assert reply.text == "Apollo: on track (<#C0PROJ1>)"

@@ -547,12 +547,25 @@ class RunController(Controller):
         "/{run_id:uuid}",
         summary="A run with every step attempt",
         description="Timings, status, attempt number, input and output (secrets masked as "
-        "`***`) and error of every attempt, and the run's event log.",
+        "`***`) and error of every attempt, and the run's event log. With "
+        "`?wait=<seconds>` the answer comes once the run has finished, or after that "
+        "long with the run as it is then (a follower's long poll).",
         responses={404: _PROBLEMS[404]},
     )
     async def get_run(
-        self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
+        self,
+        run_id: FromPath[UUID],
+        service: NamedDependency[WorkflowService],
+        wait: Annotated[
+            float,
+            QueryParameter(
+                ge=0, le=MAX_WAIT_S, description="Seconds to wait for the run to finish"
+            ),
+        ] = 0.0,
     ) -> RunDetail:
+        if wait > 0:
+            current, _, _ = await service.run_detail(run_id)
+            await service.wait(current, wait)
         run, attempts, events = await service.run_detail(run_id)
         return RunDetail(
             run=run_view(run, service.redact),

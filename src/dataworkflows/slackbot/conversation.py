@@ -32,15 +32,18 @@ from dataworkflows.slackbot.engine_client import (
 from dataworkflows.slackbot.inputs import coerce_inputs, declared_inputs
 from dataworkflows.slackbot.messages import (
     Message,
+    StatusOutputInvalid,
     escape,
     finished_message,
     note_message,
     problems_message,
     refused_message,
-    report_message,
+    report_reply,
     retrying_message,
     runs_message,
     started_message,
+    status_output,
+    status_output_problem_message,
     stopped_following_message,
 )
 from dataworkflows.slackbot.replies import SlackReplies
@@ -67,8 +70,12 @@ class BotOptions:
     """The engine as people reach it, for links to runs."""
     follow_max_s: float = 24 * 3600.0
     """How long the bot follows a run before leaving a final note."""
+    follow_wait_s: float = 10.0
+    """Each read of a followed run waits up to this long on the engine for it to end."""
     poll_initial_s: float = 0.5
+    """After a read of a followed run failed, the first pause before the next one."""
     poll_max_s: float = 5.0
+    """The longest such pause (they grow by half each time)."""
     runs_limit: int = 10
     shutdown_grace_s: float = 5.0
     """On shutdown, how long background work may finish before it is cancelled."""
@@ -348,11 +355,17 @@ class Conversation:
         if followed is None:
             return
         run, progress = followed
-        # The status workflow's own rendering of the report (its `slack_message`
-        # output), answered beneath the run's message: in its thread.
-        report = report_message(run.output) if run.status == "succeeded" else None
-        if report is not None:
-            await progress.reply(report)
+        if run.status != "succeeded":
+            return
+        # Answered beneath the run's message (in its thread): the report, or where the
+        # workflow posted it (see StatusOutput, the workflow's contract with the bot).
+        try:
+            reply = report_reply(status_output(run.output))
+        except StatusOutputInvalid as exc:
+            _log.warning("the status workflow's output does not fit", problem=str(exc))
+            reply = status_output_problem_message(workflow, str(exc))
+        if reply is not None:
+            await progress.reply(reply)
 
     async def run(self, origin: Origin, command: Run, *, idempotency_key: str) -> None:
         """``run <workflow> key=value ...``: check the inputs, start the run, follow it.
@@ -482,22 +495,27 @@ class Conversation:
         return _PostedMessage(self.slack, origin.channel, ts, thread_ts=origin.thread_ts)
 
     async def _follow(self, run: RunInfo, progress: _Progress, *, user: str) -> RunInfo | None:
-        """Poll the run (backing off to ``poll_max_s``) until it ends or the bot gives up,
-        then show the outcome: the finished run, or None when the bot stopped following."""
+        """Wait on the engine (``?wait=``, ``follow_wait_s`` at a time) until the run ends
+        or the bot gives up, then show the outcome: the finished run, or None when the
+        bot stopped following. Only after a failed read does the bot pause (backing off
+        to ``poll_max_s``) before asking again."""
         link = self.options.run_link(run.id)
         began = time.monotonic()
         delay = self.options.poll_initial_s
         while not run.finished:
             elapsed = time.monotonic() - began
-            if elapsed >= self.options.follow_max_s:
+            remaining = self.options.follow_max_s - elapsed
+            if remaining <= 0:
                 await progress.show(
                     stopped_following_message(run=run, user=user, link=link, after_s=elapsed)
                 )
                 return None
-            await self._sleep(min(delay, self.options.follow_max_s - elapsed))
-            delay = min(delay * 1.5, self.options.poll_max_s)
             try:
-                run = await self.engine.get_run(run.id)
+                run = await self.engine.get_run(
+                    run.id, wait_s=min(self.options.follow_wait_s, remaining)
+                )
+                delay = self.options.poll_initial_s
+                continue
             except EngineRefused as exc:
                 if exc.status == 404:
                     _log.warning("the followed run disappeared", run_id=run.id)
@@ -506,6 +524,8 @@ class Conversation:
             except EngineUnavailable as exc:
                 # Keep following: the engine may be restarting; the run survives that.
                 _log.warning("cannot read the followed run", run_id=run.id, error=str(exc))
+            await self._sleep(min(delay, remaining))
+            delay = min(delay * 1.5, self.options.poll_max_s)
         _log.info("followed run ended", run_id=run.id, status=run.status)
         await progress.show(finished_message(run=run, user=user, link=link))
         return run

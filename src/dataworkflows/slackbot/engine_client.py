@@ -142,8 +142,9 @@ class Engine(Protocol):
         ``slack``)."""
         ...
 
-    async def get_run(self, run_id: str) -> RunInfo:
-        """The run as it is now."""
+    async def get_run(self, run_id: str, *, wait_s: float = 0.0) -> RunInfo:
+        """The run as it is now or, with ``wait_s``, once it has finished or after that
+        many seconds, whichever comes first (the engine holds the request)."""
         ...
 
     async def list_runs(self, *, limit: int, workflow: str | None = None) -> list[RunInfo]:
@@ -158,6 +159,10 @@ class Engine(Protocol):
     async def check(self) -> str | None:
         """None when the engine answers and accepts the key, else what is wrong."""
         ...
+
+
+_ANSWER_S: Final = 10.0
+"""Beyond a long poll's wait, how long the engine may take to answer it."""
 
 
 class EngineClient:
@@ -191,6 +196,7 @@ class EngineClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         retry: bool = True,
+        timeout_s: float | None = None,
     ) -> httpx.Response:
         attempts = self._attempts if retry else 1
         problem = "no attempt"
@@ -206,6 +212,9 @@ class EngineClient:
                         **({"Content-Type": "application/json"} if json is not None else {}),
                         **(headers or {}),
                     },
+                    timeout=httpx.USE_CLIENT_DEFAULT
+                    if timeout_s is None
+                    else httpx.Timeout(timeout_s, connect=5.0),
                 )
             except httpx.TransportError as exc:
                 problem = f"the engine at {self._base} does not answer ({type(exc).__name__})"
@@ -248,8 +257,14 @@ class EngineClient:
         replayed = response.headers.get("idempotent-replayed", "").lower() == "true"
         return StartedRun(run=_decode(response, RunInfo), replayed=replayed)
 
-    async def get_run(self, run_id: str) -> RunInfo:
-        response = await self._request("GET", f"/v1/runs/{quote(run_id, safe='')}")
+    async def get_run(self, run_id: str, *, wait_s: float = 0.0) -> RunInfo:
+        response = await self._request(
+            "GET",
+            f"/v1/runs/{quote(run_id, safe='')}",
+            params={"wait": f"{wait_s:g}"} if wait_s > 0 else None,
+            # The engine holds a waiting request that long: give it the time.
+            timeout_s=wait_s + _ANSWER_S if wait_s > 0 else None,
+        )
         return _decode(response, _RunDetail).run
 
     async def list_runs(self, *, limit: int, workflow: str | None = None) -> list[RunInfo]:

@@ -24,6 +24,10 @@ __all__ = [
     "MAX_SECTION",
     "RETRY_ACTION",
     "Message",
+    "ReportMessage",
+    "ReportPost",
+    "StatusOutput",
+    "StatusOutputInvalid",
     "escape",
     "finished_message",
     "format_duration",
@@ -31,10 +35,12 @@ __all__ = [
     "note_message",
     "problems_message",
     "refused_message",
-    "report_message",
+    "report_reply",
     "retrying_message",
     "runs_message",
     "started_message",
+    "status_output",
+    "status_output_problem_message",
     "stopped_following_message",
 ]
 
@@ -44,6 +50,7 @@ MAX_TEXT: Final = 3000
 """The notification text: Slack truncates long ones anyway."""
 MAX_OUTPUT_SECTIONS: Final = 5
 REPORT_OUTPUT: Final = "slack_message"
+REPORT_POST_OUTPUT: Final = "slack_post"
 """The output key under which a workflow hands the bot a ready Slack message
 (``{"text", "blocks"}``, e.g. a rendered status report) to answer in the thread."""
 RETRY_ACTION: Final = "dw_retry"
@@ -232,9 +239,9 @@ def _output_sections(output: Any) -> list[Block]:
 
     At most :data:`MAX_OUTPUT_SECTIONS` sections; what does not fit is left out, saying so.
     """
-    if isinstance(output, dict) and REPORT_OUTPUT in output:
-        # That one is answered as a message of its own (report_message).
-        output = {k: v for k, v in output.items() if k != REPORT_OUTPUT}
+    if isinstance(output, dict) and (REPORT_OUTPUT in output or REPORT_POST_OUTPUT in output):
+        # Those are for the bot's own answer (report_reply), not for people.
+        output = {k: v for k, v in output.items() if k not in (REPORT_OUTPUT, REPORT_POST_OUTPUT)}
     if output is None or output in ({}, [], ""):
         return []
     fenced = False
@@ -257,28 +264,82 @@ def _output_sections(output: Any) -> list[Block]:
     return blocks
 
 
-def report_message(output: Any) -> Message | None:
-    """The ready Slack message a run's output carries under ``slack_message``, if it is
-    one: mrkdwn ``text`` and Block Kit ``blocks`` (cut to Slack's 50 blocks).
+class ReportMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A ready Slack message: mrkdwn ``text`` and Block Kit ``blocks``."""
 
-    Its blocks are passed on as the workflow made them (its template escaped what came
-    from outside); anything not shaped like a message is ignored.
+    text: str
+    blocks: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise ValueError("`text` is blank")
+        for number, block in enumerate(self.blocks):
+            if not isinstance(block.get("type"), str):
+                raise ValueError(f"block {number} has no `type`")
+
+
+class ReportPost(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the workflow posted the report itself."""
+
+    channel: str
+    ts: str
+
+
+class StatusOutput(msgspec.Struct, frozen=True, kw_only=True):
+    """What the status workflow (``SLACK_STATUS_WORKFLOW``) answers the bot with: the
+    keys of its output the bot reads (any others are its own).
+
+    ``slack_message`` is the report as a Slack message; ``slack_post`` says where the
+    workflow posted it, when it did. The report then has one writer, the workflow, and
+    the bot's answer points at it; otherwise the bot's answer carries the report.
     """
+
+    slack_message: ReportMessage | None = None
+    slack_post: ReportPost | None = None
+
+
+class StatusOutputInvalid(ValueError):
+    """The status workflow's output does not have :class:`StatusOutput`'s shape; the
+    message names the field and the problem."""
+
+
+def status_output(output: Any) -> StatusOutput:
+    """``output`` read as :class:`StatusOutput` (an output that is not an object has
+    none of its keys). Raises :class:`StatusOutputInvalid`."""
     if not isinstance(output, dict):
+        return StatusOutput()
+    try:
+        return msgspec.convert(output, StatusOutput)
+    except msgspec.ValidationError as exc:
+        raise StatusOutputInvalid(str(exc).replace("$.", "")) from None
+
+
+def report_reply(status: StatusOutput) -> Message | None:
+    """The bot's answer beneath the run's message for a finished status run: the report
+    itself when only the bot can carry it, else its headline and where it was posted
+    (the workflow's message and thread carry it: one writer per answer)."""
+    report = status.slack_message
+    if report is None:
         return None
-    message = output.get(REPORT_OUTPUT)
-    if not isinstance(message, dict):
-        return None
-    text, blocks = message.get("text"), message.get("blocks")
-    if not isinstance(text, str) or not text.strip():
-        return None
-    if blocks is None:
-        blocks = []
-    if not isinstance(blocks, list) or not all(
-        isinstance(b, dict) and isinstance(b.get("type"), str) for b in blocks
-    ):
-        return None
-    return Message(text=_cut(text, MAX_TEXT), blocks=blocks[:MAX_BLOCKS])
+    if status.slack_post is None:
+        return Message(text=_cut(report.text, MAX_TEXT), blocks=report.blocks[:MAX_BLOCKS])
+    where = f"<#{status.slack_post.channel}>"
+    headline = report.text.strip().splitlines()[0]
+    pointer = f"📊 The report is posted in {where}: that message and its thread carry it."
+    first = report.blocks[:1] if report.blocks and report.blocks[0]["type"] == "header" else []
+    blocks = first or [_section(_cut(headline, MAX_SECTION - 100))]
+    return Message(
+        text=_cut(f"{headline} ({where})", MAX_TEXT), blocks=[*blocks, _section(pointer)]
+    )
+
+
+def status_output_problem_message(workflow: str, problem: str) -> Message:
+    """What the bot says when the status workflow's output does not fit :class:`StatusOutput`."""
+    return note_message(
+        f"⚠️ `{escape(workflow)}` finished, but its output is not what I answer with "
+        f"({escape(problem)}): it needs `slack_message` with `text` and typed `blocks`, "
+        "and `slack_post` with `channel` and `ts` when it posted the report itself."
+    )
 
 
 def finished_message(*, run: RunInfo, user: str, link: str) -> Message:
