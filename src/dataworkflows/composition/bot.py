@@ -58,7 +58,7 @@ async def slack_actions_in_process(settings: Settings, stack: AsyncExitStack) ->
     closed by ``stack``."""
     spec = connector_specs()["slack"]
     try:
-        parts = await stack.enter_async_context(spec.parts(settings.connector(spec)))
+        parts = await stack.enter_async_context(spec.open(settings.connector(spec)))
     except ConnectorNotConfigured as exc:
         raise ConfigurationProblem(str(exc)) from None
     return parts.actions

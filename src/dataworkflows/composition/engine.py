@@ -87,7 +87,7 @@ async def build_connectors(
         if name in settings.connector_urls or not spec.wanted(section):
             continue
         try:
-            parts: ConnectorParts = await stack.enter_async_context(spec.parts(section))
+            parts: ConnectorParts = await stack.enter_async_context(spec.open(section))
         except ConnectorNotConfigured as exc:
             raise EngineConfigurationError(str(exc)) from None
         available.append(parts.actions)

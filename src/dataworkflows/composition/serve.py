@@ -105,7 +105,7 @@ def run_connector(settings: Settings, name: str) -> int:
 
     @contextlib.asynccontextmanager
     async def app() -> AsyncIterator[Litestar]:
-        async with spec.parts(settings.connector(spec)) as parts:
+        async with spec.open(settings.connector(spec)) as parts:
             yield create_connector_app(
                 parts.actions,
                 service_token=token,

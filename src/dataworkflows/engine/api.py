@@ -49,6 +49,13 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
+from dataworkflows.runtime.documents import (
+    VersionQuery,
+    media_type,
+    no_such_version,
+    read_text_body,
+    registered,
+)
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
 from dataworkflows.runtime.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -377,35 +384,29 @@ class WorkflowController(Controller):
         request: Request[Any, Any, Any],
         service: NamedDependency[WorkflowService],
     ) -> Response[WorkflowRegistered]:
-        body = await request.body()
-        if len(body) > MAX_DEFINITION_BYTES:
-            raise Problem(413, f"A definition may be at most {MAX_DEFINITION_BYTES} bytes.")
-        media_type = request.headers.get("content-type", "application/yaml").split(";")[0].strip()
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Problem(400, "The body is not UTF-8 text.") from None
-        if media_type == "application/json":
+        body, text = await read_text_body(request, limit=MAX_DEFINITION_BYTES, what="definition")
+        kind = media_type(request, "application/yaml")
+        if kind == "application/json":
             try:
                 document = msgspec.json.decode(body)
             except msgspec.DecodeError as exc:
                 raise Problem(400, f"The body is not valid JSON: {exc}") from None
             source = yaml_source(document)
-        elif media_type in YAML_TYPES:
+        elif kind in YAML_TYPES:
             document = load_yaml_or_problem(text)
             source = text
         else:
             raise Problem(415, "Send the definition as application/yaml or application/json.")
         registered_name, registration = await service.register(document, source=source, name=name)
-        return Response(
+        return registered(
             WorkflowRegistered(
                 name=registered_name,
                 version=registration.version,
                 created=registration.created,
                 created_at=registration.created_at,
             ),
-            status_code=201 if registration.created else 200,
-            headers={"Location": f"/v1/workflows/{registered_name}"},
+            created=registration.created,
+            location=f"/v1/workflows/{registered_name}",
         )
 
     @get("/", summary="List workflows")
@@ -421,16 +422,11 @@ class WorkflowController(Controller):
         self,
         name: FromPath[str],
         service: NamedDependency[WorkflowService],
-        version: Annotated[
-            int | None,
-            QueryParameter(ge=1, le=2**31 - 1, description="A version; default the latest"),
-        ] = None,
+        version: VersionQuery = None,
     ) -> WorkflowDetail:
         stored = await service.store.get_workflow_version(name, version)
         if stored is None:
-            raise Problem(
-                404, f"There is no workflow {name!r}" + (f" version {version}." if version else ".")
-            )
+            raise no_such_version("workflow", name, version)
         versions = await service.store.get_workflow_versions(name)
         return WorkflowDetail(
             name=stored.name,

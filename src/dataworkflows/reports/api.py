@@ -53,6 +53,13 @@ from dataworkflows.reports.templates import (
     TemplateProblem,
     TemplateRenderError,
 )
+from dataworkflows.runtime.documents import (
+    VersionQuery,
+    media_type,
+    no_such_version,
+    read_text_body,
+    registered,
+)
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.openapi import struct_schema
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
@@ -289,21 +296,14 @@ class TemplateController(Controller):
         request: Request[Any, Any, Any],
         report_store: NamedDependency[ReportStore],
     ) -> Response[TemplateRegistered]:
-        media_type = request.headers.get("content-type", "text/plain").split(";")[0].strip()
-        if media_type.lower() not in TEMPLATE_TYPES:
+        if media_type(request, "text/plain").lower() not in TEMPLATE_TYPES:
             raise Problem(415, "Send the template as text/plain (or text/x-jinja2).")
-        body = await request.body()
-        if len(body) > MAX_TEMPLATE_BYTES:
-            raise Problem(413, f"A template may be at most {MAX_TEMPLATE_BYTES} bytes.")
-        try:
-            source = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Problem(400, "The body is not UTF-8 text.") from None
+        _, source = await read_text_body(request, limit=MAX_TEMPLATE_BYTES, what="template")
         try:
             fmt, registration = await register_template(report_store, name, source)
         except TemplateProblem as problem:
             raise _template_problem(problem) from None
-        return Response(
+        return registered(
             TemplateRegistered(
                 name=name,
                 format=fmt,
@@ -311,8 +311,8 @@ class TemplateController(Controller):
                 created=registration.created,
                 created_at=registration.created_at,
             ),
-            status_code=201 if registration.created else 200,
-            headers={"Location": f"/v1/templates/{name}"},
+            created=registration.created,
+            location=f"/v1/templates/{name}",
         )
 
     @get("/", summary="List templates")
@@ -328,15 +328,11 @@ class TemplateController(Controller):
         self,
         name: FromPath[str],
         report_store: NamedDependency[ReportStore],
-        version: Annotated[
-            int | None,
-            QueryParameter(ge=1, le=2**31 - 1, description="A version; default the latest"),
-        ] = None,
+        version: VersionQuery = None,
     ) -> TemplateDetail:
         stored = await report_store.get_template(name, version)
         if stored is None:
-            suffix = f" version {version}." if version else "."
-            raise Problem(404, f"There is no template {name!r}{suffix}")
+            raise no_such_version("template", name, version)
         versions = await report_store.get_template_versions(name)
         return TemplateDetail(
             name=stored.name,

@@ -81,9 +81,11 @@ class ConnectorSpec(Generic[S]):
     name: str
     summary: str
     settings: type[S]
-    parts: Callable[[S], AbstractAsyncContextManager[ConnectorParts]]
+    parts: Callable[[S], AbstractAsyncContextManager[ConnectorParts]] | str
     """Its actions, readiness checks and routes, open while the context is (raises
-    :class:`~dataworkflows.runtime.connector_app.ConnectorNotConfigured`)."""
+    :class:`~dataworkflows.runtime.connector_app.ConnectorNotConfigured`); or the
+    ``module:function`` that builds them, imported only when it is called (so that a
+    process loads only the SDKs of the connectors it runs)."""
     default_port: int
     configured_by: tuple[str, ...] = ()
     """Fields of its settings: none set means "not wanted here" (the engine leaves it
@@ -91,6 +93,13 @@ class ConnectorSpec(Generic[S]):
     sandbox: str | None = None
     """``module:attribute`` of its :class:`SandboxSpec`, loaded only when needed (the
     connector does not import the sandbox that imitates its vendor)."""
+
+    def open(self, section: S) -> AbstractAsyncContextManager[ConnectorParts]:
+        """The connector's parts for ``section`` (see :attr:`parts`)."""
+        parts = self.parts
+        if isinstance(parts, str):
+            parts = _load(parts, f"the parts of {self.name},")
+        return parts(section)
 
     def wanted(self, section: S) -> bool:
         """Whether ``section`` configures this connector."""

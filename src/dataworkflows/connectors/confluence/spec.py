@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Final
 
 import msgspec
 
-from dataworkflows.runtime.connector_app import ConnectorParts
 from dataworkflows.runtime.plugins import ConnectorSpec
 from dataworkflows.runtime.settings import (
     SECRET,
@@ -38,17 +36,11 @@ class ConfluenceSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
 
 
-def _parts(settings: ConfluenceSettings) -> AbstractAsyncContextManager[ConnectorParts]:
-    from dataworkflows.connectors.confluence.component import connector_parts
-
-    return connector_parts(settings)
-
-
 SPEC: Final = ConnectorSpec(
     name="confluence",
     summary="Confluence spaces and pages",
     settings=ConfluenceSettings,
-    parts=_parts,
+    parts="dataworkflows.connectors.confluence.component:connector_parts",
     default_port=8103,
     configured_by=("url", "api_token"),
     sandbox="dataworkflows.sandboxes.confluence.spec:SANDBOX",

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Final
 
 import msgspec
 
-from dataworkflows.runtime.connector_app import ConnectorParts
 from dataworkflows.runtime.plugins import ConnectorSpec
 from dataworkflows.runtime.settings import (
     SECRET,
@@ -46,17 +44,11 @@ class MondaySettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = "2025-07"
 
 
-def _parts(settings: MondaySettings) -> AbstractAsyncContextManager[ConnectorParts]:
-    from dataworkflows.connectors.monday.component import connector_parts
-
-    return connector_parts(settings)
-
-
 SPEC: Final = ConnectorSpec(
     name="monday",
     summary="monday.com boards, items and updates",
     settings=MondaySettings,
-    parts=_parts,
+    parts="dataworkflows.connectors.monday.component:connector_parts",
     default_port=8101,
     configured_by=("api_token",),
     sandbox="dataworkflows.sandboxes.monday.spec:SANDBOX",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Final
 
 import msgspec
 
-from dataworkflows.runtime.connector_app import ConnectorParts
 from dataworkflows.runtime.plugins import ConnectorSpec
 from dataworkflows.runtime.settings import (
     SECRET,
@@ -46,17 +44,11 @@ class OutlookSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
 
 
-def _parts(settings: OutlookSettings) -> AbstractAsyncContextManager[ConnectorParts]:
-    from dataworkflows.connectors.outlook.component import connector_parts
-
-    return connector_parts(settings)
-
-
 SPEC: Final = ConnectorSpec(
     name="outlook",
     summary="Outlook mail and calendars through Microsoft Graph",
     settings=OutlookSettings,
-    parts=_parts,
+    parts="dataworkflows.connectors.outlook.component:connector_parts",
     default_port=8104,
     configured_by=("tenant_id", "client_id", "client_secret"),
     sandbox="dataworkflows.sandboxes.outlook.spec:SANDBOX",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Final
 
 import msgspec
 
-from dataworkflows.runtime.connector_app import ConnectorParts
 from dataworkflows.runtime.plugins import ConnectorSpec
 from dataworkflows.runtime.settings import SECRET, env, parse_http_url, parse_secret
 
@@ -28,17 +26,11 @@ class SlackSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
 
 
-def _parts(settings: SlackSettings) -> AbstractAsyncContextManager[ConnectorParts]:
-    from dataworkflows.connectors.slack.component import connector_parts
-
-    return connector_parts(settings)
-
-
 SPEC: Final = ConnectorSpec(
     name="slack",
     summary="Slack messages, threads and channel history",
     settings=SlackSettings,
-    parts=_parts,
+    parts="dataworkflows.connectors.slack.component:connector_parts",
     default_port=8102,
     configured_by=("bot_token",),
     sandbox="dataworkflows.sandboxes.slack.spec:SANDBOX",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Final
 
 import msgspec
 
-from dataworkflows.runtime.connector_app import ConnectorParts
 from dataworkflows.runtime.plugins import ConnectorSpec
 from dataworkflows.runtime.settings import (
     SECRET,
@@ -34,17 +32,11 @@ class TaskTrackerSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = None
 
 
-def _parts(settings: TaskTrackerSettings) -> AbstractAsyncContextManager[ConnectorParts]:
-    from dataworkflows.connectors.tasktracker.component import connector_parts
-
-    return connector_parts(settings)
-
-
 SPEC: Final = ConnectorSpec(
     name="tasktracker",
     summary="the internal Task Tracker's tasks",
     settings=TaskTrackerSettings,
-    parts=_parts,
+    parts="dataworkflows.connectors.tasktracker.component:connector_parts",
     default_port=8105,
     configured_by=("url", "username", "password"),
 )
