@@ -190,8 +190,24 @@ def test_dw_status_in_the_slack_sandbox_posts_the_report(deployment: Deployment)
 
         return probe
 
+    def report_post() -> dict[str, Any] | None:
+        # The report itself: a top-level message of the bot's that names the project,
+        # not the bot's message about the run (which lists the run's output) nor a reply.
+        return next(
+            (
+                m
+                for m in channel()
+                if m["ts"] not in before
+                and m.get("user") == BOT_USER_ID
+                and m.get("thread_ts") in (None, m["ts"])
+                and "Apollo Website Relaunch" in str(m.get("blocks"))
+                and "project-status-report" not in m.get("text", "")
+            ),
+            None,
+        )
+
     report = eventually(
-        new_from_bot("Apollo Website Relaunch"),
+        report_post,
         timeout=120,
         every=0.5,
         what="the report in #proj-apollo",

@@ -22,10 +22,10 @@ import uvicorn
 from dataworkflows.runtime.serving import bind_socket
 from dataworkflows.sandboxes.confluence.app import (
     ConfluenceSandbox,
-    Fault,
     create_confluence_sandbox_app,
 )
 from dataworkflows.sandboxes.confluence.demo_data import CLOUD_ID, DemoPage
+from dataworkflows.sandboxes.confluence.faults import Fault
 from dataworkflows.sandboxes.world import ANCHOR
 
 EMAIL = "jonas.berg@example.com"

@@ -19,11 +19,11 @@ import uvicorn
 from dataworkflows.runtime.serving import bind_socket
 from dataworkflows.sandboxes.monday.app import (
     CURSOR_TTL_S,
-    Fault,
     MondaySandbox,
     create_monday_sandbox_app,
 )
 from dataworkflows.sandboxes.monday.demo_data import BIG_BOARD_ID
+from dataworkflows.sandboxes.monday.faults import Fault
 
 TOKEN = "sandbox-token-0123456789"
 ROADMAP = "5012345601"  # Apollo Website Relaunch — Roadmap (has the mirror column)

@@ -18,7 +18,8 @@ import pytest
 import uvicorn
 
 from dataworkflows.runtime.serving import bind_socket
-from dataworkflows.sandboxes.outlook.app import OutlookSandbox, create_outlook_sandbox_app
+from dataworkflows.sandboxes.outlook.app import create_outlook_sandbox_app
+from dataworkflows.sandboxes.outlook.state import OutlookSandbox
 
 TENANT = "0d6f3c59-8a41-4f4b-9a5e-7c1f1e2b3a4d"
 CLIENT = "b1a9c7e5-3f2d-4e6b-8a0c-9d8e7f6a5b4c"

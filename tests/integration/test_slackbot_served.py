@@ -16,7 +16,7 @@ from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.runtime.connector_app import create_connector_app
-from dataworkflows.slackbot.conversation import BotOptions
+from dataworkflows.slackbot.options import BotOptions
 from dataworkflows.slackbot.settings import BotSettings
 from tests.support.engine import API_KEY
 from tests.support.net import serve_in_process

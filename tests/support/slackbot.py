@@ -27,8 +27,8 @@ from dataworkflows.contracts.slack_signing import SlackSignature
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.slackbot.app import create_slackbot_app
 from dataworkflows.slackbot.background import BackgroundTasks
-from dataworkflows.slackbot.conversation import BotOptions
 from dataworkflows.slackbot.engine_client import Engine, EngineClient
+from dataworkflows.slackbot.options import BotOptions
 from dataworkflows.slackbot.replies import Block, ResponseType
 from dataworkflows.slackbot.settings import SlackRunRule
 from tests.support.engine import API_KEY, Harness

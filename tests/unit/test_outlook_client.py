@@ -14,12 +14,9 @@ from kiota_authentication_azure.azure_identity_authentication_provider import (
 from kiota_http.middleware.options import RetryHandlerOption
 
 from dataworkflows.connectors.outlook.auth import TokenEndpointCredential
-from dataworkflows.connectors.outlook.client import (
-    BoundedRetryHandler,
-    OutlookClient,
-    build_outlook_client,
-)
+from dataworkflows.connectors.outlook.client import OutlookClient, build_outlook_client
 from dataworkflows.connectors.outlook.component import outlook_client
+from dataworkflows.connectors.outlook.graph_http import BoundedRetryHandler
 from dataworkflows.connectors.outlook.spec import OutlookSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured
 

@@ -12,7 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dataworkflows.reports.actions import ReportData, _window
+from dataworkflows.reports.action_io import ReportData
+from dataworkflows.reports.actions import _window
+from dataworkflows.reports.comparison import Snapshot, changes
+from dataworkflows.reports.items import work_items
 from dataworkflows.reports.render import (
     MAX_BLOCKS,
     MAX_FALLBACK_TEXT,
@@ -21,17 +24,9 @@ from dataworkflows.reports.render import (
     render,
     slack_messages,
 )
+from dataworkflows.reports.sources import discussions, meetings, pages
 from dataworkflows.reports.store import Project
-from dataworkflows.reports.summary import (
-    ReportOptions,
-    Snapshot,
-    changes,
-    discussions,
-    meetings,
-    pages,
-    summarize,
-    work_items,
-)
+from dataworkflows.reports.summary import ReportOptions, summarize
 from dataworkflows.reports.templates import (
     CompiledTemplate,
     TemplateProblem,

@@ -9,17 +9,11 @@ import msgspec
 import pytest
 
 from dataworkflows.reports.actions import names_of
-from dataworkflows.reports.summary import (
-    ReportOptions,
-    Snapshot,
-    WorkItem,
-    changes,
-    discussions,
-    meetings,
-    pages,
-    summarize,
-    work_items,
-)
+from dataworkflows.reports.comparison import Snapshot, changes
+from dataworkflows.reports.items import work_items
+from dataworkflows.reports.model import WorkItem
+from dataworkflows.reports.sources import discussions, meetings, pages
+from dataworkflows.reports.summary import ReportOptions, summarize
 
 TODAY = date(2026, 11, 10)
 

@@ -12,7 +12,7 @@ from dataworkflows.composition.settings import Settings
 from dataworkflows.connectors.slack.spec import SlackSettings
 from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.slackbot.component import DEFAULT_PORT
-from dataworkflows.slackbot.conversation import BotOptions
+from dataworkflows.slackbot.options import BotOptions
 from dataworkflows.slackbot.settings import BotSettings
 
 COMPLETE: dict[str, Any] = {

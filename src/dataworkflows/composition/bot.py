@@ -23,7 +23,7 @@ from dataworkflows.slackbot.component import (
     check_configuration,
     slackbot_app,
 )
-from dataworkflows.slackbot.conversation import BotOptions
+from dataworkflows.slackbot.options import BotOptions
 
 __all__ = ["bot_component", "check_bot", "slack_actions_in_process"]
 

@@ -11,9 +11,11 @@ Engine-side building blocks (they use the engine's database):
   ``workflows/projects.yaml`` at start;
 - :class:`PostgresReportStore`: the storage adapter over the engine's pool.
 
-The pure parts: :mod:`.templates` (jinja2 sandbox and filters), :mod:`.render`
-(Slack Block Kit within Slack's limits, Confluence storage format, Markdown) and
-:mod:`.summary` (the status summary and what changed since the previous report).
+The pure parts: :mod:`.templates` (the jinja2 sandbox; its filters in :mod:`.filters`
+and escaping in :mod:`.escaping`), :mod:`.render` (Slack Block Kit within Slack's
+limits, Confluence storage format, Markdown), :mod:`.summary` (the status summary,
+from the work items of :mod:`.items` and the other sources of :mod:`.sources`) and
+:mod:`.comparison` (what changed since the previous report).
 """
 
 from dataworkflows.reports.actions import StoredTemplateSource, reports_actions

@@ -10,7 +10,8 @@ in-process, like ``links``:
   ``reports.save`` stores for the next comparison.
 - ``reports.save``: stores a report (renderings, snapshot, summary, changes).
 
-:class:`StoredTemplateSource` lets ``core.render`` render registered templates.
+:class:`StoredTemplateSource` lets ``core.render`` render registered templates. The
+actions' inputs and outputs are in :mod:`.action_io`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -27,20 +28,22 @@ import psycopg
 
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.contracts.templates import OutputFormat, TemplateFailed, TemplateNotFound
-from dataworkflows.reports.render import render_isolated
-from dataworkflows.reports.store import NewReport, Project, ReportStore, StoredReport
-from dataworkflows.reports.summary import (
-    Changes,
-    ReportOptions,
-    Snapshot,
-    Summary,
-    changes,
-    discussions,
-    meetings,
-    pages,
-    summarize,
-    work_items,
+from dataworkflows.reports.action_io import (
+    ComposeInput,
+    ComposeOutput,
+    ProjectInput,
+    ProjectOutput,
+    ReportData,
+    SaveInput,
+    SaveOutput,
+    Window,
 )
+from dataworkflows.reports.comparison import Snapshot, changes
+from dataworkflows.reports.items import work_items
+from dataworkflows.reports.render import render_isolated
+from dataworkflows.reports.sources import discussions, meetings, pages
+from dataworkflows.reports.store import NewReport, Project, ReportStore, StoredReport
+from dataworkflows.reports.summary import ReportOptions, summarize
 from dataworkflows.reports.templates import (
     CompiledTemplate,
     TemplateProblem,
@@ -51,26 +54,9 @@ from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.logging import get_logger
 
-__all__ = [
-    "ComposeInput",
-    "ComposeOutput",
-    "ProjectInput",
-    "ProjectOutput",
-    "ReportData",
-    "SaveInput",
-    "SaveOutput",
-    "StoredTemplateSource",
-    "Window",
-    "project_options",
-    "reports_actions",
-]
+__all__ = ["StoredTemplateSource", "project_options", "reports_actions"]
 
 _log = get_logger(__name__)
-
-IsoDate = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")]
-ProjectText = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=200, description="A key or part of a name")
-]
 
 
 def _utc_now() -> datetime:
@@ -79,115 +65,6 @@ def _utc_now() -> datetime:
 
 def _unavailable() -> ActionFailed:
     return ActionFailed.of("upstream_unavailable", "the database is not reachable")
-
-
-# Inputs and outputs ----------------------------------------------------------------------
-
-
-class ProjectInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Which project: its key, or a part of its name (case does not matter)."""
-
-    project: ProjectText
-    today: IsoDate | None = None
-    """The report's day (default: today in the project's time zone)."""
-
-
-class Window(msgspec.Struct, frozen=True, kw_only=True):
-    """The period a report covers, in the forms the gathering steps take."""
-
-    today: str
-    """YYYY-MM-DD: overdue means due before this day."""
-    until: str
-    """YYYY-MM-DD: upcoming deadlines reach this day (inclusive)."""
-    week_start: str
-    """ISO instant: the start of today (meetings from here)."""
-    week_end: str
-    """ISO instant: the end of the horizon (meetings until here)."""
-    since: str
-    """ISO instant: the start of the look-back (changed pages, discussion)."""
-    since_date: str
-    """YYYY-MM-DD of ``since`` (for CQL ``lastmodified >= "..."``)."""
-    since_ts: str
-    """``since`` as a Slack ts (``conversations.history``'s ``oldest``)."""
-
-
-class ProjectOutput(msgspec.Struct, kw_only=True):
-    """The project's registry entry and its report window."""
-
-    project: Project
-    window: Window
-
-
-class ComposeInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A project and the data gathered for it (each list may be empty)."""
-
-    project: ProjectText
-    items: list[Any] = msgspec.field(default_factory=list)
-    """Monday items (``monday.list_items``' ``items``; per-board outputs are flattened)."""
-    tasks: list[Any] = msgspec.field(default_factory=list)
-    """Tracker tasks (``tasktracker.list_tasks``' ``tasks``)."""
-    pages: list[Any] = msgspec.field(default_factory=list)
-    """Recently changed Confluence pages: {id, title, url, last_modified, author}."""
-    meetings: list[Any] = msgspec.field(default_factory=list)
-    """Calendar events: {subject, start, end, organizer}."""
-    messages: list[Any] = msgspec.field(default_factory=list)
-    """Slack messages: {ts, user, text, thread_ts, reply_count}."""
-    people: dict[str, str] = msgspec.field(default_factory=dict)
-    """Slack user id -> name, to name people in discussion highlights."""
-    users: list[Any] = msgspec.field(default_factory=list)
-    """Slack users (``slack.list_users``' ``users``: id, real_name, display_name, name),
-    to name people too; ``people`` wins where both name someone."""
-    missing: list[Annotated[str, msgspec.Meta(max_length=200)]] = msgspec.field(
-        default_factory=list
-    )
-    """Sources that could not be read (the report says so)."""
-    today: IsoDate | None = None
-    options: dict[str, Any] = msgspec.field(default_factory=dict)
-    """Overrides of the project's report settings for this report."""
-
-
-class ReportData(msgspec.Struct, kw_only=True):
-    """What report templates render."""
-
-    project: Project
-    today: str
-    generated_at: str
-    window: Window
-    summary: Summary
-    changes: Changes
-    missing: list[str]
-
-
-class ComposeOutput(msgspec.Struct, kw_only=True):
-    """The report's data for templates, and the snapshot to store with it."""
-
-    report: ReportData
-    snapshot: Snapshot
-
-
-class SaveInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A report to store: the renderings by format, and the data behind them."""
-
-    project: ProjectText
-    outputs: dict[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], Any] = msgspec.field(
-        default_factory=dict
-    )
-    """Renderings by name, e.g. {"slack": <core.render output>, "confluence": ...}."""
-    snapshot: dict[str, Any] = msgspec.field(default_factory=dict)
-    summary: dict[str, Any] = msgspec.field(default_factory=dict)
-    changes: dict[str, Any] = msgspec.field(default_factory=dict)
-
-
-class SaveOutput(msgspec.Struct, kw_only=True):
-    """The stored report: its id and where the API shows it."""
-
-    id: str
-    url: str
-    """``/v1/reports/{id}`` (relative to the engine's address)."""
-    project: str
-    created_at: str
-    created: bool
-    """False when a retried step found its report already stored."""
 
 
 # Helpers ---------------------------------------------------------------------------------

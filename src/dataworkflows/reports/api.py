@@ -16,7 +16,6 @@ problems (:class:`~dataworkflows.runtime.problems.Problem`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -24,35 +23,27 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import (
-    Example,
-    OpenAPIMediaType,
-    OpenAPIType,
-    Operation,
-    RequestBody,
-    Schema,
-    Tag,
-)
+from litestar.openapi.spec import Example, Tag
 from litestar.params import BodyKwarg, FromPath, PathParameter, QueryParameter
 
+from dataworkflows.reports.api_schema import (
+    PROBLEMS,
+    ProjectBodyOperation,
+    ProjectList,
+    RenderRequest,
+    ReportDetail,
+    ReportPage,
+    TemplateBodyOperation,
+    TemplateDetail,
+    TemplateList,
+    TemplateRegistered,
+    report_item,
+    report_links,
+)
 from dataworkflows.reports.registry import ProjectProblem, register_project, register_template
 from dataworkflows.reports.render import Rendered, render_isolated
-from dataworkflows.reports.store import (
-    PROJECT_KEY_PATTERN,
-    Project,
-    ProjectFields,
-    ReportHeader,
-    ReportStore,
-    TemplateFormat,
-    TemplateSummary,
-    TemplateVersionInfo,
-)
-from dataworkflows.reports.summary import ReportOptions
-from dataworkflows.reports.templates import (
-    MAX_SOURCE_CHARS,
-    TemplateProblem,
-    TemplateRenderError,
-)
+from dataworkflows.reports.store import PROJECT_KEY_PATTERN, Project, ReportStore
+from dataworkflows.reports.templates import MAX_SOURCE_CHARS, TemplateProblem, TemplateRenderError
 from dataworkflows.runtime.documents import (
     VersionQuery,
     media_type,
@@ -61,9 +52,8 @@ from dataworkflows.runtime.documents import (
     registered,
 )
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
-from dataworkflows.runtime.openapi import struct_schema
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
-from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDocument
+from dataworkflows.runtime.problems import FieldError, Problem
 
 __all__ = [
     "REPORT_TAGS",
@@ -77,196 +67,14 @@ __all__ = [
 TEMPLATE_TYPES = ("text/plain", "text/x-jinja2", "text/x-jinja", "application/x-jinja2")
 MAX_TEMPLATE_BYTES = MAX_SOURCE_CHARS * 4
 
-EXAMPLE_TEMPLATE = """\
-# {{ project.name }}: {{ summary.health.label | lower }}
-*{{ summary.counts.done }} of {{ summary.counts.total }} done.* {{ summary.health.reason }}
-{% for i in summary.blocked %}
-• {{ i.url | slack_link(i.title) }} · {{ i.owner }}
-{% endfor %}
-"""
-
 REPORT_TAGS = [
     Tag(name="templates", description="Report templates (jinja2), versioned"),
     Tag(name="projects", description="The project registry: how a project maps to each system"),
     Tag(name="reports", description="Every status report made, with what it was made from"),
 ]
 
-_PROBLEMS = {
-    status: ResponseSpec(
-        data_container=ProblemDocument, description=description, media_type=PROBLEM_MEDIA_TYPE
-    )
-    for status, description in {
-        400: "Malformed request",
-        404: "Not found",
-        413: "Too large",
-        415: "Unsupported media type",
-        422: "Invalid input; `errors` lists each field and problem",
-    }.items()
-}
-
-
-# Response bodies ----------------------------------------------------------------------------
-
-
-class TemplateRegistered(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of ``PUT /v1/templates/{name}``."""
-
-    name: str
-    format: TemplateFormat
-    version: int
-    created: bool
-    """False when the source equals the latest version (nothing stored)."""
-    created_at: datetime
-
-
-class TemplateList(msgspec.Struct, frozen=True):
-    """Every registered template."""
-
-    templates: list[TemplateSummary]
-
-
-class TemplateDetail(msgspec.Struct, frozen=True, kw_only=True):
-    """One version of a template with its source, and every version."""
-
-    name: str
-    format: TemplateFormat
-    version: int
-    latest_version: int
-    source: str
-    checksum: str
-    created_at: datetime
-    versions: list[TemplateVersionInfo]
-
-
-class RenderRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """``POST /v1/templates/{name}/render``: the data to render with."""
-
-    data: Any = None
-    version: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] | None = None
-
-
-class ProjectList(msgspec.Struct, frozen=True):
-    """Every registered project."""
-
-    projects: list[Project]
-
-
-class ReportLinks(msgspec.Struct, frozen=True, kw_only=True):
-    """Where to find related resources."""
-
-    self: str
-    project: str
-    run: str | None = None
-
-
-class ReportItem(msgspec.Struct, frozen=True, kw_only=True):
-    """A report in a list: its headline."""
-
-    id: UUID
-    project: str
-    created_at: datetime
-    run_id: UUID | None
-    health: dict[str, Any] | None
-    counts: dict[str, Any] | None
-    formats: list[str]
-    links: ReportLinks
-
-
-class ReportPage(msgspec.Struct, frozen=True, kw_only=True):
-    """A page of reports, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
-
-    reports: list[ReportItem]
-    next_cursor: str | None
-
-
-class ReportDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A report: its renderings, summary and changes (and, if asked, its snapshot)."""
-
-    id: UUID
-    project: str
-    created_at: datetime
-    run_id: UUID | None
-    outputs: dict[str, Any]
-    summary: dict[str, Any]
-    changes: dict[str, Any]
-    snapshot: dict[str, Any] | None = None
-    links: ReportLinks
-
-
-def _links(report_id: UUID, project: str, run_id: UUID | None) -> ReportLinks:
-    return ReportLinks(
-        self=f"/v1/reports/{report_id}",
-        project=f"/v1/projects/{project}",
-        run=f"/v1/runs/{run_id}" if run_id else None,
-    )
-
-
-def _item(header: ReportHeader) -> ReportItem:
-    return ReportItem(
-        id=header.id,
-        project=header.project,
-        created_at=header.created_at,
-        run_id=header.run_id,
-        health=header.health,
-        counts=header.counts,
-        formats=header.formats,
-        links=_links(header.id, header.project, header.run_id),
-    )
-
 
 # Handlers -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _TemplateBody(Operation):
-    """Documents PUT /v1/templates/{name}: a jinja2 text body."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            description="The template's jinja2 source as UTF-8 text. Its output format follows "
-            "the name's last dot-segment: `.slack` (mrkdwn, rendered into Block Kit), "
-            "`.confluence` (storage-format XHTML), `.md` (Markdown), `.html`, else text.",
-            content={
-                "text/plain": OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.STRING),
-                    examples={"slack": Example(value=EXAMPLE_TEMPLATE)},
-                ),
-                "text/x-jinja2": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
-            },
-        )
-
-
-class _ProjectBody(Operation):
-    """Documents PUT /v1/projects/{key}: a project, checked as :class:`ProjectFields` with
-    its settings as :class:`ReportOptions` (time zones and status words are checked
-    too: a 422 names them)."""
-
-    def __post_init__(self) -> None:
-        self.request_body = RequestBody(
-            required=True,
-            description="The project (its key is in the URL)",
-            content={
-                "application/json": OpenAPIMediaType(
-                    schema=struct_schema(ProjectFields, settings=ReportOptions),
-                    examples={
-                        "apollo": Example(
-                            value=msgspec.to_builtins(
-                                ProjectFields(
-                                    name="Apollo Website Relaunch",
-                                    monday_board_ids=["5012345601", "5012345602"],
-                                    tracker_ref_prefixes=["apollo:"],
-                                    confluence_space_key="APOLLO",
-                                    outlook_mailbox="maya.patel@example.com",
-                                    slack_channel_id="C07APOLLO1",
-                                    settings={"meeting_keywords": ["Apollo"]},
-                                )
-                            )
-                        )
-                    },
-                )
-            },
-        )
 
 
 def _template_problem(problem: TemplateProblem) -> Problem:
@@ -286,8 +94,8 @@ class TemplateController(Controller):
         "line of a syntax error (field `source`). A changed source becomes the next "
         "version (201); an unchanged one returns the current version (200). Workflows "
         "render it with the `core.render` step.",
-        operation_class=_TemplateBody,
-        responses={200: ResponseSpec(TemplateRegistered, description="Unchanged"), **_PROBLEMS},
+        operation_class=TemplateBodyOperation,
+        responses={200: ResponseSpec(TemplateRegistered, description="Unchanged"), **PROBLEMS},
         status_code=201,
     )
     async def register(
@@ -322,7 +130,7 @@ class TemplateController(Controller):
     @get(
         "/{name:str}",
         summary="A template's source and versions",
-        responses={404: _PROBLEMS[404]},
+        responses={404: PROBLEMS[404]},
     )
     async def get_template(
         self,
@@ -352,7 +160,7 @@ class TemplateController(Controller):
         "`core.render` would in a workflow: to try a template before a workflow uses it. "
         "422 names the template line that failed.",
         status_code=200,
-        responses={404: _PROBLEMS[404], 422: _PROBLEMS[422]},
+        responses={404: PROBLEMS[404], 422: PROBLEMS[422]},
     )
     async def render_template(
         self,
@@ -408,8 +216,8 @@ class ProjectController(Controller):
         "report (status_map, column ids, horizon_days, meeting_keywords, timezone, ...). "
         "201 when new, 200 when replaced.",
         status_code=201,
-        operation_class=_ProjectBody,
-        responses={200: ResponseSpec(Project, description="Replaced"), **_PROBLEMS},
+        operation_class=ProjectBodyOperation,
+        responses={200: ResponseSpec(Project, description="Replaced"), **PROBLEMS},
     )
     async def put_project(
         self,
@@ -431,7 +239,7 @@ class ProjectController(Controller):
     async def list_projects(self, report_store: NamedDependency[ReportStore]) -> ProjectList:
         return ProjectList(projects=await report_store.list_projects())
 
-    @get("/{key:str}", summary="A project", responses={404: _PROBLEMS[404]})
+    @get("/{key:str}", summary="A project", responses={404: PROBLEMS[404]})
     async def get_project(
         self, key: FromPath[str], report_store: NamedDependency[ReportStore]
     ) -> Project:
@@ -470,7 +278,7 @@ class ReportController(Controller):
         next_cursor = (
             encode_cursor(headers[-1].created_at, headers[-1].id) if len(headers) == limit else None
         )
-        return ReportPage(reports=[_item(h) for h in headers], next_cursor=next_cursor)
+        return ReportPage(reports=[report_item(h) for h in headers], next_cursor=next_cursor)
 
     @get(
         "/{report_id:uuid}",
@@ -480,7 +288,7 @@ class ReportController(Controller):
         "`?snapshot=true` also the data it was made from.",
         responses={
             200: ResponseSpec(ReportDetail, description="The report (or one rendering)"),
-            404: _PROBLEMS[404],
+            404: PROBLEMS[404],
         },
     )
     async def get_report(
@@ -517,7 +325,7 @@ class ReportController(Controller):
                 summary=stored.summary,
                 changes=stored.changes,
                 snapshot=stored.snapshot if snapshot else None,
-                links=_links(stored.id, stored.project, stored.run_id),
+                links=report_links(stored.id, stored.project, stored.run_id),
             )
         )
 

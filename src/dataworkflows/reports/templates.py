@@ -31,6 +31,9 @@ text: ``md_escape``, ``md_link``. Confluence and HTML: ``storage_escape``.
 ``None`` renders as an empty string in every format. Undefined names fail the render
 (``StrictUndefined``) with the template line, and so do syntax errors at compile
 time: :class:`TemplateProblem` lists them for a 422 (field ``source``).
+
+This module compiles and renders; the escaping is in :mod:`.escaping` and the
+filters in :mod:`.filters`.
 """
 
 from __future__ import annotations
@@ -39,16 +42,16 @@ import hashlib
 import operator
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Final
 
 import jinja2
-import markupsafe
 from jinja2.sandbox import SandboxedEnvironment
 
+from dataworkflows.reports.escaping import FINALIZERS, unquote
+from dataworkflows.reports.filters import COMMON_FILTERS, FILTERS_BY_FORMAT
 from dataworkflows.reports.store import TEMPLATE_NAME_PATTERN, TemplateFormat
 from dataworkflows.runtime.limits import LimitExceeded, check_jinja
 from dataworkflows.runtime.problems import FieldError
@@ -58,16 +61,13 @@ __all__ = [
     "MAX_OUTPUT_CHARS",
     "MAX_SOURCE_CHARS",
     "CompiledTemplate",
-    "Mrkdwn",
     "TemplateFile",
     "TemplateProblem",
     "TemplateRenderError",
-    "as_date",
     "checksum_of",
     "compile_template",
     "format_of",
     "load_template_files",
-    "mrkdwn_escape",
     "name_problem",
 ]
 
@@ -86,8 +86,6 @@ looping over itself should fail rather than fill the memory."""
 _MAX_SEQUENCE: Final = 1_000_000
 _MAX_EXPONENT: Final = 1_000
 _NAME_RE: Final = re.compile(TEMPLATE_NAME_PATTERN)
-_ZWSP: Final = "\u200b"
-_MARKER_LINE_RE: Final = re.compile(r"^(?=#|-{3,}\s*$)", re.MULTILINE)
 
 
 def format_of(name: str) -> TemplateFormat:
@@ -125,315 +123,6 @@ class TemplateRenderError(Exception):
         super().__init__(f"line {line}: {message}" if line is not None else message)
         self.message = message
         self.line = line
-
-
-# Escaping ---------------------------------------------------------------------------------
-
-
-class Mrkdwn(markupsafe.Markup):
-    """Slack mrkdwn that is already escaped: rendered as it is."""
-
-    __slots__ = ()
-
-
-def _neutralise(text: str) -> str:
-    # A value's line must not become a header or divider of the Block Kit layout.
-    return _MARKER_LINE_RE.sub(_ZWSP, text)
-
-
-def _trusted(text: str) -> Mrkdwn:
-    """Mark ``text`` (escaped here, or made of escaped parts) as mrkdwn to keep."""
-    # Every caller escapes the data it puts in.
-    return Mrkdwn(text)
-
-
-def mrkdwn_escape(value: Any) -> Mrkdwn:
-    """``value`` as Slack mrkdwn text that shows as written (``&``, ``<``, ``>`` escaped)."""
-    if isinstance(value, markupsafe.Markup):
-        return _trusted(str(value))
-    return _trusted(_neutralise(str(markupsafe.escape("" if value is None else str(value)))))
-
-
-def _slack_finalize(value: Any) -> Any:
-    # Runs before autoescape: only the line markers are handled here.
-    if value is None:
-        return ""
-    if isinstance(value, markupsafe.Markup):
-        return value
-    return _neutralise(str(value))
-
-
-def _unquote(text: str) -> str:
-    """Slack wants only &, < and > escaped: autoescape's quote references go back.
-
-    Safe: data's own ``&`` is ``&amp;`` by now, so ``&#34;`` can only come from a quote.
-    """
-    return text.replace("&#34;", '"').replace("&#39;", "'")
-
-
-def _none_as_empty(value: Any) -> Any:
-    return "" if value is None else value
-
-
-# XML 1.0 refuses these characters even as references: a task title holding one would
-# make the whole Confluence page unstorable.
-_NOT_XML_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xml_finalize(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, markupsafe.Markup):
-        # Already escaped markup (storage_escape): only characters are replaced.
-        return markupsafe.Markup(_NOT_XML_RE.sub("\ufffd", str(value)))  # noqa: S704
-    if isinstance(value, str):
-        return _NOT_XML_RE.sub("\ufffd", value)
-    return value
-
-
-# What formats text inline (emphasis, code, links, HTML, table cells); characters that
-# matter only at the start of a line are left alone: data never starts a line here.
-_MD_SPECIAL_RE: Final = re.compile(r"([\\`*_\[\]<>|~])")
-
-
-def md_escape(value: Any) -> str:
-    """``value`` with Markdown's inline formatting characters backslash-escaped."""
-    # A line break in data would start a new block (a heading, a list) in Markdown.
-    text = " ".join(("" if value is None else str(value)).splitlines())
-    return _MD_SPECIAL_RE.sub(r"\\\1", text)
-
-
-def storage_escape(value: Any) -> markupsafe.Markup:
-    """``value`` escaped for XHTML (Confluence storage format); safe from double escaping."""
-    return markupsafe.escape("" if value is None else value)
-
-
-# Filters ------------------------------------------------------------------------------------
-
-
-def as_date(value: Any) -> date | None:
-    """A date from a date, a datetime, or an ISO-8601 date or instant string; else None."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def as_datetime(value: Any) -> datetime | None:
-    """An aware datetime (UTC when no offset is given) from a datetime or ISO string."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime.combine(value, time())
-    elif isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def slack_link(url: Any, text: Any = None) -> Mrkdwn:
-    """``<url|text>`` for Slack; just the text when there is no usable URL."""
-    label = _text(text if text is not None else url).replace("\n", " ")
-    target = _text(url).strip()
-    if not target.startswith(("https://", "http://", "mailto:")) or any(
-        c in target for c in "|<> \n"
-    ):
-        return mrkdwn_escape(label)
-    # Inside <...|...> Slack still wants &, < and > escaped; a | would end the URL.
-    escaped_label = str(markupsafe.escape(label)).replace("|", "\u2223")
-    return _trusted(f"<{target.replace('&', '&amp;')}|{escaped_label}>")
-
-
-def md_link(url: Any, text: Any = None) -> str:
-    """``[text](url)`` for Markdown; just the escaped text when there is no usable URL."""
-    label = md_escape(text if text is not None else url)
-    target = _text(url).strip()
-    if not target.startswith(("https://", "http://", "mailto:")) or any(
-        c in target for c in " ()<>\n"
-    ):
-        return label
-    return f"[{label}]({target})"
-
-
-def safe_url(value: Any) -> str | None:
-    """``value`` when it is an http(s) or mailto URL without spaces or quotes, else None
-    (keeps ``javascript:`` and other schemes out of links)."""
-    url = _text(value).strip()
-    if url.startswith(("https://", "http://", "mailto:")) and not any(
-        c in url for c in " \n\t\"'<>"
-    ):
-        return url
-    return None
-
-
-def date_fmt(value: Any, fmt: str = "%b %-d") -> str:
-    """A date as text (default ``Nov 3``); values that are not dates unchanged.
-
-    ``%-d`` (day without zero) works on every platform here.
-    """
-    day = as_datetime(value) if "%H" in fmt or "%M" in fmt else as_date(value)
-    if day is None:
-        return _text(value)
-    return day.strftime(fmt.replace("%-d", str(day.day)))
-
-
-_SLACK_DATE_TOKENS: Final = frozenset(
-    {
-        "date_num",
-        "date",
-        "date_short",
-        "date_long",
-        "date_pretty",
-        "date_short_pretty",
-        "date_long_pretty",
-        "time",
-        "time_secs",
-    }
-)
-_TOKEN_RE: Final = re.compile(r"\{(\w+)\}")
-
-
-def _slack_date_format(style: str) -> str:
-    """``date_short`` or ``{date_short} at {time}`` as Slack's token string."""
-    if style in _SLACK_DATE_TOKENS:
-        return "{" + style + "}"
-    tokens = _TOKEN_RE.findall(style)
-    if tokens and all(t in _SLACK_DATE_TOKENS for t in tokens) and not set(style) & set("|^<>&"):
-        return style
-    return "{date_short_pretty}"
-
-
-def slack_date(value: Any, style: str = "date_short_pretty") -> Mrkdwn:
-    """A date Slack shows in each reader's own words and time zone (``today``, ``Nov 3``).
-
-    ``style`` is one of Slack's tokens (``date_short_pretty``, ``date_long``, ``time``...)
-    or a text with tokens in braces (``{date_short_pretty} at {time}``). A date without
-    time is placed at noon UTC, so that no time zone within 12 hours of UTC shows it as
-    another day. Old clients show the fallback (``Nov 3, 2026``).
-    """
-    moment: datetime | None
-    if (isinstance(value, str) and len(value) == 10) or (
-        isinstance(value, date) and not isinstance(value, datetime)
-    ):
-        day = as_date(value)
-        moment = None if day is None else datetime.combine(day, time(12), tzinfo=UTC)
-    else:
-        moment = as_datetime(value)
-    if moment is None:
-        return mrkdwn_escape(value)
-    tokens = _slack_date_format(style)
-    fallback = f"{moment:%b} {moment.day}, {moment.year}"
-    if "{time" in tokens:
-        fallback += f" {moment:%H:%M} UTC"
-    return _trusted(f"<!date^{int(moment.timestamp())}^{tokens}|{fallback}>")
-
-
-_SLACK_ID_RE: Final = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-
-
-def slack_mention(user: Any, name: Any = None) -> Mrkdwn:
-    """``<@U0123>`` (Slack shows the person's name) for a user id; else ``name`` or the
-    value as text."""
-    text = _text(user)
-    if _SLACK_ID_RE.match(text):
-        return _trusted(f"<@{text}>")
-    return mrkdwn_escape(name if name is not None else text)
-
-
-def plural(count: Any, singular: str, plural_form: str | None = None) -> str:
-    """``3 items``, ``1 item``: the count with the right form of the word."""
-    try:
-        number = int(count)
-    except (TypeError, ValueError):
-        number = len(count) if hasattr(count, "__len__") else 0
-    word = singular if number == 1 else (plural_form or f"{singular}s")
-    return f"{number} {word}"
-
-
-def truncate_chars(value: Any, length: int = 200, end: str = "…") -> str:
-    """At most ``length`` characters, ending in ``end`` when cut; whitespace runs collapsed."""
-    text = " ".join(_text(value).split())
-    if len(text) <= length:
-        return text
-    return text[: max(0, length - len(end))].rstrip() + end
-
-
-def days_between(start: Any, end: Any) -> int | None:
-    """Days from ``start`` to ``end`` (negative when ``end`` is earlier); None if not dates."""
-    first, last = as_date(start), as_date(end)
-    if first is None or last is None:
-        return None
-    return (last - first).days
-
-
-def relative_day(value: Any, today: Any) -> str:
-    """``today``, ``tomorrow``, ``in 3 days``, ``yesterday``, ``5 days ago``."""
-    days = days_between(today, value)
-    if days is None:
-        return _text(value)
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    if days == -1:
-        return "yesterday"
-    return f"in {days} days" if days > 0 else f"{-days} days ago"
-
-
-def signed(value: Any) -> str:
-    """``+3``, ``0``, or for -2 a true minus sign (U+2212) and 2."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return _text(value)
-    if number > 0:
-        return f"+{number}"
-    return f"\u2212{-number}" if number < 0 else "0"
-
-
-_COMMON_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
-    "date_fmt": date_fmt,
-    "plural": plural,
-    "truncate_chars": truncate_chars,
-    "days_between": days_between,
-    "relative_day": relative_day,
-    "signed": signed,
-    "safe_url": safe_url,
-}
-# Each format has the escaping filters that are right for it only: a Slack filter in a
-# Confluence template would make unescaped markup, so it does not compile there.
-_SLACK_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
-    "mrkdwn_escape": mrkdwn_escape,
-    "slack_link": slack_link,
-    "slack_date": slack_date,
-    "slack_mention": slack_mention,
-}
-_MARKDOWN_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {
-    "md_escape": md_escape,
-    "md_link": md_link,
-}
-_XML_FILTERS: Final[Mapping[str, Callable[..., Any]]] = {"storage_escape": storage_escape}
-_FILTERS_BY_FORMAT: Final[Mapping[TemplateFormat, Mapping[str, Callable[..., Any]]]] = {
-    "slack": _SLACK_FILTERS,
-    "confluence": _XML_FILTERS,
-    "html": _XML_FILTERS,
-    "markdown": _MARKDOWN_FILTERS,
-    "text": _MARKDOWN_FILTERS,
-}
 
 
 # Environments --------------------------------------------------------------------------------
@@ -474,29 +163,20 @@ class _Environment(SandboxedEnvironment):
         return operator.mul(left, right)
 
 
-_FINALIZERS: Final[Mapping[TemplateFormat, Callable[[Any], Any]]] = {
-    "slack": _slack_finalize,
-    "confluence": _xml_finalize,
-    "html": _xml_finalize,
-    "markdown": _none_as_empty,
-    "text": _none_as_empty,
-}
-
-
 def _environment(fmt: TemplateFormat) -> _Environment:
-    # Slack too: its escaping is HTML's minus quotes (restored by _unquote), and with
+    # Slack too: its escaping is HTML's minus quotes (restored by unquote), and with
     # autoescape macros return markup that is not escaped twice.
     autoescape = fmt in ("slack", "confluence", "html")
     env = _Environment(
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
-        finalize=_FINALIZERS[fmt],
+        finalize=FINALIZERS[fmt],
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(_COMMON_FILTERS)
-    env.filters.update(_FILTERS_BY_FORMAT[fmt])
+    env.filters.update(COMMON_FILTERS)
+    env.filters.update(FILTERS_BY_FORMAT[fmt])
     return env
 
 
@@ -540,7 +220,7 @@ class CompiledTemplate:
                 f"{type(exc).__name__}: {exc}", line=_template_line(exc)
             ) from None
         if self.format == "slack":
-            text = _unquote(text)
+            text = unquote(text)
         if len(text) > MAX_OUTPUT_CHARS:
             raise TemplateRenderError(
                 f"the rendered text has {len(text):,} characters; at most {MAX_OUTPUT_CHARS:,}"

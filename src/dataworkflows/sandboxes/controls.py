@@ -13,17 +13,57 @@ out and serves its own.
 # No ``from __future__ import annotations``: the handlers' annotations name the
 # sandbox's own fault type, a local of the factory, which Litestar must see as a type.
 
-from collections.abc import Sequence
-from typing import Annotated, Any, Protocol, TypeVar
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Generic, Protocol, TypeVar
 
 from litestar import delete, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import BodyKwarg
 
-__all__ = ["SandboxState", "sandbox_controls"]
+__all__ = ["BAD_GATEWAY_HTML", "FaultQueue", "SandboxState", "sandbox_controls"]
 
 F = TypeVar("F")
 F_contra = TypeVar("F_contra", contravariant=True)
+
+BAD_GATEWAY_HTML: Final = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+"""What a proxy in front of a vendor answers when the vendor is down (``bad_gateway``)."""
+
+
+@dataclass(slots=True)
+class _Queued(Generic[F]):
+    fault: F
+    remaining: int
+
+
+class FaultQueue(Generic[F]):
+    """Faults waiting for the requests they fail, each for its number of requests."""
+
+    def __init__(self) -> None:
+        self._queued: deque[_Queued[F]] = deque()
+
+    def add(self, fault: F, times: int) -> None:
+        """Fail the next ``times`` requests that ``fault`` applies to."""
+        self._queued.append(_Queued(fault, times))
+
+    def clear(self) -> None:
+        """Forget every queued fault."""
+        self._queued.clear()
+
+    def take(self, applies: Callable[[F], bool] | None = None) -> F | None:
+        """The first queued fault that ``applies`` to this request (default: any),
+        counting one use of it; None when no fault is waiting."""
+        for queued in self._queued:
+            if applies is None or applies(queued.fault):
+                queued.remaining -= 1
+                if queued.remaining <= 0:
+                    self._queued.remove(queued)
+                return queued.fault
+        return None
 
 
 class SandboxState(Protocol[F_contra]):

@@ -46,9 +46,10 @@ from dataworkflows.slackbot.commands import (
     parse_command,
     strip_mention,
 )
-from dataworkflows.slackbot.conversation import BotOptions, Conversation, Origin
+from dataworkflows.slackbot.conversation import Conversation
 from dataworkflows.slackbot.engine_client import Engine
 from dataworkflows.slackbot.messages import RETRY_ACTION, Message, help_message, refused_message
+from dataworkflows.slackbot.options import BotOptions, Origin
 from dataworkflows.slackbot.replies import SlackReplies
 from dataworkflows.slackbot.wire import (
     SlashCommand,

@@ -21,8 +21,8 @@ from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.app import ReadinessCheck
 from dataworkflows.slackbot.app import create_slackbot_app
 from dataworkflows.slackbot.background import BackgroundTasks
-from dataworkflows.slackbot.conversation import BotOptions
 from dataworkflows.slackbot.engine_client import EngineClient
+from dataworkflows.slackbot.options import BotOptions
 from dataworkflows.slackbot.replies import (
     ActionSetReplies,
     ConnectorReplies,

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import structlog
 
@@ -46,185 +45,21 @@ from dataworkflows.slackbot.messages import (
     status_output_problem_message,
     stopped_following_message,
 )
+from dataworkflows.slackbot.options import BotOptions, Origin
+from dataworkflows.slackbot.progress import (
+    ClickedMessage,
+    PostedMessage,
+    Progress,
+    ResponseUrlMessage,
+)
 from dataworkflows.slackbot.replies import SlackReplies
-from dataworkflows.slackbot.settings import BotSettings, SlackRunRule
 
-__all__ = ["BotOptions", "Conversation", "Origin"]
+__all__ = ["Conversation"]
 
 CANNOT_POST: Final = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 """Slack's answers when the bot may not post in a channel (a DM, a channel it is not in)."""
 
 _log = get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class BotOptions:
-    """How the bot behaves; :meth:`from_settings` reads them from the configuration."""
-
-    command: str = "/dw"
-    run_allow: tuple[SlackRunRule, ...] = ()
-    """Who may start which workflow where (``SLACK_RUN_ALLOW``); empty: nobody."""
-    status_workflow: str = "project-status-report"
-    status_input: str = "project"
-    public_url: str = "http://127.0.0.1:8080"
-    """The engine as people reach it, for links to runs."""
-    follow_max_s: float = 24 * 3600.0
-    """How long the bot follows a run before leaving a final note."""
-    follow_wait_s: float = 10.0
-    """Each read of a followed run waits up to this long on the engine for it to end."""
-    poll_initial_s: float = 0.5
-    """After a read of a followed run failed, the first pause before the next one."""
-    poll_max_s: float = 5.0
-    """The longest such pause (they grow by half each time)."""
-    runs_limit: int = 10
-    shutdown_grace_s: float = 5.0
-    """On shutdown, how long background work may finish before it is cancelled."""
-
-    @classmethod
-    def from_settings(cls, settings: BotSettings, **overrides: Any) -> BotOptions:
-        """The options ``settings`` configure, with ``overrides`` (tests shorten waits)."""
-        options = cls(
-            command=settings.command,
-            run_allow=settings.run_allow,
-            status_workflow=settings.status_workflow,
-            status_input=settings.status_input,
-            public_url=(settings.public_url or settings.engine_url).rstrip("/"),
-        )
-        return replace(options, **overrides)
-
-    def may_run(self, workflow: str, *, user: str, channel: str) -> bool:
-        """Whether ``user`` may start ``workflow`` from ``channel``."""
-        return any(rule.allows(workflow, user=user, channel=channel) for rule in self.run_allow)
-
-    def run_link(self, run_id: str) -> str:
-        """Where people see a run (the engine's API)."""
-        return f"{self.public_url}/v1/runs/{run_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """Who asked, where, and how to answer them."""
-
-    user: str
-    channel: str
-    response_url: str = ""
-    """A slash command's or button's ``response_url`` ("" for mentions)."""
-    thread_ts: str | None = None
-    """For mentions: the thread to answer in."""
-    request_id: str = field(default="", compare=False)
-
-    def trigger(self, command: str) -> dict[str, str]:
-        """What the engine records as having started a run asked for here."""
-        return {
-            "user": self.user,
-            "channel": self.channel,
-            "via": "slash_command" if self.response_url else "mention",
-            "command": command,
-        }
-
-
-class _Progress(Protocol):
-    """A message that shows how a run is going, updated in place."""
-
-    async def show(self, message: Message) -> None: ...
-
-    async def reply(self, message: Message) -> None:
-        """Another message beneath this one (in its thread where there is one)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class _PostedMessage:
-    """A message the bot posted with ``post_message``: updated with ``update_message``."""
-
-    slack: SlackReplies
-    channel: str
-    ts: str
-    thread_ts: str | None = None
-    """The thread the message is in, if it is a reply (Slack threads are one level)."""
-
-    async def show(self, message: Message) -> None:
-        await self.slack.update_message(
-            self.channel, self.ts, text=message.text, blocks=message.blocks
-        )
-
-    async def reply(self, message: Message) -> None:
-        await self.slack.post_message(
-            self.channel,
-            text=message.text,
-            blocks=message.blocks,
-            thread_ts=self.thread_ts or self.ts,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _ResponseUrlMessage:
-    """A message sent through a ``response_url``: each update is another respond."""
-
-    slack: SlackReplies
-    response_url: str
-    replace: bool
-
-    async def show(self, message: Message) -> None:
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=self.replace,
-        )
-
-    async def reply(self, message: Message) -> None:
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=False,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _ClickedMessage:
-    """The message a button was clicked on: updated in place, or replaced through the
-    button's ``response_url`` when the bot cannot update it (it came by response_url)."""
-
-    slack: SlackReplies
-    channel: str
-    ts: str
-    response_url: str
-
-    async def show(self, message: Message) -> None:
-        if self.channel and self.ts:
-            try:
-                await self.slack.update_message(
-                    self.channel, self.ts, text=message.text, blocks=message.blocks
-                )
-                return
-            except ActionFailed as failed:
-                if failed.error.retryable or not self.response_url:
-                    raise
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=True,
-        )
-
-    async def reply(self, message: Message) -> None:
-        if self.channel and self.ts:
-            await self.slack.post_message(
-                self.channel, text=message.text, blocks=message.blocks, thread_ts=self.ts
-            )
-            return
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=False,
-        )
 
 
 class Conversation:
@@ -448,7 +283,7 @@ class Conversation:
                 ),
             )
             return
-        progress = _ClickedMessage(self.slack, origin.channel, message_ts, origin.response_url)
+        progress = ClickedMessage(self.slack, origin.channel, message_ts, origin.response_url)
         link = self.options.run_link(run_id)
         await progress.show(retrying_message(run=failed, user=origin.user, link=link))
         await self._follow(queued, progress, user=origin.user)
@@ -457,7 +292,7 @@ class Conversation:
 
     async def _announce_and_follow(
         self, origin: Origin, started: StartedRun
-    ) -> tuple[RunInfo, _Progress] | None:
+    ) -> tuple[RunInfo, Progress] | None:
         """Announce the run, follow it, show its outcome: the finished run and its
         message (None when another delivery follows it, or the bot stopped following)."""
         run = started.run
@@ -478,7 +313,7 @@ class Conversation:
         finished = await self._follow(run, progress, user=origin.user)
         return None if finished is None else (finished, progress)
 
-    async def _open_progress(self, origin: Origin, message: Message) -> _Progress:
+    async def _open_progress(self, origin: Origin, message: Message) -> Progress:
         """Post the first message of a run where it was asked for (thread, channel), or
         through the slash command's response_url where the bot cannot post."""
         try:
@@ -489,12 +324,12 @@ class Conversation:
             if failed.error.upstream_code not in CANNOT_POST or not origin.response_url:
                 raise
             _log.info("posting through response_url", upstream_code=failed.error.upstream_code)
-            progress = _ResponseUrlMessage(self.slack, origin.response_url, replace=False)
+            progress = ResponseUrlMessage(self.slack, origin.response_url, replace=False)
             await progress.show(message)
             return progress
-        return _PostedMessage(self.slack, origin.channel, ts, thread_ts=origin.thread_ts)
+        return PostedMessage(self.slack, origin.channel, ts, thread_ts=origin.thread_ts)
 
-    async def _follow(self, run: RunInfo, progress: _Progress, *, user: str) -> RunInfo | None:
+    async def _follow(self, run: RunInfo, progress: Progress, *, user: str) -> RunInfo | None:
         """Wait on the engine (``?wait=``, ``follow_wait_s`` at a time) until the run ends
         or the bot gives up, then show the outcome: the finished run, or None when the
         bot stopped following. Only after a failed read does the bot pause (backing off

@@ -47,30 +47,29 @@ that is no longer current (409); :mod:`.service` recognises both.
 from __future__ import annotations
 
 import base64
-import html
-import re
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 import httpx
 
 from dataworkflows.connectors.confluence.port import (
-    ConfluenceAuthError,
-    ConfluenceConflict,
     ConfluenceError,
-    ConfluenceInvalidInput,
     ConfluenceNotFound,
-    ConfluenceRateLimited,
     ConfluenceUnavailable,
     Page,
     PageSort,
-    PageVersion,
-    SearchHit,
     SearchResults,
     Space,
+)
+from dataworkflows.connectors.confluence.responses import (
+    hit_from,
+    interpret,
+    links_base,
+    next_link,
+    page_from,
+    results_of,
+    space_from,
 )
 from dataworkflows.connectors.toolkit.transport import Upstream
 from dataworkflows.runtime.resilience import CircuitBreaker
@@ -81,11 +80,6 @@ MAX_PAGE_LIMIT: Final = 250
 """The largest ``limit`` of v2 list endpoints."""
 MAX_SEARCH_LIMIT: Final = 250
 """The largest ``limit`` this client asks of v1 search (Confluence may cap lower)."""
-
-_CURRENT_VERSION_RE: Final = re.compile(r"Current Version:\s*\[(\d+)\]", re.IGNORECASE)
-_HIGHLIGHT_RE: Final = re.compile(r"@@@(?:end)?hl@@@")
-_SPACE_PATH_RE: Final = re.compile(r"/(?:spaces|space|display)/([^/?#]+)")
-_MAX_TITLE: Final = 500
 
 
 def api_root(url: str) -> str:
@@ -140,10 +134,10 @@ class ConfluenceClient:
 
     async def space_by_key(self, key: str) -> Space | None:
         data, _ = await self._call("GET", f"{self._v2}/spaces", params={"keys": key})
-        base = _base(data)
-        for raw in _results(data):
+        base = links_base(data)
+        for raw in results_of(data):
             if raw.get("key") == key:
-                return _space(raw, base)
+                return space_from(raw, base)
         return None
 
     async def space_by_id(self, space_id: str) -> Space | None:
@@ -151,7 +145,7 @@ class ConfluenceClient:
             data, _ = await self._call("GET", f"{self._v2}/spaces/{space_id}")
         except ConfluenceNotFound:
             return None
-        return _space(data, _base(data))
+        return space_from(data, links_base(data))
 
     async def space_pages(
         self,
@@ -174,13 +168,13 @@ class ConfluenceClient:
         if include_body:
             params["body-format"] = "storage"
         async for data in self._paged(f"{self._v2}/pages", params):
-            base = _base(data)
-            yield [_page(raw, base) for raw in _results(data)]
+            base = links_base(data)
+            yield [page_from(raw, base) for raw in results_of(data)]
 
     async def get_page(self, page_id: str, *, include_body: bool = True) -> Page:
         params = {"body-format": "storage"} if include_body else None
         data, _ = await self._call("GET", f"{self._v2}/pages/{page_id}", params=params)
-        return _page(data, _base(data))
+        return page_from(data, links_base(data))
 
     async def create_page(
         self, *, space_id: str, title: str, body: str, parent_id: str | None = None
@@ -194,7 +188,7 @@ class ConfluenceClient:
         if parent_id is not None:
             document["parentId"] = parent_id
         data, _ = await self._call("POST", f"{self._v2}/pages", json=document)
-        return _page(data, _base(data), body_sent=body)
+        return page_from(data, links_base(data), body_sent=body)
 
     async def update_page(
         self, page_id: str, *, title: str, body: str, version: int, message: str = ""
@@ -207,15 +201,15 @@ class ConfluenceClient:
             "version": {"number": version, "message": message},
         }
         data, _ = await self._call("PUT", f"{self._v2}/pages/{page_id}", json=document)
-        return _page(data, _base(data), body_sent=body)
+        return page_from(data, links_base(data), body_sent=body)
 
     async def search(self, cql: str, *, page_size: int = 25) -> AsyncIterator[SearchResults]:
         params = {"cql": cql, "limit": str(max(1, min(page_size, MAX_SEARCH_LIMIT)))}
         async for data in self._paged(f"{self._v1}/search", params):
-            base = _base(data)
+            base = links_base(data)
             total = data.get("totalSize")
             yield SearchResults(
-                hits=[_hit(raw, base) for raw in _results(data)],
+                hits=[hit_from(raw, base) for raw in results_of(data)],
                 total_size=total if isinstance(total, int) else None,
             )
 
@@ -248,7 +242,7 @@ class ConfluenceClient:
         while True:
             data, response = await self._call("GET", url, params=query)
             yield data
-            link = _next_link(data, response)
+            link = next_link(data, response)
             # No early stop on an empty page: permission filtering can empty a page
             # that still has a successor. The repeat check below ends a loop.
             if not link:
@@ -293,214 +287,4 @@ class ConfluenceClient:
             raise ConfluenceUnavailable(
                 f"Confluence is unreachable for {what} ({type(exc).__name__})"
             ) from None
-        return _interpret(response, what), response
-
-
-def _interpret(response: httpx.Response, what: str) -> dict[str, Any]:
-    """The JSON object of a successful response, or the typed error it carries."""
-    status = response.status_code
-    if 200 <= status < 300:
-        if status == 204 or not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError:
-            raise ConfluenceError(
-                f"Confluence answered {what} with HTTP {status} but no JSON", status=status
-            ) from None
-        if not isinstance(body, dict):
-            raise ConfluenceError(
-                f"Confluence answered {what} with a JSON {type(body).__name__}, not an object",
-                status=status,
-            )
-        return body
-    title, code = _problem(response)
-    message = f"Confluence refused {what} (HTTP {status}): {title}"
-    if status in (401, 403):
-        raise ConfluenceAuthError(message, code=code, status=status)
-    if status == 404:
-        raise ConfluenceNotFound(message, code=code, status=status)
-    if status == 409:
-        match = _CURRENT_VERSION_RE.search(title)
-        raise ConfluenceConflict(
-            message,
-            current_version=int(match.group(1)) if match else None,
-            code=code or "CONFLICT",
-        )
-    if status in (400, 413, 422):
-        raise ConfluenceInvalidInput(message, code=code, status=status)
-    if status == 429:
-        raise ConfluenceRateLimited(
-            message, retry_after=_retry_after(response), code=code, status=429
-        )
-    if status >= 500:
-        retry_after = _retry_after(response) if status == 503 else None
-        raise ConfluenceUnavailable(message, retry_after=retry_after, code=code, status=status)
-    raise ConfluenceError(message, code=code, status=status)
-
-
-def _problem(response: httpx.Response) -> tuple[str, str | None]:
-    """Atlassian's error title and code, whichever of its shapes the body has."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    title: str | None = None
-    code: str | None = None
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors else None
-        if isinstance(first, dict):
-            # v2: {"errors": [{"status", "code", "title", "detail"}]}
-            title = _text(first.get("title")) or _text(first.get("message"))
-            detail = _text(first.get("detail"))
-            if detail and detail != title:
-                title = f"{title}: {detail}" if title else detail
-            code = _text(first.get("code"))
-        else:
-            # v1: {"statusCode", "message", "data"}; the gateway: {"code": 401, "message"}
-            title = _text(body.get("message")) or _text(body.get("errorMessage"))
-            if isinstance(body.get("code"), str):
-                code = body["code"]
-    if not title:
-        title = response.reason_phrase or f"HTTP {response.status_code}"
-    return title[:_MAX_TITLE], code
-
-
-def _text(value: object) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date), or None."""
-    header = response.headers.get("Retry-After")
-    if not header:
-        return None
-    header = header.strip()
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _next_link(data: Mapping[str, Any], response: httpx.Response) -> str | None:
-    links = data.get("_links")
-    if isinstance(links, dict) and isinstance(links.get("next"), str) and links["next"]:
-        return str(links["next"])
-    header = response.links.get("next")
-    if header and header.get("url"):
-        return str(header["url"])
-    return None
-
-
-def _results(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    results = data.get("results")
-    if not isinstance(results, list):
-        return []
-    return [r for r in results if isinstance(r, dict)]
-
-
-def _base(data: Mapping[str, Any]) -> str | None:
-    links = data.get("_links")
-    if isinstance(links, dict) and isinstance(links.get("base"), str):
-        return str(links["base"]).rstrip("/")
-    return None
-
-
-def _web_url(base: str | None, raw: Mapping[str, Any]) -> str | None:
-    links = raw.get("_links")
-    if not isinstance(links, dict):
-        return None
-    base = links.get("base") if isinstance(links.get("base"), str) else base
-    webui = links.get("webui")
-    if not base or not isinstance(webui, str):
-        return None
-    return f"{str(base).rstrip('/')}{webui}"
-
-
-def _optional_str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _space(raw: Mapping[str, Any], base: str | None) -> Space:
-    return Space(
-        id=str(raw["id"]),
-        key=str(raw.get("key") or ""),
-        name=str(raw.get("name") or ""),
-        type=str(raw.get("type") or ""),
-        status=str(raw.get("status") or ""),
-        homepage_id=_optional_str(raw.get("homepageId")),
-        url=_web_url(base, raw),
-    )
-
-
-def _page(raw: Mapping[str, Any], base: str | None, *, body_sent: str | None = None) -> Page:
-    version = raw.get("version") if isinstance(raw.get("version"), dict) else {}
-    assert isinstance(version, dict)
-    body = raw.get("body")
-    storage = body.get("storage") if isinstance(body, dict) else None
-    value = storage.get("value") if isinstance(storage, dict) else None
-    return Page(
-        id=str(raw["id"]),
-        title=str(raw.get("title") or ""),
-        status=str(raw.get("status") or "current"),
-        space_id=str(raw.get("spaceId") or ""),
-        parent_id=_optional_str(raw.get("parentId")),
-        author_id=_optional_str(raw.get("authorId")),
-        created_at=_optional_str(raw.get("createdAt")),
-        version=PageVersion(
-            number=int(version.get("number") or 0),
-            message=str(version.get("message") or ""),
-            created_at=_optional_str(version.get("createdAt")),
-            author_id=_optional_str(version.get("authorId")),
-            minor_edit=bool(version.get("minorEdit") or False),
-        ),
-        # A write's answer may leave the body out; it is what we sent.
-        body=str(value) if isinstance(value, str) else body_sent,
-        url=_web_url(base, raw),
-    )
-
-
-def _plain(text: str) -> str:
-    """Search text without Confluence's highlight markers and HTML escapes."""
-    return " ".join(html.unescape(_HIGHLIGHT_RE.sub("", text)).split())
-
-
-def _hit(raw: Mapping[str, Any], base: str | None) -> SearchHit:
-    content = raw.get("content") if isinstance(raw.get("content"), dict) else {}
-    assert isinstance(content, dict)
-    container = raw.get("resultGlobalContainer")
-    container = container if isinstance(container, dict) else {}
-    space_key: str | None = None
-    space = content.get("space")
-    if isinstance(space, dict) and isinstance(space.get("key"), str):
-        space_key = space["key"]
-    else:
-        expandable = content.get("_expandable")
-        for candidate in (
-            expandable.get("space") if isinstance(expandable, dict) else None,
-            container.get("displayUrl"),
-        ):
-            match = _SPACE_PATH_RE.search(candidate) if isinstance(candidate, str) else None
-            if match:
-                space_key = match.group(1)
-                break
-    url = raw.get("url")
-    title = content.get("title") if isinstance(content.get("title"), str) else raw.get("title")
-    return SearchHit(
-        id=_optional_str(content.get("id")),
-        type=str(content.get("type") or raw.get("entityType") or ""),
-        title=_plain(str(title or "")),
-        excerpt=_plain(str(raw.get("excerpt") or "")),
-        url=f"{base}{url}" if base and isinstance(url, str) else None,
-        space_key=space_key,
-        space_name=_optional_str(container.get("title")),
-        last_modified=_optional_str(raw.get("lastModified")),
-    )
+        return interpret(response, what), response

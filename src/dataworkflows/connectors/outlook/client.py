@@ -4,24 +4,25 @@ Wire rules (../shared/reference/microsoft-graph.md): app-only (client credential
 tokens for ``https://graph.microsoft.com/.default``; mailboxes addressed as
 ``/users/{id|upn}`` (there is no ``/me`` without a user); lists paged by following
 ``@odata.nextLink`` whole; errors are ``{"error": {"code", "message", "innerError"}}``
-and surface as ``ODataError``.
+and surface as ``ODataError``. :mod:`.translation` turns those into the port's errors,
+:mod:`.mapping` Graph's models into the port's types.
 
 Retries: the SDK's own retry middleware (msgraph-core's default pipeline) retries
 429/503/504, waiting exactly ``Retry-After`` when given and backing off exponentially
-otherwise. Two rules are added by :class:`BoundedRetryHandler`: a ``Retry-After``
-longer than ``max_wait_s`` is not slept here (the typed error carries it to the
-engine, which retries the step durably), and a ``POST`` that timed out at the gateway
-(504) is not repeated (the mail may have been sent). Reads are additionally retried
-with stamina on what the middleware does not cover (network failures, 500/502), and a
-circuit breaker stops calling a Graph that keeps failing.
+otherwise. Two rules are added by :class:`~.graph_http.BoundedRetryHandler`: a
+``Retry-After`` longer than ``max_wait_s`` is not slept here (the typed error carries
+it to the engine, which retries the step durably), and a ``POST`` that timed out at
+the gateway (504) is not repeated (the mail may have been sent). Reads are additionally
+retried with stamina on what the middleware does not cover (network failures, 500/502),
+and a circuit breaker stops calling a Graph that keeps failing.
 
-This module imports msgraph-sdk (a second or more): only :func:`build_outlook_client`
-callers import it, never the component, service or sandbox modules.
+This module imports msgraph-sdk (a second or more), as do :mod:`.graph_http`,
+:mod:`.mapping` and :mod:`.translation`: only :func:`build_outlook_client` callers
+import them, never the component, service or sandbox modules.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -29,7 +30,6 @@ from typing import Any, Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from azure.core.exceptions import AzureError, ClientAuthenticationError
 
 from dataworkflows.connectors.outlook.auth import (
     GRAPH_SCOPE,
@@ -37,25 +37,30 @@ from dataworkflows.connectors.outlook.auth import (
     microsoft_authority,
     token_url_for,
 )
+from dataworkflows.connectors.outlook.graph_http import (
+    AsyncCredential,
+    BoundedRetryHandler,
+    CredentialTokenProvider,
+    close_graph_http,
+)
+from dataworkflows.connectors.outlook.mapping import (
+    event_from,
+    message_from,
+    quoted,
+    recipients,
+    utc,
+)
 from dataworkflows.connectors.outlook.port import (
-    Attendee,
-    EmailAddress,
     Event,
-    EventTime,
     EventWindow,
-    Importance,
     Message,
     MessageQuery,
     OutgoingMail,
-    OutlookAuthError,
-    OutlookError,
-    OutlookInvalidInput,
-    OutlookNotFound,
     OutlookOutcomeUnknown,
-    OutlookRateLimited,
     OutlookUnavailable,
     SentMail,
 )
+from dataworkflows.connectors.outlook.translation import translate
 from dataworkflows.connectors.toolkit.transport import Upstream
 from dataworkflows.contracts import UpstreamError
 from dataworkflows.runtime.logging import get_logger
@@ -76,10 +81,7 @@ with warnings.catch_warnings():
     import msgraph.generated.users.item.send_mail.send_mail_request_builder
     import msgraph.generated.users.item.user_item_request_builder
     import msgraph.generated.users.users_request_builder  # noqa: F401
-    from kiota_abstractions.api_error import APIError
     from kiota_abstractions.authentication import (
-        AccessTokenProvider,
-        AllowedHostsValidator,
         AuthenticationProvider,
         BaseBearerTokenAuthenticationProvider,
     )
@@ -92,13 +94,11 @@ with warnings.catch_warnings():
     from kiota_http.middleware import RetryHandler
     from kiota_http.middleware.options import RetryHandlerOption
     from msgraph.generated.models.body_type import BodyType
-    from msgraph.generated.models.email_address import EmailAddress as GraphEmailAddress
     from msgraph.generated.models.event import Event as GraphEvent
     from msgraph.generated.models.importance import Importance as GraphImportance
     from msgraph.generated.models.item_body import ItemBody
     from msgraph.generated.models.message import Message as GraphMessage
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-    from msgraph.generated.models.recipient import Recipient
     from msgraph.generated.models.single_value_legacy_extended_property import (
         SingleValueLegacyExtendedProperty,
     )
@@ -123,7 +123,6 @@ with warnings.catch_warnings():
 __all__ = [
     "DEFAULT_API_URL",
     "IDEMPOTENCY_PROPERTY_ID",
-    "BoundedRetryHandler",
     "OutlookClient",
     "build_outlook_client",
     "warm_up",
@@ -173,72 +172,6 @@ _log = get_logger(__name__)
 T = TypeVar("T")
 
 
-class BoundedRetryHandler(RetryHandler):
-    """The SDK's retry handler, with two limits for a connector behind a durable engine.
-
-    - A ``Retry-After`` above ``max_wait_s`` is not slept: the 429/503 goes back to the
-      caller at once with its hint (sleeping minutes inside one step attempt would
-      outlast the step's timeout; the engine waits durably instead).
-    - A ``POST`` answered 504 is not repeated: the gateway gave up waiting, but Graph
-      may have sent the mail; repeating could send it twice.
-    """
-
-    def __init__(self, options: RetryHandlerOption, *, max_wait_s: float) -> None:
-        super().__init__(options)
-        self.max_wait_s = max_wait_s
-
-    def get_delay_time(
-        self,
-        retry_count: int,
-        response: httpx.Response | None = None,
-        delay: float = RetryHandlerOption.DEFAULT_DELAY,
-    ) -> float:
-        """The SDK's delay, or MAX_DELAY (no retry) for a Retry-After above max_wait_s."""
-        retry_after = self._get_retry_after(response)
-        if retry_after is not None and retry_after > self.max_wait_s:
-            return RetryHandlerOption.MAX_DELAY  # the handler then does not retry
-        return super().get_delay_time(retry_count, response, delay)
-
-    def should_retry(
-        self, request: httpx.Request, options: RetryHandlerOption, response: httpx.Response
-    ) -> bool:
-        """The SDK's rule, except that a POST answered 504 is never repeated."""
-        if request.method.upper() == "POST" and response.status_code == 504:
-            return False
-        return bool(super().should_retry(request, options, response))
-
-
-class _AsyncCredential(Protocol):
-    async def get_token(self, *scopes: str, **kwargs: Any) -> Any: ...
-
-    async def close(self) -> None: ...
-
-
-class _CredentialTokenProvider(AccessTokenProvider):
-    """Tokens from any async credential, for a Graph served over plain http.
-
-    kiota's azure provider refuses ``http://`` for any host but localhost; a sandbox
-    on a compose network is such a host, configured on purpose by the operator. The
-    allowed hosts still keep the token from going anywhere but the configured API.
-    """
-
-    def __init__(self, credential: _AsyncCredential, scopes: list[str], hosts: list[str]) -> None:
-        self._credential = credential
-        self._scopes = scopes
-        self._hosts = AllowedHostsValidator(hosts)
-
-    async def get_authorization_token(
-        self, uri: str, additional_authentication_context: dict[str, Any] | None = None
-    ) -> str:
-        if not self._hosts.is_url_host_valid(uri):
-            return ""
-        token = await self._credential.get_token(*self._scopes)
-        return str(token.token)
-
-    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
-        return self._hosts
-
-
 class OutlookClient:
     """:class:`~dataworkflows.connectors.outlook.port.OutlookPort` over msgraph-sdk.
 
@@ -250,7 +183,7 @@ class OutlookClient:
         self,
         *,
         graph: GraphServiceClient,
-        credential: _AsyncCredential,
+        credential: AsyncCredential,
         closers: Sequence[Callable[[], Awaitable[None]]] = (),
         attempts: int = 3,
         breaker: CircuitBreaker | None = None,
@@ -293,14 +226,14 @@ class OutlookClient:
         parameters = MessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(
             select=list(_MESSAGE_FIELDS),
             filter=query.filter,
-            search=_quoted(query.search),
+            search=quoted(query.search),
             orderby=list(query.order_by) if query.order_by else None,
             top=query.page_size,
         )
         config = RequestConfiguration[Any](query_parameters=parameters)
         page = await self._read(lambda: builder.get(request_configuration=config))
         while page is not None:
-            yield [_message(m) for m in page.value or []]
+            yield [message_from(m) for m in page.value or []]
             next_link = page.odata_next_link
             if not next_link:
                 return
@@ -309,8 +242,8 @@ class OutlookClient:
     async def event_pages(self, mailbox: str, window: EventWindow) -> AsyncIterator[list[Event]]:
         view = self.graph.users.by_user_id(mailbox).calendar_view
         parameters = CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
-            start_date_time=_utc(window.start),
-            end_date_time=_utc(window.end),
+            start_date_time=utc(window.start),
+            end_date_time=utc(window.end),
             select=list(_EVENT_FIELDS),
             orderby=["start/dateTime"],
             top=window.page_size,
@@ -320,7 +253,7 @@ class OutlookClient:
             config.headers.add("Prefer", f'outlook.timezone="{window.time_zone}"')
         page = await self._read(lambda: view.get(request_configuration=config))
         while page is not None:
-            yield [_event(e) for e in page.value or []]
+            yield [event_from(e) for e in page.value or []]
             next_link = page.odata_next_link
             if not next_link:
                 return
@@ -338,9 +271,9 @@ class OutlookClient:
                 content_type=BodyType.Html if mail.content_type == "html" else BodyType.Text,
                 content=mail.body,
             ),
-            to_recipients=_recipients(mail.to),
-            cc_recipients=_recipients(mail.cc) or None,
-            bcc_recipients=_recipients(mail.bcc) or None,
+            to_recipients=recipients(mail.to),
+            cc_recipients=recipients(mail.cc) or None,
+            bcc_recipients=recipients(mail.bcc) or None,
             importance=GraphImportance(mail.importance),
         )
         if idempotency_key is not None:
@@ -402,7 +335,7 @@ class OutlookClient:
         try:
             return await operation()
         except Exception as exc:
-            error = _translate(exc, write=write)
+            error = translate(exc, write=write)
             if error is None:
                 raise
             raise error from None
@@ -474,7 +407,7 @@ def build_outlook_client(
     )
     host = urlsplit(base).hostname or ""
     authority = microsoft_authority(endpoint, tenant_id)
-    credential: _AsyncCredential
+    credential: AsyncCredential
     auth: AuthenticationProvider
     if authority is not None:
         from azure.identity.aio import ClientSecretCredential
@@ -497,7 +430,7 @@ def build_outlook_client(
             http=token_transport,
         )
         auth = BaseBearerTokenAuthenticationProvider(
-            _CredentialTokenProvider(credential, [GRAPH_SCOPE], [host])
+            CredentialTokenProvider(credential, [GRAPH_SCOPE], [host])
         )
     closers.insert(0, credential.close)
 
@@ -511,7 +444,7 @@ def build_outlook_client(
     ]
     middleware.append(GraphTelemetryHandler(options=options[GraphTelemetryHandlerOption.get_key()]))
     GraphClientFactory.create_with_custom_middleware(middleware, client=graph_http)
-    closers.append(functools.partial(_close_graph_http, graph_http))
+    closers.append(functools.partial(close_graph_http, graph_http))
     adapter = GraphRequestAdapter(auth, client=graph_http)
     # A setter; without it requests go to graph.microsoft.com whatever the client says.
     adapter.base_url = base
@@ -521,214 +454,4 @@ def build_outlook_client(
         closers=closers,
         attempts=attempts,
         breaker=breaker,
-    )
-
-
-async def _close_graph_http(client: httpx.AsyncClient) -> None:
-    """Close a client msgraph-core wrapped, connections included.
-
-    msgraph-core's ``AsyncGraphTransport`` (which replaces the client's transports) has
-    no ``aclose``: closing the client alone would leave the wrapped transports' pooled
-    connections open. The wrapped ones are closed first.
-    """
-    for wrapped in (client._transport, *client._mounts.values()):
-        inner = getattr(wrapped, "transport", None)
-        if isinstance(inner, httpx.AsyncBaseTransport):
-            await inner.aclose()
-    await client.aclose()
-
-
-# Translation ------------------------------------------------------------------------
-
-_NOT_FOUND_CODES: Final = frozenset(
-    {
-        "ErrorItemNotFound",
-        "ResourceNotFound",
-        "MailboxNotEnabledForRESTAPI",
-        "ErrorInvalidUser",
-        "ErrorNonExistentMailbox",
-    }
-)
-
-
-def _translate(exc: Exception, *, write: bool) -> OutlookError | None:
-    """The port error for an exception from the SDK or a credential, or None (a bug)."""
-    if isinstance(exc, OutlookError):
-        return exc
-    if isinstance(exc, APIError):
-        return _api_error(exc, write=write)
-    if isinstance(exc, httpx.TransportError):
-        return _transport_error(exc, write=write)
-    if isinstance(exc, ClientAuthenticationError):
-        # azure-identity's message carries Entra's error and description, never the secret.
-        first = str(exc.message or exc).strip().splitlines()[0][:300]
-        return OutlookAuthError(f"Microsoft Entra ID refused the app's credentials: {first}")
-    if isinstance(exc, AzureError):
-        return OutlookUnavailable(f"the token endpoint failed ({type(exc).__name__})")
-    return None
-
-
-def _transport_error(exc: httpx.TransportError, *, write: bool) -> OutlookError:
-    """A failure below HTTP; for a write, whether Graph got the request is unknown
-    unless the connection was never made."""
-    if isinstance(exc, httpx.TimeoutException):
-        if write and not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-            return OutlookOutcomeUnknown(
-                "Microsoft Graph did not answer in time; the mail may or may not have been sent"
-            )
-        return OutlookUnavailable("Microsoft Graph did not answer in time")
-    kind = type(exc).__name__
-    if write and not isinstance(exc, httpx.ConnectError):
-        return OutlookOutcomeUnknown(
-            f"the connection to Microsoft Graph failed mid-request ({kind}); the mail "
-            "may or may not have been sent"
-        )
-    return OutlookUnavailable(f"Microsoft Graph is unreachable ({kind})")
-
-
-def _api_error(exc: APIError, *, write: bool) -> OutlookError:
-    status = exc.response_status_code
-    code: str | None = None
-    message = exc.message or ""
-    request_id: str | None = None
-    if isinstance(exc, ODataError) and exc.error is not None:
-        code = exc.error.code
-        message = exc.error.message or message
-        inner = exc.error.inner_error
-        request_id = inner.request_id if inner is not None else None
-    suffix = f" (request-id {request_id})" if request_id else ""
-    label = f"{status} {code}" if code else f"{status}"
-    text = f"Microsoft Graph answered {label}: {message or 'no message'}{suffix}"
-    retry_after = _retry_after(exc.response_headers)
-    if status in (401, 403):
-        hint = (
-            " (the app needs the Mail.Read, Calendars.Read and Mail.Send application "
-            "permissions, with admin consent)"
-            if status == 403
-            else ""
-        )
-        return OutlookAuthError(text + hint, code=code, status=status)
-    if status == 404 or code in _NOT_FOUND_CODES:
-        return OutlookNotFound(text, code=code, status=status)
-    if status == 429:
-        return OutlookRateLimited(text, retry_after=retry_after, code=code, status=status)
-    if status == 504 and write:
-        return OutlookOutcomeUnknown(text, code=code, status=status, retry_after=retry_after)
-    if status is not None and status >= 500:
-        return OutlookUnavailable(text, code=code, status=status, retry_after=retry_after)
-    if status is not None and status in (400, 405, 406, 411, 413, 415, 416, 422):
-        return OutlookInvalidInput(text, code=code, status=status)
-    return OutlookError(text, code=code, status=status)
-
-
-def _retry_after(headers: object) -> float | None:
-    getter = getattr(headers, "get", None)
-    if getter is None:
-        return None
-    value = getter("retry-after") or getter("Retry-After")
-    if not isinstance(value, str):
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
-# Normalisation ----------------------------------------------------------------------
-
-
-def _quoted(search: str | None) -> str | None:
-    # Graph wants the $search value in double quotes: "pizza", "subject:pizza".
-    if search is None:
-        return None
-    text = search.strip()
-    if text.startswith('"') and text.endswith('"') and len(text) > 1:
-        return text
-    escaped = text.replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def _utc(moment: dt.datetime) -> str:
-    # A naive time means UTC (as Graph reads it); 'Z' avoids a '+' in the query string.
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-    return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _recipients(addresses: Sequence[str]) -> list[Recipient]:
-    return [Recipient(email_address=GraphEmailAddress(address=a)) for a in addresses]
-
-
-def _address(recipient: Recipient | None) -> EmailAddress | None:
-    if recipient is None or recipient.email_address is None:
-        return None
-    return EmailAddress(name=recipient.email_address.name, address=recipient.email_address.address)
-
-
-def _enum(value: object) -> str | None:
-    if value is None:
-        return None
-    raw = getattr(value, "value", value)
-    return str(raw)
-
-
-_IMPORTANCE: Final[dict[str, Importance]] = {"low": "low", "normal": "normal", "high": "high"}
-
-
-def _message(raw: GraphMessage) -> Message:
-    return Message(
-        id=str(raw.id),
-        subject=raw.subject,
-        sender=_address(raw.from_),
-        to=[a for a in (_address(r) for r in raw.to_recipients or []) if a is not None],
-        cc=[a for a in (_address(r) for r in raw.cc_recipients or []) if a is not None],
-        received_at=raw.received_date_time,
-        sent_at=raw.sent_date_time,
-        preview=raw.body_preview,
-        web_link=raw.web_link,
-        has_attachments=bool(raw.has_attachments),
-        importance=_IMPORTANCE.get(_enum(raw.importance) or ""),
-        is_read=raw.is_read,
-        conversation_id=raw.conversation_id,
-    )
-
-
-def _event_time(value: Any) -> EventTime | None:
-    if value is None or not value.date_time:
-        return None
-    text = str(value.date_time)
-    # Graph sends seven fractional digits ("09:30:00.0000000"); keep whole seconds.
-    whole, _, fraction = text.partition(".")
-    if fraction.strip("0"):
-        whole = text
-    return EventTime(date_time=whole, time_zone=str(value.time_zone or "UTC"))
-
-
-def _event(raw: GraphEvent) -> Event:
-    attendees = []
-    for attendee in raw.attendees or []:
-        address = attendee.email_address
-        attendees.append(
-            Attendee(
-                name=address.name if address else None,
-                address=address.address if address else None,
-                type=_enum(attendee.type),
-                response=_enum(attendee.status.response) if attendee.status else None,
-            )
-        )
-    online = raw.online_meeting.join_url if raw.online_meeting is not None else None
-    return Event(
-        id=str(raw.id),
-        subject=raw.subject,
-        start=_event_time(raw.start),
-        end=_event_time(raw.end),
-        is_all_day=bool(raw.is_all_day),
-        is_cancelled=bool(raw.is_cancelled),
-        organizer=_address(raw.organizer),
-        attendees=attendees,
-        location=(raw.location.display_name or None) if raw.location is not None else None,
-        online_meeting_url=online or raw.online_meeting_url,
-        web_link=raw.web_link,
-        type=_enum(raw.type),
-        series_master_id=raw.series_master_id,
     )

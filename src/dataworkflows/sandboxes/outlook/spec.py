@@ -45,7 +45,8 @@ class OutlookSandboxSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _create(*, tenant_id: str, client_id: str, client_secret: str, public_url: str) -> Any:
-    from dataworkflows.sandboxes.outlook.app import OutlookSandbox, create_outlook_sandbox_app
+    from dataworkflows.sandboxes.outlook.app import create_outlook_sandbox_app
+    from dataworkflows.sandboxes.outlook.state import OutlookSandbox
 
     sandbox = OutlookSandbox(
         tenant_id=tenant_id,

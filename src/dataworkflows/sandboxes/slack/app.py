@@ -4,8 +4,8 @@ side of slash commands, @mentions and button clicks towards the bot.
 Served by ``dataworkflows serve sandbox slack`` (and ``dev`` without Slack
 credentials). Written from Slack's documentation, not from our client: another
 client written from the same docs must work against it. The shapes and their sources
-are described in :mod:`.sandbox_webapi` (Web API and response_urls) and
-:mod:`.sandbox_driver` (what is sent to the bot); the data is the seeded
+are described in :mod:`.webapi` (Web API and response_urls) and
+:mod:`.driver` (what is sent to the bot); the data is the seeded
 :mod:`.demo_data` workspace matching the Monday demo account.
 
 Slack's endpoints:
@@ -36,7 +36,7 @@ Test controls (NOT part of Slack; they exist only here, unauthenticated):
 - ``GET /sandbox/ephemeral``: messages shown to one user only;
 - ``GET /sandbox/deliveries``: everything sent to the bot and how it answered;
 - ``POST /sandbox/send/{command,mention,url_verification,action}``: play Slack
-  towards the bot (:mod:`.sandbox_driver`).
+  towards the bot (:mod:`.driver`).
 """
 
 from __future__ import annotations
@@ -56,30 +56,29 @@ from litestar.params import FromPath
 from dataworkflows.contracts.slack_signing import sign_request
 from dataworkflows.runtime.app import create_app
 from dataworkflows.sandboxes.controls import sandbox_controls
+from dataworkflows.sandboxes.slack.api_base import ApiAnswer
 from dataworkflows.sandboxes.slack.driver import (
-    ActionDelivery,
-    CommandDelivery,
-    DriverError,
-    MentionDelivery,
-    VerificationDelivery,
     send_action,
     send_command,
     send_mention,
     send_url_verification,
 )
+from dataworkflows.sandboxes.slack.driver_base import (
+    ActionDelivery,
+    CommandDelivery,
+    DriverError,
+    MentionDelivery,
+    VerificationDelivery,
+)
+from dataworkflows.sandboxes.slack.response_url import handle_response_url
 from dataworkflows.sandboxes.slack.state import (
     Fault,
     FaultKind,
     RecordedRequest,
     SlackSandbox,
 )
-from dataworkflows.sandboxes.slack.webapi import (
-    ApiAnswer,
-    channel_view,
-    handle_method,
-    handle_response_url,
-    message_view,
-)
+from dataworkflows.sandboxes.slack.views import channel_view, message_view
+from dataworkflows.sandboxes.slack.webapi import handle_method
 
 __all__ = [
     "Fault",

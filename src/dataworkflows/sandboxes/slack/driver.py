@@ -26,6 +26,7 @@ Every request is signed with the signing secret
 (:func:`~dataworkflows.contracts.slack_signing.sign_request`)
 at the current wall-clock time (what the bot checks its replay window against), unless
 the caller asks for another ``timestamp`` or a ``bad_signature`` to test refusals.
+The request bodies and the signed POST are :mod:`.driver_base`'s.
 """
 
 from __future__ import annotations
@@ -36,186 +37,29 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal
+from typing import Any
 
-import httpx
-import msgspec
-
-from dataworkflows.contracts.slack_signing import SIGNATURE_HEADER, signed_headers
-from dataworkflows.sandboxes.slack.demo_data import (
-    DEMO_USERS,
-    PROJECT_CHANNEL_IDS,
-    DemoChannel,
-    DemoMessage,
-    DemoUser,
+from dataworkflows.sandboxes.slack.chat import post_bot_message
+from dataworkflows.sandboxes.slack.demo_data import DemoChannel, DemoMessage, DemoUser
+from dataworkflows.sandboxes.slack.driver_base import (
+    ActionDelivery,
+    CommandDelivery,
+    DriverError,
+    MentionDelivery,
+    VerificationDelivery,
+    post_to_bot,
+    requested_channel,
+    requested_user,
 )
-from dataworkflows.sandboxes.slack.state import (
-    Delivery,
-    EphemeralMessage,
-    SlackSandbox,
-    random_id,
-)
-from dataworkflows.sandboxes.slack.webapi import message_view, post_bot_message
+from dataworkflows.sandboxes.slack.state import EphemeralMessage, SlackSandbox, random_id
+from dataworkflows.sandboxes.slack.views import message_view
 
 __all__ = [
-    "ActionDelivery",
-    "CommandDelivery",
-    "DriverError",
-    "MentionDelivery",
-    "VerificationDelivery",
     "send_action",
     "send_command",
     "send_mention",
     "send_url_verification",
 ]
-
-USER_AGENT: Final = "Slackbot 1.0 (+https://api.slack.com/robots)"
-
-Timeout = Annotated[float, msgspec.Meta(gt=0, le=60)]
-
-
-class DriverError(Exception):
-    """A driver request the sandbox cannot carry out (unknown channel, message...)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class _Signing(msgspec.Struct, kw_only=True):
-    timestamp: int | None = None
-    """Sign as if sent at this unix time (default: now)."""
-    bad_signature: bool = False
-    """Send a signature that does not match (the bot must refuse it)."""
-    timeout_s: Timeout = 10.0
-    """How long to wait for the bot (Slack itself gives up after 3 s)."""
-
-
-class CommandDelivery(_Signing, forbid_unknown_fields=True, kw_only=True):
-    """``POST /sandbox/send/command``: a slash command typed by ``user_id`` in ``channel_id``."""
-
-    text: str = ""
-    command: str = "/dw"
-    user_id: str | None = None
-    """Default: the first demo user (Maya Patel)."""
-    channel_id: str | None = None
-    """Default: ``#proj-apollo``. A ``D...`` id is a direct message."""
-
-
-class MentionDelivery(_Signing, forbid_unknown_fields=True, kw_only=True):
-    """``POST /sandbox/send/mention``: ``user`` writes ``<@BOT> text`` in ``channel``."""
-
-    text: str = "status apollo"
-    user: str | None = None
-    channel: str | None = None
-    thread_ts: str | None = None
-    retry_num: Annotated[int, msgspec.Meta(ge=1, le=3)] | None = None
-    """Mark the first delivery as this retry (``X-Slack-Retry-Num``)."""
-    retry_reason: str = "http_timeout"
-    redeliver: Annotated[int, msgspec.Meta(ge=0, le=3)] = 0
-    """Send the same envelope this many more times, as Slack's retries."""
-
-
-class VerificationDelivery(_Signing, forbid_unknown_fields=True, kw_only=True):
-    """``POST /sandbox/send/url_verification``: the Events API's challenge."""
-
-    challenge: str | None = None
-
-
-class ActionDelivery(_Signing, forbid_unknown_fields=True, kw_only=True):
-    """``POST /sandbox/send/action``: ``user_id`` clicks ``action_id`` on ``message_ts``."""
-
-    action_id: str
-    message_ts: str
-    value: str | None = None
-    """Default: the button's own ``value``."""
-    user_id: str | None = None
-    channel_id: str | None = None
-    block_id: str | None = None
-
-
-# -- helpers -----------------------------------------------------------------------------
-
-
-def _user(sandbox: SlackSandbox, user_id: str | None) -> DemoUser:
-    if user_id is None:
-        return DEMO_USERS[0]
-    user = sandbox.workspace.user(user_id)
-    if user is None:
-        known = ", ".join(f"{u.id} ({u.real_name})" for u in sandbox.workspace.users)
-        raise DriverError(400, f"no user {user_id!r} in the demo workspace; users: {known}")
-    return user
-
-
-def _channel(sandbox: SlackSandbox, channel_id: str | None) -> DemoChannel:
-    channel = sandbox.workspace.channel(channel_id or PROJECT_CHANNEL_IDS["apollo"])
-    if channel is None:
-        known = ", ".join(f"{c.id} (#{c.name})" for c in sandbox.workspace.channels.values())
-        raise DriverError(
-            404, f"no channel {channel_id!r} in the demo workspace; channels: {known}"
-        )
-    return channel
-
-
-async def _post(
-    sandbox: SlackSandbox,
-    kind: Literal["command", "event", "url_verification", "action"],
-    path: str,
-    body: bytes,
-    *,
-    content_type: str,
-    signing: _Signing,
-    retry: tuple[int, str] | None = None,
-) -> dict[str, Any]:
-    """Sign and POST ``body`` to the bot; what came back, timed."""
-    url = f"{sandbox.bot_url}{path}"
-    headers = {
-        "Content-Type": content_type,
-        "User-Agent": USER_AGENT,
-        **signed_headers(sandbox.signing_secret, body, timestamp=signing.timestamp),
-    }
-    if signing.bad_signature:
-        headers[SIGNATURE_HEADER] = "v0=" + "0" * 64
-    if retry is not None:
-        headers["X-Slack-Retry-Num"] = str(retry[0])
-        headers["X-Slack-Retry-Reason"] = retry[1]
-    started = time.perf_counter()
-    status: int | None = None
-    text = ""
-    response_type: str | None = None
-    no_retry = False
-    error: str | None = None
-    try:
-        response = await sandbox.bot_client().post(
-            url, content=body, headers=headers, timeout=signing.timeout_s
-        )
-        status, text = response.status_code, response.text
-        response_type = response.headers.get("content-type")
-        no_retry = response.headers.get("x-slack-no-retry") == "1"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: the bot at {url} did not answer"
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    sandbox.deliveries.append(
-        Delivery(
-            kind=kind,
-            url=url,
-            retry_num=retry[0] if retry else None,
-            status=status,
-            body=text,
-            elapsed_ms=elapsed_ms,
-            error=error,
-        )
-    )
-    return {
-        "status": status,
-        "body": text,
-        "content_type": response_type,
-        "elapsed_ms": elapsed_ms,
-        "within_deadline": status is not None and elapsed_ms <= sandbox.ack_deadline_ms,
-        "no_retry": no_retry,
-        "error": error,
-    }
 
 
 def _record_ack(
@@ -261,12 +105,12 @@ def _record_ack(
 
 async def send_command(sandbox: SlackSandbox, request: CommandDelivery) -> dict[str, Any]:
     """Send a signed slash command to ``<bot_url>/slack/commands``."""
-    user = _user(sandbox, request.user_id)
+    user = requested_user(sandbox, request.user_id)
     channel: DemoChannel | None
     if request.channel_id and request.channel_id.startswith("D"):
         channel, channel_id, channel_name = None, request.channel_id, "directmessage"
     else:
-        channel = _channel(sandbox, request.channel_id)
+        channel = requested_channel(sandbox, request.channel_id)
         channel_id, channel_name = channel.id, channel.name
     team = sandbox.workspace.team
     minted = sandbox.mint_response_url("commands", channel_id=channel_id, user_id=user.id)
@@ -287,7 +131,7 @@ async def send_command(sandbox: SlackSandbox, request: CommandDelivery) -> dict[
         "trigger_id": trigger_id,
     }
     body = urllib.parse.urlencode(fields).encode()
-    sent = await _post(
+    sent = await post_to_bot(
         sandbox,
         "command",
         "/slack/commands",
@@ -326,8 +170,8 @@ def _mention_blocks(bot_user: str, text: str, block_id: str) -> list[dict[str, A
 
 async def send_mention(sandbox: SlackSandbox, request: MentionDelivery) -> dict[str, Any]:
     """Post ``<@BOT> text`` as the user, then deliver its ``app_mention`` event."""
-    user = _user(sandbox, request.user)
-    channel = _channel(sandbox, request.channel)
+    user = requested_user(sandbox, request.user)
+    channel = requested_channel(sandbox, request.channel)
     if channel.is_archived:
         raise DriverError(400, f"#{channel.name} is archived: nobody can write there")
     ws = sandbox.workspace
@@ -402,7 +246,7 @@ async def send_mention(sandbox: SlackSandbox, request: MentionDelivery) -> dict[
     tries = [first] + [(first or 0) + n for n in range(1, request.redeliver + 1)]
     for retry_num in tries:
         retry = (retry_num, request.retry_reason) if retry_num else None
-        sent = await _post(
+        sent = await post_to_bot(
             sandbox,
             "event",
             "/slack/events",
@@ -423,7 +267,7 @@ async def send_url_verification(
     body = json.dumps(
         {"token": sandbox.verification_token, "challenge": challenge, "type": "url_verification"}
     ).encode()
-    sent = await _post(
+    sent = await post_to_bot(
         sandbox,
         "url_verification",
         "/slack/events",
@@ -457,8 +301,8 @@ def _find_element(
 
 async def send_action(sandbox: SlackSandbox, request: ActionDelivery) -> dict[str, Any]:
     """Send a signed ``block_actions`` payload for a click on a button of a message."""
-    user = _user(sandbox, request.user_id)
-    channel = _channel(sandbox, request.channel_id)
+    user = requested_user(sandbox, request.user_id)
+    channel = requested_channel(sandbox, request.channel_id)
     ws = sandbox.workspace
     stored = channel.message(request.message_ts)
     ephemeral = next(
@@ -520,7 +364,7 @@ async def send_action(sandbox: SlackSandbox, request: ActionDelivery) -> dict[st
     if stored is not None:
         payload["message"] = message_view(ws, channel, stored)
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-    sent = await _post(
+    sent = await post_to_bot(
         sandbox,
         "action",
         "/slack/interactivity",

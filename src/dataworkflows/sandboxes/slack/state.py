@@ -2,8 +2,8 @@
 injected faults and the logs tests read.
 
 Everything here is in memory and owned by one :class:`SlackSandbox`; the Web API
-(:mod:`.sandbox_webapi`), the driver that plays Slack towards the bot
-(:mod:`.sandbox_driver`) and the HTTP app (:mod:`.sandbox`) all work on it.
+(:mod:`.webapi`), the driver that plays Slack towards the bot
+(:mod:`.driver`) and the HTTP app (:mod:`.app`) all work on it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 import string
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from typing import Annotated, Any, Final, Literal
 import httpx
 import msgspec
 
+from dataworkflows.sandboxes.controls import FaultQueue
 from dataworkflows.sandboxes.slack.demo_data import ANCHOR, SlackWorkspace, format_ts
 
 __all__ = [
@@ -177,12 +177,6 @@ class Delivery(msgspec.Struct, frozen=True):
     error: str | None = None
 
 
-@dataclass(slots=True)
-class _QueuedFault:
-    fault: Fault
-    remaining: int
-
-
 _ALNUM: Final = string.ascii_letters + string.digits
 
 
@@ -232,7 +226,7 @@ class SlackSandbox:
         self.deliveries: list[Delivery] = []
         self.response_urls: dict[str, MintedUrl] = {}
         self.ephemeral: list[EphemeralMessage] = []
-        self._faults: deque[_QueuedFault] = deque()
+        self._faults: FaultQueue[Fault] = FaultQueue()
         self._last_micros = self.workspace.latest_ts_micros()
         self._http: httpx.AsyncClient | None = None
 
@@ -307,7 +301,7 @@ class SlackSandbox:
 
     def inject(self, fault: Fault) -> None:
         """Queue ``fault`` for the next ``fault.times`` matching requests."""
-        self._faults.append(_QueuedFault(fault, fault.times))
+        self._faults.add(fault, fault.times)
 
     def clear_faults(self) -> None:
         """Forget every queued fault."""
@@ -315,15 +309,11 @@ class SlackSandbox:
 
     def take_fault(self, method: str) -> Fault | None:
         """The first queued fault that matches ``method`` (counting one use), if any."""
-        for queued in self._faults:
-            wanted = queued.fault.method
-            matches = wanted == method if wanted else method != "response_url"
-            if matches:
-                queued.remaining -= 1
-                if queued.remaining <= 0:
-                    self._faults.remove(queued)
-                return queued.fault
-        return None
+
+        def applies(fault: Fault) -> bool:
+            return fault.method == method if fault.method else method != "response_url"
+
+        return self._faults.take(applies)
 
     # -- reset ------------------------------------------------------------------------
 
