@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -64,8 +65,16 @@ class CliProcess:
         """Everything the process printed on stderr so far (its logs)."""
         return self._stderr_path.read_text(errors="replace")
 
-    def wait_http(self, url: str, *, status: int = 200, timeout: float = 60.0) -> httpx.Response:
-        """Poll ``url`` until it answers ``status``; fail with the process's output if not."""
+    def wait_http(
+        self,
+        url: str,
+        *,
+        status: int = 200,
+        timeout: float = 60.0,
+        verify: ssl.SSLContext | bool = True,
+    ) -> httpx.Response:
+        """Poll ``url`` until it answers ``status``; fail with the process's output if not.
+        ``verify``: what an https:// URL's certificate is checked against."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         last: str = "no answer"
@@ -75,7 +84,7 @@ class CliProcess:
                     f"{self.args} exited with {self.process.returncode}\n{self.stderr[-4000:]}"
                 )
             try:
-                response = httpx.get(url, timeout=2.0)
+                response = httpx.get(url, timeout=2.0, verify=verify)
             except httpx.TransportError as exc:
                 last = repr(exc)
             else:

@@ -15,7 +15,8 @@ from dataworkflows.composition.serve import serve_app
 from dataworkflows.composition.settings import Configuration, Settings, connector_specs
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.plugins import SandboxNotConfigured, SandboxSpec, load_sandbox
-from dataworkflows.runtime.serving import bind_socket, local_url
+from dataworkflows.runtime.serving import bind_socket, display_host, local_url
+from dataworkflows.runtime.tls import local_certificates
 
 __all__ = ["run_sandbox", "sandboxes"]
 
@@ -40,8 +41,17 @@ def run_sandbox(settings: Settings, configuration: Configuration, name: str) -> 
         raise ConfigurationProblem(f"the {name} sandbox runs only inside `dataworkflows dev`")
     section = configuration.section(sandbox.settings)
     sock = bind_socket(settings.host, settings.port_or(sandbox.default_port))
+    tls = None
+    if sandbox.tls is not None and sandbox.tls(section):
+        # A CA of this start, so that clients that accept only https:// can be pointed
+        # here: trust its ca.pem (SSL_CERT_FILE, verify=, connection_verify=).
+        tls = local_certificates(
+            settings.data_dir / f"sandbox-{name}",
+            [display_host(settings.host), "127.0.0.1", "localhost"],
+        )
+    url = local_url(settings.host, sock.getsockname()[1], https=tls is not None)
     try:
-        app = sandbox.app(section, local_url(settings.host, sock.getsockname()[1]))
+        app = sandbox.app(section, url)
     except SandboxNotConfigured as exc:
         sock.close()
         raise ConfigurationProblem(str(exc)) from None
@@ -50,5 +60,11 @@ def run_sandbox(settings: Settings, configuration: Configuration, name: str) -> 
         sock,
         contextlib.nullcontext(app),
         host=settings.host,
-        announce=lambda url: _log.info("sandbox listening", sandbox=name, url=url),
+        tls=tls,
+        announce=lambda url: _log.info(
+            "sandbox listening",
+            sandbox=name,
+            url=url,
+            **({} if tls is None else {"ca_file": str(tls.ca_file)}),
+        ),
     )

@@ -33,6 +33,7 @@ from dataworkflows.runtime.serving import (
     serve_until_stopped,
 )
 from dataworkflows.runtime.settings import env, parse_http_url
+from dataworkflows.runtime.tls import TlsFiles
 from dataworkflows.tracker.settings import TrackerSettings
 
 __all__ = [
@@ -72,16 +73,17 @@ def serve_app(
     *,
     host: str,
     announce: Callable[[str], None],
+    tls: TlsFiles | None = None,
 ) -> int:
     """Serve the app ``app`` opens on ``sock`` until stopped (the socket is closed after);
-    ``announce`` gets its URL once it listens. One component per process: ``serve X``."""
+    ``announce`` gets its URL once it listens. One component per process: ``serve X``.
+    With ``tls``, over HTTPS."""
 
     async def run() -> None:
         async with app as opened:
-            served = ServedApp(name=name, app=opened, sock=sock)
-            await serve_until_stopped(
-                [served], on_started=lambda: announce(local_url(host, served.port))
-            )
+            served = ServedApp(name=name, app=opened, sock=sock, tls=tls)
+            url = local_url(host, served.port, https=tls is not None)
+            await serve_until_stopped([served], on_started=lambda: announce(url))
 
     try:
         run_loop(run())

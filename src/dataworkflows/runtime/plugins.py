@@ -68,6 +68,9 @@ class SandboxSpec(Generic[S]):
     dev: Callable[[S, str, int], StandIn | None]
     """For ``dev``: given its settings, the host and a port, the stand-in started there,
     or None when the vendor is configured (nothing to stand in for)."""
+    tls: Callable[[S], bool] | None = None
+    """Whether ``serve sandbox`` serves HTTPS for these settings (with a CA it makes at
+    start, written to ``DW_DATA_DIR/sandbox-<name>/ca.pem``); None: never."""
     app: Callable[[S, str], Any] | None = None
     """The sandbox's ASGI app for ``serve sandbox``, given its settings and the URL it
     listens at; raises :class:`SandboxNotConfigured` naming what to set. None: a

@@ -21,6 +21,8 @@ from typing import Any
 
 import uvicorn
 
+from dataworkflows.runtime.tls import TlsFiles
+
 __all__ = [
     "AddressUnavailable",
     "ServedApp",
@@ -48,6 +50,8 @@ class ServedApp:
     name: str
     app: Any
     sock: socket.socket
+    tls: TlsFiles | None = None
+    """Serve HTTPS with this certificate (None: plain HTTP)."""
 
     @property
     def port(self) -> int:
@@ -120,6 +124,8 @@ async def serve_until_stopped(
                 lifespan="on",
                 server_header=False,
                 timeout_graceful_shutdown=10,
+                ssl_certfile=None if served.tls is None else str(served.tls.cert_file),
+                ssl_keyfile=None if served.tls is None else str(served.tls.key_file),
             )
         )
         for served in apps
@@ -168,6 +174,6 @@ def display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def local_url(host: str, port: int) -> str:
+def local_url(host: str, port: int, *, https: bool = False) -> str:
     """Where a component bound to ``host``:``port`` is reached from this machine."""
-    return f"http://{display_host(host)}:{port}"
+    return f"{'https' if https else 'http'}://{display_host(host)}:{port}"

@@ -43,6 +43,7 @@ __all__ = [
     "float_between",
     "int_between",
     "load_section",
+    "parse_bool",
     "parse_http_url",
     "parse_identifier",
     "parse_path",
@@ -320,6 +321,16 @@ def parse_log_format(name: str, raw: str) -> LogFormat:
 def parse_path(name: str, raw: str) -> Path:
     """A path; ``~`` is expanded."""
     return Path(raw).expanduser()
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``), any case."""
+    word = raw.lower()
+    if word in ("true", "1", "yes", "on"):
+        return True
+    if word in ("false", "0", "no", "off"):
+        return False
+    raise SettingsError(name, f"must be true or false, got {raw!r}")
 
 
 def parse_text(name: str, raw: str) -> str:

@@ -64,7 +64,7 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Litestar, Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from dataworkflows.runtime.app import create_app
 from dataworkflows.sandboxes.controls import sandbox_controls
@@ -85,7 +85,11 @@ from dataworkflows.sandboxes.outlook.identity import (
     aad_body,
     basic_credentials,
     expired_secret,
+    instance_discovery,
+    known_tenant,
+    openid_configuration,
     token_answer,
+    unknown_tenant,
 )
 from dataworkflows.sandboxes.outlook.state import (
     Fault,
@@ -281,6 +285,15 @@ class _MailboxInfo(msgspec.Struct, frozen=True):
     has_mailbox: bool
 
 
+def _json(status: int, body: Any) -> Response[bytes]:
+    return Response(
+        json.dumps(body).encode(),
+        status_code=status,
+        media_type="application/json; charset=utf-8",
+        headers={"Cache-Control": "max-age=86400, private"} if status == 200 else {},
+    )
+
+
 def create_outlook_sandbox_app(sandbox: OutlookSandbox) -> Litestar:
     """The sandbox's HTTP app: the token endpoint, ``/v1.0``, and the ``/sandbox/*`` controls."""
 
@@ -291,6 +304,29 @@ def create_outlook_sandbox_app(sandbox: OutlookSandbox) -> Litestar:
     )
     async def token(tenant: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
         return await _answer_token(sandbox, request, tenant)
+
+    @get(
+        "/{tenant:str}/v2.0/.well-known/openid-configuration",
+        summary="The tenant's OpenID Connect discovery document",
+    )
+    async def openid_config(tenant: FromPath[str]) -> Response[bytes]:
+        if not known_tenant(sandbox, tenant):
+            return _json(400, aad_body(unknown_tenant(tenant)))
+        return _json(200, openid_configuration(sandbox.public_url, sandbox.tenant_id))
+
+    @get("/common/discovery/instance", summary="The identity platform's instance discovery")
+    async def discovery_instance(
+        authorization_endpoint: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        return _json(200, instance_discovery(sandbox.public_url, authorization_endpoint))
+
+    @get("/{tenant:str}/discovery/v2.0/keys", summary="The tenant's token signing keys")
+    async def signing_keys(tenant: FromPath[str]) -> Response[bytes]:
+        if not known_tenant(sandbox, tenant):
+            return _json(400, aad_body(unknown_tenant(tenant)))
+        # The sandbox's tokens are not signed with published keys: resource servers
+        # (Graph, here) check them, and it is the sandbox.
+        return _json(200, {"keys": []})
 
     @get("/v1.0/{path:path}", summary="Microsoft Graph v1.0 (reads)")
     async def graph_get(path: FromPath[str], request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -325,6 +361,9 @@ def create_outlook_sandbox_app(sandbox: OutlookSandbox) -> Litestar:
 
     routes: Sequence[Any] = [
         token,
+        openid_config,
+        discovery_instance,
+        signing_keys,
         graph_get,
         graph_post,
         *sandbox_controls(sandbox, Fault, reset=None),

@@ -27,7 +27,11 @@ __all__ = [
     "aad_body",
     "basic_credentials",
     "expired_secret",
+    "instance_discovery",
+    "known_tenant",
+    "openid_configuration",
     "token_answer",
+    "unknown_tenant",
 ]
 
 GRAPH_RESOURCE: Final = "https://graph.microsoft.com"
@@ -92,18 +96,8 @@ def token_answer(
 def _client_problem(
     app: AppRegistration, tenant: str, form: Mapping[str, str], basic: tuple[str, str] | None
 ) -> AadError | None:
-    if tenant.lower() not in (
-        app.tenant_id.lower(),
-        DOMAIN,
-        f"{DOMAIN.split('.')[0]}.onmicrosoft.com",
-    ):
-        return AadError(
-            400,
-            "invalid_request",
-            90002,
-            f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
-            "are signing into the correct cloud.",
-        )
+    if not known_tenant(app, tenant):
+        return AadError(400, "invalid_request", 90002, unknown_tenant(tenant).description)
     for required in ("grant_type", "client_id", "scope"):
         if required == "client_id" and basic is not None:
             continue
@@ -199,3 +193,91 @@ def expired_secret(client_id: str) -> AadError:
         f"The provided client secret keys for app '{client_id}' are expired. Visit the "
         "Azure portal to create new keys for your app.",
     )
+
+
+def known_tenant(app: AppRegistration, tenant: str) -> bool:
+    """Whether ``tenant`` (the id, or the tenant's domain) names the app's tenant."""
+    return tenant.lower() in (
+        app.tenant_id.lower(),
+        DOMAIN,
+        f"{DOMAIN.split('.')[0]}.onmicrosoft.com",
+    )
+
+
+def unknown_tenant(tenant: str) -> AadError:
+    """Entra ID's answer for a tenant it does not know (AADSTS90002)."""
+    return AadError(
+        400,
+        "invalid_tenant",
+        90002,
+        f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and "
+        "are signing into the correct cloud.",
+    )
+
+
+def openid_configuration(base: str, tenant_id: str) -> dict[str, Any]:
+    """The tenant's OpenID Connect discovery document
+    (``/{tenant}/v2.0/.well-known/openid-configuration``), its endpoints on ``base``."""
+    root = f"{base}/{tenant_id}"
+    return {
+        "token_endpoint": f"{root}/oauth2/v2.0/token",
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
+        "jwks_uri": f"{base}/{tenant_id}/discovery/v2.0/keys",
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": f"{root}/v2.0",
+        "request_uri_parameter_supported": False,
+        "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+        "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
+        "http_logout_supported": True,
+        "frontchannel_logout_supported": True,
+        "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
+        "claims_supported": [
+            "sub",
+            "iss",
+            "cloud_instance_name",
+            "cloud_instance_host_name",
+            "cloud_graph_host_name",
+            "msgraph_host",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "nonce",
+            "preferred_username",
+            "name",
+            "tid",
+            "ver",
+            "at_hash",
+            "c_hash",
+            "email",
+        ],
+        "kerberos_endpoint": f"{root}/kerberos",
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net",
+    }
+
+
+def instance_discovery(base: str, authorization_endpoint: str | None) -> dict[str, Any]:
+    """``/common/discovery/instance``: where the tenant that ``authorization_endpoint``
+    names keeps its discovery document, and the one host this "cloud" answers on."""
+    host = base.split("://", 1)[-1]
+    path = (authorization_endpoint or "").split(host, 1)[-1]
+    tenant = path.strip("/").split("/")[0] or "common"
+    return {
+        "tenant_discovery_endpoint": f"{base}/{tenant}/v2.0/.well-known/openid-configuration",
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    }

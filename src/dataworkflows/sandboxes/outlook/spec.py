@@ -13,6 +13,7 @@ from dataworkflows.runtime.serving import ServedApp, bind_socket, local_url
 from dataworkflows.runtime.settings import (
     SECRET,
     env,
+    parse_bool,
     parse_http_url,
     parse_identifier,
     parse_secret,
@@ -42,6 +43,14 @@ class OutlookSandboxSettings(msgspec.Struct, frozen=True, kw_only=True):
     mailbox: Annotated[
         str | None, env("OUTLOOK_MAILBOX", parse_identifier, "the connector's default mailbox")
     ] = None
+    tls: Annotated[
+        bool,
+        env(
+            "GRAPH_SANDBOX_TLS",
+            parse_bool,
+            "serve HTTPS (a CA made at start, in DW_DATA_DIR/sandbox-outlook/ca.pem)",
+        ),
+    ] = False
 
 
 def _create(*, tenant_id: str, client_id: str, client_secret: str, public_url: str) -> Any:
@@ -99,4 +108,5 @@ SANDBOX: Final = SandboxSpec(
     default_port=8204,
     app=_app,
     dev=_dev,
+    tls=lambda settings: settings.tls,
 )
