@@ -807,3 +807,37 @@ async def test_unknown_paths_and_methods(served: Served) -> None:
     """An unknown API path is 404 and a wrong method 405, both in the errors shape."""
     _error(await served.get("/wiki/api/v2/whiteboards"), 404)
     _error(await served.send("PATCH", "/wiki/api/v2/pages", {}), 405)
+
+
+async def test_writes_accept_both_v2_body_forms(served: Served) -> None:
+    """The v2 API's PageNestedBodyWrite ({"storage": {"value": ...}}) creates and updates
+    pages as PageBodyWrite does; a nested form naming another representation is a 400."""
+    created = await served.send(
+        "POST",
+        "/wiki/api/v2/pages",
+        {
+            "spaceId": APOLLO,
+            "title": "Nested body",
+            "body": {"storage": {"value": "<p>nested</p>", "representation": "storage"}},
+        },
+    )
+    assert created.status_code == 200, created.text
+    page = created.json()
+    update = {
+        "id": page["id"],
+        "status": "current",
+        "title": "Nested body",
+        "body": {"wiki": {"value": "second line"}},
+        "version": {"number": 2},
+    }
+    updated = await served.send("PUT", f"/wiki/api/v2/pages/{page['id']}", update)
+    assert updated.status_code == 200, updated.text
+    read = await served.ok(f"/wiki/api/v2/pages/{page['id']}", {"body-format": "storage"})
+    assert read["body"]["storage"]["value"] == "<p>second line</p>"
+    mixed = await served.send(
+        "PUT",
+        f"/wiki/api/v2/pages/{page['id']}",
+        {**update, "body": {"storage": {"value": "x", "representation": "wiki"}}},
+    )
+    assert mixed.status_code == 400
+    assert "body.storage.representation" in mixed.text

@@ -273,10 +273,29 @@ def delete_page(sandbox: ConfluenceSandbox, call: Call, page_id: str) -> Answer:
     return Answer(204, None)
 
 
+_NESTED_FORMS: Final = ("storage", "atlas_doc_format", "wiki")
+
+
+def _flat_body(body: Any) -> Any:
+    """The v2 API's two write forms as one: ``PageBodyWrite`` (``{"representation",
+    "value"}``) as it is, and ``PageNestedBodyWrite`` (``{"storage": {"value", ...}}``,
+    one representation as the key) flattened to it."""
+    if not isinstance(body, dict) or "value" in body or len(body) != 1:
+        return body
+    [(form, inner)] = body.items()
+    if form not in _NESTED_FORMS or not isinstance(inner, dict):
+        return body
+    if inner.get("representation", form) != form:
+        raise invalid(f"body.{form}.representation", f"must be {form} under body.{form}.")
+    return {**inner, "representation": form}
+
+
 def _storage_from(body: Any) -> str:
-    """A write's body as storage XHTML (storage as is; ADF and wiki text as paragraphs)."""
+    """A write's body as storage XHTML (storage as is; ADF and wiki text as paragraphs),
+    in either of the v2 API's write forms."""
     if body is None:
         return ""
+    body = _flat_body(body)
     if not isinstance(body, dict) or not isinstance(body.get("value"), str):
         raise Refused(
             400, "INVALID_REQUEST_PARAMETER", 'body must be {"representation": ..., "value": ...}'
