@@ -841,3 +841,129 @@ async def test_writes_accept_both_v2_body_forms(served: Served) -> None:
     )
     assert mixed.status_code == 400
     assert "body.storage.representation" in mixed.text
+
+
+# -- v1 content and space APIs ------------------------------------------------------------
+
+
+def _v1_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    """A v1 error ({"statusCode", "data", "message"}), after checking its shape."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"statusCode", "data", "message"}
+    assert body["statusCode"] == status
+    assert body["data"]["successful"] is False
+    return dict(body)
+
+
+async def test_v1_content_by_id_expands_space_history_and_version_by_default(
+    served: Served,
+) -> None:
+    """GET /rest/api/content/{id} with no expand expands space, history and version only."""
+    page = served.pages_of(APOLLO)[0]
+    content = await served.ok(f"/wiki/rest/api/content/{page.id}")
+    assert (content["id"], content["type"], content["title"]) == (page.id, "page", page.title)
+    assert content["space"]["key"] == "APOLLO"
+    assert content["version"]["number"] == page.version
+    assert ISO_MS.match(content["version"]["when"])
+    assert content["history"]["createdBy"]["accountId"] == page.author_id
+    assert "body" not in content
+    assert "ancestors" not in content
+    assert {"body", "ancestors", "children"} <= set(content["_expandable"])
+    assert content["_links"]["base"] == f"{served.origin}/wiki"
+    assert content["_links"]["self"] == f"{served.origin}/wiki/rest/api/content/{page.id}"
+    _v1_error(await served.get("/wiki/rest/api/content/123"), 404)
+    _v1_error(await served.get("/wiki/rest/api/content/12x"), 404)
+
+
+async def test_v1_content_listing_envelope_and_links(served: Served) -> None:
+    """GET /rest/api/content pages with start/limit; next is relative to _links.base."""
+    total = len(served.pages_of(CYGNUS))
+    first = await served.ok(
+        "/wiki/rest/api/content", {"spaceKey": "CYGNUS", "type": "page", "limit": 10}
+    )
+    assert (first["start"], first["limit"], first["size"]) == (0, 10, 10)
+    assert set(first["results"][0]) >= {"id", "type", "status", "title", "_expandable", "_links"}
+    assert "space" not in first["results"][0]
+    seen: list[str] = []
+    link: str | None = "/rest/api/content?spaceKey=CYGNUS&type=page&limit=10"
+    while link is not None:
+        body = await served.ok(first["_links"]["base"].removeprefix(served.origin) + link)
+        seen.extend(r["id"] for r in body["results"])
+        link = body["_links"].get("next")
+    assert len(seen) == len(set(seen)) == total
+    default = await served.ok("/wiki/rest/api/content", {"spaceKey": "CYGNUS"})
+    assert default["limit"] == 25
+    blogs = await served.ok("/wiki/rest/api/content", {"spaceKey": "CYGNUS", "type": "blogpost"})
+    assert blogs["results"] == []
+    _v1_error(await served.get("/wiki/rest/api/content", {"type": "comment"}), 400)
+
+
+async def test_v1_writes_round_trip_and_refuse_what_confluence_refuses(served: Served) -> None:
+    """POST/PUT/DELETE /rest/api/content: v1 bodies, 409 on a stale version, 400 on non-pages."""
+    home = served.sandbox.site.space(APOLLO)
+    assert home is not None
+    document = {
+        "type": "page",
+        "title": "From v1",
+        "space": {"key": "APOLLO"},
+        "ancestors": [{"id": home.homepage_id}],
+        "body": {"storage": {"value": "<p>v1</p>", "representation": "storage"}},
+    }
+    created = await served.send("POST", "/wiki/rest/api/content/", document)
+    assert created.status_code == 200, created.text
+    page_id = created.json()["id"]
+    assert created.json()["body"]["storage"]["value"] == "<p>v1</p>"
+    v2 = await served.ok(f"/wiki/api/v2/pages/{page_id}", {"body-format": "storage"})
+    assert (v2["parentId"], v2["body"]["storage"]["value"]) == (home.homepage_id, "<p>v1</p>")
+    # A title-only update keeps the body.
+    renamed = {"type": "page", "title": "From v1 (renamed)", "version": {"number": 2}}
+    updated = await served.send("PUT", f"/wiki/rest/api/content/{page_id}", renamed)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["body"]["storage"]["value"] == "<p>v1</p>"
+    stale = await served.send("PUT", f"/wiki/rest/api/content/{page_id}", renamed)
+    assert "Current Version: [2]. Provided version: [2]" in _v1_error(stale, 409)["message"]
+    blog = {**document, "type": "blogpost", "title": "A blog post"}
+    _v1_error(await served.send("POST", "/wiki/rest/api/content", blog), 400)
+    nowhere = {**document, "space": {"key": "NOPE"}, "title": "Lost"}
+    _v1_error(await served.send("POST", "/wiki/rest/api/content", nowhere), 404)
+    deleted = await served.http.delete(
+        f"/wiki/rest/api/content/{page_id}", headers={"Authorization": BASIC}
+    )
+    assert deleted.status_code == 204
+    _v1_error(await served.get(f"/wiki/rest/api/content/{page_id}"), 404)
+    _v1_error(await served.send("PATCH", f"/wiki/rest/api/content/{page_id}", {}), 405)
+
+
+async def test_v1_page_tree_and_unmodelled_children(served: Served) -> None:
+    """child/page lists a page's children; attachments and comments are empty lists."""
+    space = served.sandbox.site.space(APOLLO)
+    assert space is not None
+    kids = served.sandbox.site.children(space.homepage_id)
+    listed = await served.ok(f"/wiki/rest/api/content/{space.homepage_id}/child/page")
+    assert [r["id"] for r in listed["results"]] == [k.id for k in kids][:25]
+    tree = await served.ok(f"/wiki/rest/api/content/{space.homepage_id}/child", {"expand": "page"})
+    assert tree["page"]["size"] == min(25, len(kids))
+    assert set(tree["_expandable"]) == {"attachment", "comment"}
+    for kind in ("attachment", "comment"):
+        empty = await served.ok(f"/wiki/rest/api/content/{space.homepage_id}/child/{kind}")
+        assert empty["results"] == []
+    _v1_error(await served.get(f"/wiki/rest/api/content/{space.homepage_id}/label"), 404)
+
+
+async def test_v1_spaces_and_auth_on_the_gateway(served: Served) -> None:
+    """GET /rest/api/space[/{key}] answer v1 spaces; the gateway form takes the bearer token."""
+    space = await served.ok("/wiki/rest/api/space/APOLLO", {"expand": "description.plain,homepage"})
+    assert (space["id"], space["key"]) == (int(APOLLO), "APOLLO")
+    assert space["homepage"]["type"] == "page"
+    assert space["description"]["plain"]["representation"] == "plain"
+    listed = await served.ok("/wiki/rest/api/space", {"limit": 1})
+    assert listed["size"] == 1
+    assert listed["_links"]["next"].startswith("/rest/api/space?")
+    assert (
+        "No space with key : NOPE"
+        in _v1_error(await served.get("/wiki/rest/api/space/NOPE"), 404)["message"]
+    )
+    _v1_error(await served.get("/wiki/rest/api/space/APOLLO", auth=None), 401)
+    gateway = f"/ex/confluence/{served.sandbox.cloud_id}/wiki/rest/api/space/APOLLO"
+    assert (await served.ok(gateway, auth=BEARER))["key"] == "APOLLO"

@@ -19,7 +19,11 @@ client written from Atlassian's docs works against it, not only ours:
   :mod:`.cql`, with ``start``/``limit``/``cursor``, ``excerpt`` (``highlight`` marks
   matches with ``@@@hl@@@``) and ``expand=content.space``; ``_links.next`` is relative
   to ``_links.base`` (``/rest/api/search?next=true&cursor=...``). Errors are v1's
-  ``{"statusCode", "data", "message"}``.
+  ``{"statusCode", "data", "message"}``. Also v1's content and space APIs over the
+  same pages (:mod:`.content_v1`, :mod:`.spaces_v1`): ``GET|POST /content``,
+  ``GET|PUT|DELETE /content/{id}`` (``expand``), ``/content/{id}/history``,
+  ``/content/{id}/child[/page]``, ``GET /space`` and ``GET /space/{key}``, with
+  ``start``/``limit`` paging, as classic clients (atlassian-python-api) call them.
 - Bases and auth: the site form ``/wiki/...`` takes Basic ``email:api_token``; the
   gateway form ``/ex/confluence/{cloudId}/wiki/...`` takes a bearer token (or Basic, as
   scoped API tokens use it). With no e-mail configured, the site form takes the bearer
@@ -73,6 +77,7 @@ from litestar.enums import HttpMethod
 from litestar.params import FromPath
 
 from dataworkflows.runtime.app import create_app
+from dataworkflows.sandboxes.confluence.content_v1 import CONTENT_V1_ROUTES
 from dataworkflows.sandboxes.confluence.demo_data import (
     CLOUD_ID,
     DemoAccount,
@@ -92,6 +97,7 @@ from dataworkflows.sandboxes.confluence.pages import (
 )
 from dataworkflows.sandboxes.confluence.search import search
 from dataworkflows.sandboxes.confluence.spaces import get_space, list_spaces
+from dataworkflows.sandboxes.confluence.spaces_v1 import SPACES_V1_ROUTES
 from dataworkflows.sandboxes.confluence.wire import (
     Answer,
     Call,
@@ -359,6 +365,7 @@ class ConfluenceSandbox:
             ("GET", re.compile(r"^/api/v2/spaces/([^/]+)$"), get_space),
             ("GET", re.compile(r"^/api/v2/spaces/([^/]+)/pages$"), space_pages),
             ("GET", re.compile(r"^/rest/api/search/?$"), search),
+            *((m, re.compile(p), h) for m, p, h in (*CONTENT_V1_ROUTES, *SPACES_V1_ROUTES)),
         )
         known_path = False
         for method, pattern, handler in routes:

@@ -40,9 +40,11 @@ __all__ = [
     "create_page",
     "delete_page",
     "get_page",
+    "json_body",
     "list_pages",
     "page_json",
     "space_pages",
+    "storage_from",
     "update_page",
 ]
 
@@ -189,7 +191,8 @@ def get_page(sandbox: ConfluenceSandbox, call: Call, page_id: str) -> Answer:
     return Answer(200, page_json(sandbox, page, body_format, with_base=True))
 
 
-def _json_body(sandbox: ConfluenceSandbox, call: Call) -> dict[str, Any]:
+def json_body(sandbox: ConfluenceSandbox, call: Call) -> dict[str, Any]:
+    """A write's JSON object (413 over the size limit, 400 if not an object)."""
     if len(call.raw) > sandbox.max_body_bytes:
         raise Refused(
             413,
@@ -207,7 +210,7 @@ def _json_body(sandbox: ConfluenceSandbox, call: Call) -> dict[str, Any]:
 
 
 def create_page(sandbox: ConfluenceSandbox, call: Call, _: str) -> Answer:
-    document = _json_body(sandbox, call)
+    document = json_body(sandbox, call)
     params = Params(call.params)
     space_id = id_member(document, "spaceId", required=True)
     assert space_id is not None
@@ -220,7 +223,7 @@ def create_page(sandbox: ConfluenceSandbox, call: Call, _: str) -> Answer:
     page = sandbox.site.create_page(
         space_id=space_id,
         title=title or "",
-        body=_storage_from(document.get("body")),
+        body=storage_from(document.get("body")),
         parent_id=id_member(document, "parentId", required=False),
         author_id=call.account.account_id,
         now=sandbox.now(),
@@ -232,7 +235,7 @@ def create_page(sandbox: ConfluenceSandbox, call: Call, _: str) -> Answer:
 
 def update_page(sandbox: ConfluenceSandbox, call: Call, page_id: str) -> Answer:
     page = _require_page(sandbox, page_id)
-    document = _json_body(sandbox, call)
+    document = json_body(sandbox, call)
     if str(document.get("id", "")) != page_id:
         raise Refused(
             400, "INVALID_REQUEST_PARAMETER", "The id in the body must match the page's id"
@@ -255,7 +258,7 @@ def update_page(sandbox: ConfluenceSandbox, call: Call, page_id: str) -> Answer:
     updated = sandbox.site.update_page(
         page_id,
         title=title,
-        body=_storage_from(document.get("body")),
+        body=storage_from(document.get("body")),
         version=number,
         message=message if isinstance(message, str) else "",
         author_id=call.account.account_id,
@@ -290,7 +293,7 @@ def _flat_body(body: Any) -> Any:
     return {**inner, "representation": form}
 
 
-def _storage_from(body: Any) -> str:
+def storage_from(body: Any) -> str:
     """A write's body as storage XHTML (storage as is; ADF and wiki text as paragraphs),
     in either of the v2 API's write forms."""
     if body is None:
