@@ -811,3 +811,180 @@ async def test_control_endpoints_over_http(served: Served) -> None:
     board = served.sandbox.workspace.board(ROADMAP)
     assert board is not None
     assert all(i.name != "Temporary" for i in board.items)
+
+
+# -- monday's 2025-07 schema -------------------------------------------------------------
+
+
+def _select_everything(type_name: str, depth: int) -> str:
+    """A selection of every field of ``type_name`` without required arguments, ``depth`` deep."""
+    from graphql import (
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+        GraphQLUnionType,
+        get_named_type,
+        is_required_argument,
+    )
+
+    from dataworkflows.sandboxes.monday.schema import build_sandbox_schema
+
+    schema = build_sandbox_schema()
+
+    def select(named: Any, level: int, prefix: str = "") -> str:
+        # Value types share field names with different types: alias them apart.
+        if isinstance(named, GraphQLUnionType):
+            return " ".join(f"... on {t.name} {{ __typename }}" for t in named.types)
+        parts = ["__typename"]
+        for name, field in named.fields.items():
+            if any(is_required_argument(a) for a in field.args.values()):
+                continue
+            inner = get_named_type(field.type)
+            if isinstance(inner, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+                if level < depth:
+                    parts.append(f"{prefix}{name}: {name} {{ {select(inner, level + 1)} }}")
+            else:
+                parts.append(f"{prefix}{name}: {name}")
+        if isinstance(named, GraphQLInterfaceType):
+            parts += [
+                f"... on {t.name} {{ {select(t, level, f'{t.name}_')} }}"
+                for t in schema.get_possible_types(named)
+            ]
+        return " ".join(parts)
+
+    return select(schema.get_type(type_name), 1)
+
+
+async def test_every_field_answers_for_the_demo_data(served: Served) -> None:
+    """Any field of monday's schema can be asked for: data where modelled, else null or []."""
+    query = f"""
+    {{
+      complexity {{ before query after reset_in_x_seconds }}
+      me {{ {_select_everything("User", 2)} }}
+      account {{ {_select_everything("Account", 2)} }}
+      tags {{ id name color }}
+      updates {{ id body }}
+      teams {{ id name }}
+      workspaces {{ id name kind state }}
+      boards(ids: ["{ROADMAP}"]) {{
+        {_select_everything("Board", 2)}
+        page: items_page(limit: 3) {{ cursor items {{ {_select_everything("Item", 3)} }} }}
+      }}
+    }}
+    """
+    response = await served.post(query)
+    body = response.json()
+    assert "errors" not in body, body["errors"][:3]
+    board = body["data"]["boards"][0]
+    assert board["permissions"] == "everyone"
+    assert board["tags"] == []
+    assert board["updated_at"].endswith("Z")
+    assert board["top_group"]["id"] == "topics"
+    assert board["workspace"]["id"] == board["workspace_id"]
+    item = board["page"]["items"][0]
+    assert item["subitems"] == []
+    assert item["parent_item"] is None
+    assert item["updates"] == []
+    cells = {c["id"]: c for c in item["column_values"]}
+    assert cells["mirror"]["__typename"] == "MirrorValue"
+    assert cells["mirror"]["MirrorValue_mirrored_items"] == []
+    assert body["data"]["tags"] == []
+    assert body["data"]["me"]["account"]["slug"]
+
+
+async def test_relation_and_dependency_fragments_are_valid(served: Served) -> None:
+    """The SDK's ``... on BoardRelationValue/DependencyValue { display_value }`` validate."""
+    data = await served.data(
+        """
+        query($b: [ID!]) {
+          boards(ids: $b) { updated_at items_page(limit: 2) { items { subitems { id }
+            column_values {
+              ... on MirrorValue { display_value }
+              ... on BoardRelationValue { display_value linked_item_ids }
+              ... on DependencyValue { display_value linked_items { id } }
+              ... on StatusValue { is_done label_style { color border } }
+              type
+            } } } }
+        }
+        """,
+        {"b": [ROADMAP]},
+    )
+    cells = data["boards"][0]["items_page"]["items"][0]["column_values"]
+    status = next(c for c in cells if c["type"] == "status")
+    if status.get("label_style") is not None:
+        assert status["label_style"]["color"].startswith("#")
+    assert all(isinstance(c["display_value"], str) for c in cells if c["type"] == "mirror")
+
+
+async def test_complexity_is_charged_against_a_minute_budget(served: Served) -> None:
+    """complexity reports before/query/after; a query over the budget left is refused (429)."""
+    first = await served.data("{ complexity { before query after } me { id } }")
+    second = await served.data("{ complexity { before query after } me { id } }")
+    assert (
+        first["complexity"]["after"] == first["complexity"]["before"] - first["complexity"]["query"]
+    )
+    assert second["complexity"]["before"] == first["complexity"]["after"]
+    served.sandbox.complexity.per_minute = 10
+    refused = await served.post(PAGE_QUERY, {"board": [BIG_BOARD_ID], "limit": 500})
+    assert refused.status_code == 429
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "COMPLEXITY_BUDGET_EXHAUSTED"
+    assert error["extensions"]["retry_in_seconds"] >= 1
+    served.clock.now += 61
+    assert (await served.post("{ me { id } }")).status_code == 200
+
+
+async def test_items_by_column_values_and_group_pages_continue_by_cursor(served: Served) -> None:
+    """items_page_by_column_values and Group.items_page page on, with next_items_page."""
+    board = served.sandbox.workspace.board(BIG_BOARD_ID)
+    assert board is not None
+    done = [i.id for i in board.items if getattr(i.cells.get("status"), "index", None) == 1]
+    query = """
+    query($b: ID!) { items_page_by_column_values(board_id: $b, limit: 20,
+        columns: [{column_id: "status", column_values: ["Done"]}]) { cursor items { id } } }
+    """
+    page = (await served.data(query, {"b": BIG_BOARD_ID}))["items_page_by_column_values"]
+    seen = [i["id"] for i in page["items"]]
+    cursor = page["cursor"]
+    while cursor is not None:
+        data = await served.data(NEXT_QUERY, {"cursor": cursor, "limit": 20})
+        seen += [i["id"] for i in data["next_items_page"]["items"]]
+        cursor = data["next_items_page"]["cursor"]
+    assert seen == done
+    grouped = await served.data(
+        'query($b: [ID!]) { boards(ids: $b) { groups(ids: ["group_done"]) {'
+        " items_page(limit: 5) { cursor items { id group { id } } } } } }",
+        {"b": [BIG_BOARD_ID]},
+    )
+    group_page = grouped["boards"][0]["groups"][0]["items_page"]
+    assert {i["group"]["id"] for i in group_page["items"]} == {"group_done"}
+    following = await served.data(NEXT_QUERY, {"cursor": group_page["cursor"], "limit": 5})
+    assert following["next_items_page"]["items"]
+
+
+async def test_items_page_query_params_filter_and_order(served: Served) -> None:
+    """query_params rules (a status by index, ids) and order_by apply across pages."""
+    board = served.sandbox.workspace.board(ROADMAP)
+    assert board is not None
+    done = [i for i in board.items if getattr(i.cells.get("status"), "index", None) == 1]
+    query = """
+    query($b: [ID!]) { boards(ids: $b) { items_page(limit: 3, query_params: {
+        rules: [{column_id: "status", compare_value: [1], operator: any_of}],
+        order_by: [{column_id: "name", direction: desc}]}) { cursor items { id name } } } }
+    """
+    page = (await served.data(query, {"b": [ROADMAP]}))["boards"][0]["items_page"]
+    seen = list(page["items"])
+    cursor = page["cursor"]
+    while cursor is not None:
+        data = await served.data(NEXT_QUERY, {"cursor": cursor, "limit": 3})
+        seen += data["next_items_page"]["items"]
+        cursor = data["next_items_page"]["cursor"]
+    assert {i["id"] for i in seen} == {i.id for i in done}
+    assert [i["name"] for i in seen] == sorted((i.name for i in done), reverse=True)
+    picked = [done[0].id, board.items[1].id]
+    by_ids = await served.data(
+        "query($b: [ID!], $ids: [ID!]) { boards(ids: $b) {"
+        " items_page(query_params: {ids: $ids}) { items { id } } } }",
+        {"b": [ROADMAP], "ids": picked},
+    )
+    found = {i["id"] for i in by_ids["boards"][0]["items_page"]["items"]}
+    assert found == set(picked)

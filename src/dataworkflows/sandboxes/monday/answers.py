@@ -3,7 +3,9 @@ request against the schema, and the rendering of an answer with monday's headers
 
 Application errors are HTTP 200 with ``extensions.code``; parse and validation errors
 have no ``data`` (``GRAPHQL_PARSE_FAILED``, ``GRAPHQL_VALIDATION_FAILED``, and
-``BAD_USER_INPUT`` for variables that do not fit their types); every JSON body carries
+``BAD_USER_INPUT`` for variables that do not fit their types); a query costing more than
+the minute's complexity budget has left is ``COMPLEXITY_BUDGET_EXHAUSTED`` (HTTP 429,
+see :mod:`.complexity`); every JSON body carries
 ``extensions.request_id`` and every answer ``RateLimit-Policy``/``RateLimit`` headers.
 """
 
@@ -20,6 +22,7 @@ from graphql import ExecutionResult, GraphQLError, GraphQLSchema, execute_sync, 
 from litestar import Response
 
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.sandboxes.monday.complexity import estimate_complexity
 
 if TYPE_CHECKING:
     from dataworkflows.sandboxes.monday.app import MondaySandbox
@@ -89,6 +92,13 @@ def execute(sandbox: MondaySandbox, schema: GraphQLSchema, request: GraphQLReque
     if problems:
         errors = [_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in problems]
         return Answer(200, {"errors": errors})
+    now = sandbox.clock()
+    cost = estimate_complexity(document, request.operationName, request.variables)
+    reading = sandbox.complexity.charge(cost, now)
+    if reading is None:
+        message, code = RATE_LIMITS["complexity_budget"]
+        return rate_limited(message, code, sandbox.complexity.reset_in(now))
+    sandbox.complexity_reading = reading
     result = execute_sync(
         schema,
         document,

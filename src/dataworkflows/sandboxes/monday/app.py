@@ -69,6 +69,7 @@ from dataworkflows.sandboxes.monday.answers import (
     render,
     unauthenticated,
 )
+from dataworkflows.sandboxes.monday.complexity import ComplexityBudget, ComplexityReading
 from dataworkflows.sandboxes.monday.demo_data import DemoWorkspace
 from dataworkflows.sandboxes.monday.faults import Fault, fault_answer
 from dataworkflows.sandboxes.monday.resolvers import cursor_error
@@ -129,6 +130,9 @@ class MondaySandbox:
         self.minute_quota = MINUTE_QUOTA
         self.workspace: DemoWorkspace = DemoWorkspace.seeded(seed, anchor=anchor)
         self.requests: list[RecordedRequest] = []
+        self.complexity = ComplexityBudget()
+        self.complexity_reading: ComplexityReading | None = None
+        """What the request being executed cost (``Query.complexity`` answers it)."""
         self._faults: FaultQueue[Fault] = FaultQueue()
         # Per instance, so a cursor from another (or a restarted) sandbox is refused.
         self._cursor_key = secrets.token_bytes(32)
@@ -146,9 +150,10 @@ class MondaySandbox:
         self._faults.clear()
 
     def reset(self) -> None:
-        """Reseed the workspace and forget faults, requests and the rate window."""
+        """Reseed the workspace; forget faults, requests, the rate window and complexity."""
         self.workspace = DemoWorkspace.seeded(self.seed, anchor=self.anchor)
         self.requests.clear()
+        self.complexity.reset()
         self._faults.clear()
         self._window_start = None
         self._window_count = 0

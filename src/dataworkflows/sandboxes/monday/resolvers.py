@@ -1,157 +1,68 @@
-"""The resolvers behind the sandbox's GraphQL schema, by type and field.
+"""The resolvers of the sandbox's ``Query`` and ``Mutation`` types.
 
 Each reads or changes the :class:`~.demo_data.DemoWorkspace` of the sandbox being
 served (the execution context), and refuses as monday does: application errors carry
 their ``extensions.code`` (``InvalidArgumentException``, ``CursorException``,
 ``ColumnValueException``, ``ResourceNotFoundException``) and are answered with HTTP 200.
+The resolvers of the other types are in :mod:`.fields`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from graphql import GraphQLError, GraphQLResolveInfo
+from graphql import GraphQLError
 
 from dataworkflows.sandboxes.monday.demo_data import (
-    Cell,
-    DateCell,
     DemoBoard,
-    DemoColumn,
     DemoItem,
     InvalidColumnValue,
-    MirrorCell,
-    NumbersCell,
-    PeopleCell,
     ResourceNotFound,
-    StatusCell,
-    cell_text,
-    cell_value,
 )
+from dataworkflows.sandboxes.monday.paging import (
+    MAX_PAGE_LIMIT,
+    Info,
+    Scope,
+    api_error,
+    check_limit,
+    cursor_error,
+    items_page,
+)
+from dataworkflows.sandboxes.monday.views import demo_account
 from dataworkflows.sandboxes.world import DemoUser
 
 if TYPE_CHECKING:
     from dataworkflows.sandboxes.monday.app import MondaySandbox
 
-__all__ = [
-    "MAX_PAGE_LIMIT",
-    "RESOLVERS",
-    "ColumnValueView",
-    "Info",
-    "cursor_error",
-]
-
-Info = GraphQLResolveInfo["MondaySandbox"]
-"""What resolvers receive; the context is the sandbox being served."""
-
-MAX_PAGE_LIMIT: Final = 500
-"""monday's largest ``limit`` for ``items_page`` and ``next_items_page``."""
-
-
-def _api_error(
-    message: str, code: str, *, error_data: Mapping[str, Any] | None = None
-) -> GraphQLError:
-    """An application error as monday reports it: HTTP 200, code in ``extensions``."""
-    return GraphQLError(
-        message,
-        extensions={"code": code, "status_code": 200, "error_data": dict(error_data or {})},
-    )
-
-
-def cursor_error(message: str) -> GraphQLError:
-    return _api_error(message, "CursorException")
+__all__ = ["MAX_PAGE_LIMIT", "ROOT_RESOLVERS", "Info", "cursor_error"]
 
 
 def _sandbox(info: Info) -> MondaySandbox:
     return info.context
 
 
-def _check_limit(limit: int) -> None:
-    if not 1 <= limit <= MAX_PAGE_LIMIT:
-        raise _api_error(
-            f"limit must be between 1 and {MAX_PAGE_LIMIT}, got {limit}",
-            "InvalidArgumentException",
-            error_data={"argument": "limit", "max": MAX_PAGE_LIMIT},
-        )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnValueView:
-    """One cell as the ColumnValue implementations expose it."""
-
-    id: str
-    column: DemoColumn
-    type: str
-    text: str | None
-    value: str | None
-    label: str | None = None
-    index: int | None = None
-    date: str | None = None
-    time: str | None = None
-    persons_and_teams: list[dict[str, str]] | None = None
-    number: float | None = None
-    display_value: str = ""
-
-
-def _column_value_view(
-    column: DemoColumn, cell: Cell | None, users: Mapping[str, DemoUser]
-) -> ColumnValueView:
-    view = ColumnValueView(
-        id=column.id,
-        column=column,
-        type=column.type,
-        text=cell_text(column, cell, users),
-        value=cell_value(cell),
-    )
-    match cell:
-        case StatusCell(index=index):
-            return _with(view, label=view.text, index=index)
-        case DateCell(date=date, time=time_of_day):
-            return _with(view, date=date, time=time_of_day)
-        case PeopleCell(person_ids=ids):
-            people = [{"id": str(i), "kind": "person"} for i in ids]
-            return _with(view, persons_and_teams=people)
-        case NumbersCell(number=number):
-            return _with(view, number=float(number))
-        case MirrorCell(display_value=display):
-            return _with(view, display_value=display)
-    if column.type == "people":
-        return _with(view, persons_and_teams=[])
-    return view
-
-
-def _with(view: ColumnValueView, **changes: Any) -> ColumnValueView:
-    return replace(view, **changes)
-
-
-def _items_page(sandbox: MondaySandbox, board: DemoBoard, after: str | None, limit: int) -> Any:
-    items, more = board.items_after(after, limit)
-    cursor = sandbox.encode_cursor(board.id, items[-1].id) if more and items else None
-    return {"cursor": cursor, "items": items}
+def _decode_json(raw: object, argument: str) -> object:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise api_error(
+            f"{argument} is not valid JSON: {exc}",
+            "ColumnValueException",
+            error_data={argument: raw},
+        ) from None
 
 
 def _decode_column_values(raw: object) -> Mapping[str, object]:
     if raw is None:
         return {}
-    value = raw
-    if isinstance(raw, str):
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:
-            raise _api_error(
-                f"column_values is not valid JSON: {exc}",
-                "ColumnValueException",
-                error_data={"column_values": raw},
-            ) from None
+    value = _decode_json(raw, "column_values")
     if not isinstance(value, dict):
-        raise _api_error(
+        raise api_error(
             "column_values must be a JSON object keyed by column id",
             "ColumnValueException",
             error_data={"column_values": raw},
@@ -161,20 +72,26 @@ def _decode_column_values(raw: object) -> Mapping[str, object]:
 
 def _write_error(exc: InvalidColumnValue | ResourceNotFound) -> GraphQLError:
     if isinstance(exc, ResourceNotFound):
-        return _api_error(
+        return api_error(
             str(exc),
             "ResourceNotFoundException",
             error_data={"resource_type": exc.kind, "resource_id": exc.resource_id},
         )
-    return _api_error(
+    return api_error(
         exc.message,
         "ColumnValueException",
         error_data={"column_id": exc.column_id, "column_type": exc.column_type},
     )
 
 
-# Resolvers, by type and field. Fields not listed read the attribute or key of the same
-# name from the object their parent returned.
+def _page_of(values: list[Any], limit: int | None, page: int | None) -> list[Any]:
+    if limit is None:
+        return values
+    start = (max(page or 1, 1) - 1) * max(limit, 0)
+    return values[start : start + max(limit, 0)]
+
+
+# -- Query -------------------------------------------------------------------------------
 
 
 def _query_boards(
@@ -182,14 +99,15 @@ def _query_boards(
     info: Info,
     *,
     ids: list[str] | None = None,
+    board_kind: str | None = None,
     limit: int = 25,
     page: int = 1,
+    state: str = "active",
+    order_by: str | None = None,
     workspace_ids: list[str | None] | None = None,
 ) -> list[DemoBoard]:
     if limit < 1 or page < 1:
-        raise _api_error(
-            "limit and page must be positive", "InvalidArgumentException", error_data={}
-        )
+        raise api_error("limit and page must be positive", "InvalidArgumentException")
     boards = _sandbox(info).workspace.boards
     if ids is not None:
         wanted = set(ids)
@@ -197,23 +115,68 @@ def _query_boards(
     if workspace_ids is not None:
         spaces = {w for w in workspace_ids if w is not None}
         boards = [b for b in boards if b.workspace_id in spaces]
+    if board_kind is not None:
+        boards = [b for b in boards if b.board_kind == board_kind]
+    if state != "all":
+        boards = [b for b in boards if b.state == state]
     return boards[(page - 1) * limit : page * limit]
 
 
-def _query_items(_root: object, info: Info, *, ids: list[str], limit: int = 25) -> list[DemoItem]:
+def _query_items(
+    _root: object,
+    info: Info,
+    *,
+    ids: list[str] | None = None,
+    limit: int = 25,
+    page: int = 1,
+    newest_first: bool | None = None,
+    exclude_nonactive: bool | None = None,
+) -> list[DemoItem]:
     workspace = _sandbox(info).workspace
-    found = (workspace.item(i) for i in dict.fromkeys(ids))
-    return [item for item in found if item is not None][: max(limit, 0)]
+    found = (workspace.item(i) for i in dict.fromkeys(ids or ()))
+    items = [item for item in found if item is not None]
+    if exclude_nonactive:
+        items = [i for i in items if i.state == "active"]
+    items.sort(key=lambda i: int(i.id), reverse=bool(newest_first))
+    return _page_of(items, limit, page)
 
 
 def _query_next_items_page(_root: object, info: Info, *, cursor: str, limit: int = 25) -> Any:
-    _check_limit(limit)
+    check_limit(limit)
     sandbox = _sandbox(info)
-    board_id, after = sandbox.decode_cursor(cursor)
-    board = sandbox.workspace.board(board_id)
+    scope_text, after = sandbox.decode_cursor(cursor)
+    scope = Scope.decode(scope_text)
+    board = sandbox.workspace.board(scope.board_id)
     if board is None:
         raise cursor_error("The cursor's board no longer exists")
-    return _items_page(sandbox, board, after, limit)
+    return items_page(sandbox, board, scope, after, limit)
+
+
+def _query_items_page_by_column_values(
+    _root: object,
+    info: Info,
+    *,
+    board_id: str,
+    columns: list[Mapping[str, Any]] | None = None,
+    cursor: str | None = None,
+    limit: int = 25,
+) -> Any:
+    check_limit(limit)
+    sandbox = _sandbox(info)
+    board = sandbox.workspace.board(board_id)
+    if board is None:
+        raise _write_error(ResourceNotFound("board", board_id))
+    if cursor is None:
+        return items_page(sandbox, board, Scope.matching(board.id, columns), None, limit)
+    scope_text, after = sandbox.decode_cursor(cursor)
+    scope = Scope.decode(scope_text)
+    if scope.board_id != board.id or scope.rules is None:
+        raise cursor_error(f"The cursor does not belong to this query on board {board.id}")
+    return items_page(sandbox, board, scope, after, limit)
+
+
+def _query_complexity(_root: object, info: Info) -> Any:
+    return _sandbox(info).complexity_reading
 
 
 def _query_me(_root: object, info: Info) -> DemoUser:
@@ -225,13 +188,80 @@ def _query_users(
     info: Info,
     *,
     ids: list[str] | None = None,
+    kind: str | None = None,
+    newest_first: bool | None = None,
     limit: int | None = None,
+    page: int | None = None,
+    emails: list[str | None] | None = None,
+    name: str | None = None,
+    non_active: bool | None = None,
 ) -> list[DemoUser]:
     users = list(_sandbox(info).workspace.users)
     if ids is not None:
         wanted = set(ids)
         users = [u for u in users if u.id in wanted]
-    return users if limit is None else users[: max(limit, 0)]
+    if emails is not None:
+        addresses = {e.lower() for e in emails if e}
+        users = [u for u in users if u.email.lower() in addresses]
+    if name:
+        users = [u for u in users if name.lower() in u.name.lower()]
+    if kind == "guests" or non_active:
+        users = []  # the demo account has no guests and no deactivated users
+    if newest_first:
+        users.reverse()
+    return _page_of(users, limit, page)
+
+
+def _query_account(_root: object, info: Info) -> Any:
+    return demo_account(len(_sandbox(info).workspace.users))
+
+
+def _query_nothing(_root: object, _info: Info, **_arguments: Any) -> list[Any]:
+    # No teams, tags or updates exist in the demo account: monday answers [].
+    return []
+
+
+def _query_workspaces(
+    _root: object,
+    info: Info,
+    *,
+    ids: list[str] | None = None,
+    kind: str | None = None,
+    limit: int = 25,
+    page: int = 1,
+    state: str = "active",
+    order_by: str | None = None,
+) -> list[dict[str, Any]]:
+    workspace = _sandbox(info).workspace
+    spaces = [workspace_of(info, p.workspace_id) for p in workspace.projects]
+    found = [s for s in spaces if s is not None]
+    if ids is not None:
+        found = [s for s in found if s["id"] in set(ids)]
+    if kind is not None:
+        found = [s for s in found if s["kind"] == kind]
+    if state not in ("all", "active"):
+        found = []
+    return _page_of(found, limit, page)
+
+
+def workspace_of(info: Info, workspace_id: str | None) -> dict[str, Any] | None:
+    """The ``Workspace`` of a demo project, or None."""
+    workspace = _sandbox(info).workspace
+    project = next((p for p in workspace.projects if p.workspace_id == workspace_id), None)
+    if project is None:
+        return None
+    return {
+        "id": project.workspace_id,
+        "name": project.name,
+        "kind": "open",
+        "description": f"The {project.name} project.",
+        "state": "active",
+        "is_default_workspace": False,
+        "created_at": None,
+    }
+
+
+# -- Mutation ----------------------------------------------------------------------------
 
 
 def _mutation_create_item(
@@ -243,6 +273,8 @@ def _mutation_create_item(
     group_id: str | None = None,
     column_values: object = None,
     create_labels_if_missing: bool | None = None,
+    position_relative_method: str | None = None,
+    relative_to: str | None = None,
 ) -> DemoItem:
     sandbox = _sandbox(info)
     values = _decode_column_values(column_values)
@@ -251,6 +283,26 @@ def _mutation_create_item(
             board_id=board_id,
             name=item_name,
             group_id=group_id,
+            column_values=values,
+            create_labels_if_missing=bool(create_labels_if_missing),
+            now=sandbox.now(),
+        )
+    except (InvalidColumnValue, ResourceNotFound) as exc:
+        raise _write_error(exc) from None
+
+
+def _change(
+    info: Info,
+    board_id: str,
+    item_id: str | None,
+    values: Mapping[str, object],
+    create_labels_if_missing: bool | None,
+) -> DemoItem:
+    sandbox = _sandbox(info)
+    try:
+        return sandbox.workspace.change_column_values(
+            board_id=board_id,
+            item_id=item_id,
             column_values=values,
             create_labels_if_missing=bool(create_labels_if_missing),
             now=sandbox.now(),
@@ -268,100 +320,93 @@ def _mutation_change_multiple_column_values(
     item_id: str | None = None,
     create_labels_if_missing: bool | None = None,
 ) -> DemoItem:
-    sandbox = _sandbox(info)
     values = _decode_column_values(column_values)
-    try:
-        return sandbox.workspace.change_column_values(
-            board_id=board_id,
-            item_id=item_id,
-            column_values=values,
-            create_labels_if_missing=bool(create_labels_if_missing),
-            now=sandbox.now(),
-        )
-    except (InvalidColumnValue, ResourceNotFound) as exc:
-        raise _write_error(exc) from None
+    return _change(info, board_id, item_id, values, create_labels_if_missing)
 
 
-def _board_columns(
-    board: DemoBoard, _info: Info, *, ids: list[str | None] | None = None
-) -> list[DemoColumn]:
-    if ids is None:
-        return board.columns
-    return [c for c in board.columns if c.id in ids]
+def _mutation_change_column_value(
+    _root: object,
+    info: Info,
+    *,
+    board_id: str,
+    column_id: str,
+    value: object,
+    item_id: str | None = None,
+    create_labels_if_missing: bool | None = None,
+) -> DemoItem:
+    decoded = _decode_json(value, "value")
+    return _change(info, board_id, item_id, {column_id: decoded}, create_labels_if_missing)
 
 
-def _board_groups(
-    board: DemoBoard, _info: Info, *, ids: list[str | None] | None = None
-) -> list[Any]:
-    if ids is None:
-        return list(board.groups)
-    return [g for g in board.groups if g.id in ids]
+def _mutation_change_simple_column_value(
+    _root: object,
+    info: Info,
+    *,
+    board_id: str,
+    column_id: str,
+    value: str | None = None,
+    item_id: str | None = None,
+    create_labels_if_missing: bool | None = None,
+) -> DemoItem:
+    return _change(info, board_id, item_id, {column_id: value}, create_labels_if_missing)
 
 
-def _board_items_page(
-    board: DemoBoard, info: Info, *, limit: int = 25, cursor: str | None = None
-) -> Any:
-    _check_limit(limit)
-    sandbox = _sandbox(info)
-    after = None
-    if cursor is not None:
-        cursor_board, after = sandbox.decode_cursor(cursor)
-        if cursor_board != board.id:
-            raise cursor_error(f"The cursor belongs to another board than {board.id}")
-    return _items_page(sandbox, board, after, limit)
+def _existing_item(info: Info, item_id: str | None) -> DemoItem:
+    item = _sandbox(info).workspace.item(item_id) if item_id is not None else None
+    if item is None:
+        raise _write_error(ResourceNotFound("item", item_id))
+    return item
 
 
-def _item_board(item: DemoItem, info: Info) -> DemoBoard | None:
-    return _sandbox(info).workspace.board(item.board_id)
+def _touch(info: Info, item: DemoItem) -> DemoItem:
+    stamp = _sandbox(info).now().replace(microsecond=0)
+    item.updated_at = max(stamp, item.updated_at + timedelta(seconds=1))
+    return item
 
 
-def _item_group(item: DemoItem, info: Info) -> Any:
+def _mutation_move_item_to_group(
+    _root: object, info: Info, *, group_id: str, item_id: str | None = None
+) -> DemoItem:
+    item = _existing_item(info, item_id)
     board = _sandbox(info).workspace.board(item.board_id)
-    return board.group(item.group_id) if board is not None else None
+    if board is None or board.group(group_id) is None:
+        raise _write_error(ResourceNotFound("group", group_id))
+    item.group_id = group_id
+    return _touch(info, item)
 
 
-def _item_column_values(
-    item: DemoItem, info: Info, *, ids: list[str] | None = None
-) -> list[ColumnValueView]:
-    workspace = _sandbox(info).workspace
-    board = workspace.board(item.board_id)
-    if board is None:
-        return []
-    columns = board.columns if ids is None else [c for c in board.columns if c.id in ids]
-    users = workspace.users_by_id
-    return [_column_value_view(c, item.cells.get(c.id), users) for c in columns]
+def _mutation_set_state(state: str) -> Callable[..., DemoItem]:
+    def resolve(_root: object, info: Info, *, item_id: str | None = None) -> DemoItem:
+        item = _existing_item(info, item_id)
+        item.state = state
+        return _touch(info, item)
+
+    return resolve
 
 
-def _item_created_at(item: DemoItem, _info: Info) -> str:
-    return _iso(item.created_at)
-
-
-def _item_updated_at(item: DemoItem, _info: Info) -> str:
-    return _iso(item.updated_at)
-
-
-RESOLVERS: Final[Mapping[str, Mapping[str, Callable[..., Any]]]] = {
+ROOT_RESOLVERS: Final[Mapping[str, Mapping[str, Callable[..., Any]]]] = {
     "Query": {
         "boards": _query_boards,
         "items": _query_items,
         "next_items_page": _query_next_items_page,
+        "items_page_by_column_values": _query_items_page_by_column_values,
+        "complexity": _query_complexity,
         "me": _query_me,
         "users": _query_users,
+        "teams": _query_nothing,
+        "account": _query_account,
+        "tags": _query_nothing,
+        "updates": _query_nothing,
+        "workspaces": _query_workspaces,
     },
     "Mutation": {
         "create_item": _mutation_create_item,
         "change_multiple_column_values": _mutation_change_multiple_column_values,
-    },
-    "Board": {
-        "columns": _board_columns,
-        "groups": _board_groups,
-        "items_page": _board_items_page,
-    },
-    "Item": {
-        "board": _item_board,
-        "group": _item_group,
-        "column_values": _item_column_values,
-        "created_at": _item_created_at,
-        "updated_at": _item_updated_at,
+        "change_column_value": _mutation_change_column_value,
+        "change_simple_column_value": _mutation_change_simple_column_value,
+        "move_item_to_group": _mutation_move_item_to_group,
+        "archive_item": _mutation_set_state("archived"),
+        "delete_item": _mutation_set_state("deleted"),
     },
 }
+"""Resolvers of ``Query`` and ``Mutation``, by field."""
