@@ -988,3 +988,173 @@ async def test_items_page_query_params_filter_and_order(served: Served) -> None:
     )
     found = {i["id"] for i in by_ids["boards"][0]["items_page"]["items"]}
     assert found == set(picked)
+
+
+# -- subitems and updates ----------------------------------------------------------------
+
+CREATE_SUBITEM = """
+mutation($parent: ID!, $name: String!, $values: JSON) {
+  create_subitem(parent_item_id: $parent, item_name: $name, column_values: $values) {
+    id name state parent_item { id }
+    board { id name type board_kind workspace_id }
+    column_values(ids: ["status"]) { id text }
+  }
+}
+"""
+
+SUBITEMS_QUERY = """
+query($ids: [ID!]) {
+  items(ids: $ids) { id name parent_item { id } board { id } subitems { id name board { id } } }
+}
+"""
+
+CREATE_UPDATE = """
+mutation($item: ID, $body: String!, $parent: ID) {
+  create_update(item_id: $item, body: $body, parent_id: $parent) {
+    id body text_body item_id created_at updated_at edited_at creator { id name }
+    creator_id item { id } replies { id }
+  }
+}
+"""
+
+
+def _seeded_items(served: Served, count: int) -> list[str]:
+    board = served.sandbox.workspace.board(ROADMAP)
+    assert board is not None
+    return [i.id for i in board.items[:count]]
+
+
+async def test_create_subitem_lives_on_the_subitems_board(served: Served) -> None:
+    """create_subitem answers an Item on "Subitems of <board>", listed under its parent."""
+    (parent,) = _seeded_items(served, 1)
+    first = (
+        await served.data(
+            CREATE_SUBITEM,
+            {"parent": parent, "name": "Check copy", "values": '{"status": {"label": "Done"}}'},
+        )
+    )["create_subitem"]
+    second = (await served.data(CREATE_SUBITEM, {"parent": parent, "name": "Check links"}))[
+        "create_subitem"
+    ]
+    assert first["board"] == {
+        "id": "5013345601",
+        "name": "Subitems of Apollo Website Relaunch — Roadmap",
+        "type": "sub_items_board",
+        "board_kind": "public",
+        "workspace_id": "1200101",
+    }
+    assert second["board"]["id"] == first["board"]["id"]  # one stable subitems board
+    assert first["parent_item"] == {"id": parent}
+    assert first["state"] == "active"
+    assert first["column_values"] == [{"id": "status", "text": "Done"}]
+    assert int(second["id"]) > int(first["id"]) > int(parent)
+    data = await served.data(SUBITEMS_QUERY, {"ids": [parent, first["id"]]})
+    by_id = {i["id"]: i for i in data["items"]}
+    assert [s["id"] for s in by_id[parent]["subitems"]] == [first["id"], second["id"]]
+    assert by_id[parent]["parent_item"] is None
+    assert by_id[first["id"]]["parent_item"] == {"id": parent}
+    assert by_id[first["id"]]["board"] == {"id": "5013345601"}
+    assert by_id[first["id"]]["subitems"] == []
+    board = await served.data('{ boards(ids: ["5013345601"]) { items_count name } }')
+    assert board["boards"] == [{"items_count": 2, "name": first["board"]["name"]}]
+
+
+async def test_create_subitem_refuses_like_create_item(served: Served) -> None:
+    """An unknown parent is ResourceNotFoundException; a bad value ColumnValueException."""
+    unknown = await served.post(CREATE_SUBITEM, {"parent": "1234", "name": "x"})
+    assert unknown.status_code == 200
+    body = unknown.json()
+    assert body["data"] == {"create_subitem": None}
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "ResourceNotFoundException"
+    assert error["extensions"]["error_data"] == {"resource_type": "item", "resource_id": "1234"}
+    (parent,) = _seeded_items(served, 1)
+    refused = await served.post(
+        CREATE_SUBITEM, {"parent": parent, "name": "x", "values": '{"nope": "1"}'}
+    )
+    assert refused.json()["errors"][0]["extensions"]["code"] == "ColumnValueException"
+    assert (await served.data(SUBITEMS_QUERY, {"ids": [parent]}))["items"][0]["subitems"] == []
+
+
+async def test_updates_are_created_listed_newest_first_and_deleted(served: Served) -> None:
+    """create_update stores an update by "me"; Item/Board/root updates list newest first."""
+    first_item, other_item = _seeded_items(served, 2)
+    created = []
+    for item, body in (
+        (first_item, "<p>Kick-off <b>done</b> &amp; noted</p>"),
+        (other_item, "Second"),
+        (first_item, "Third"),
+    ):
+        served.clock.now += 5
+        data = await served.data(CREATE_UPDATE, {"item": item, "body": body})
+        created.append(data["create_update"])
+    first = created[0]
+    me = (await served.data("{ me { id name } }"))["me"]
+    assert first["body"] == "<p>Kick-off <b>done</b> &amp; noted</p>"
+    assert first["text_body"] == "Kick-off done & noted"
+    assert first["item_id"] == first_item
+    assert first["item"] == {"id": first_item}
+    assert first["creator"] == me
+    assert first["creator_id"] == me["id"]
+    assert first["created_at"] == first["updated_at"] == first["edited_at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", first["created_at"])
+    assert first["replies"] == []
+    reply = (await served.data(CREATE_UPDATE, {"parent": first["id"], "body": "Thanks!"}))[
+        "create_update"
+    ]
+    assert reply["item_id"] == first_item
+    ids = [u["id"] for u in created]
+    listing = await served.data(
+        """query($item: [ID!], $board: [ID!], $picked: [ID!]) {
+          items(ids: $item) { updates { id replies { id body creator { id } } } }
+          boards(ids: $board) { updates(limit: 2, page: 1) { id item_id } }
+          updates { id }
+          picked: updates(ids: $picked) { id }
+        }""",
+        {"item": [first_item], "board": [ROADMAP], "picked": [ids[1], reply["id"]]},
+    )
+    assert listing["picked"] == [{"id": ids[1]}]  # replies are not listed on their own
+    item_updates = listing["items"][0]["updates"]
+    assert [u["id"] for u in item_updates] == [ids[2], ids[0]]
+    assert item_updates[1]["replies"] == [
+        {"id": reply["id"], "body": "Thanks!", "creator": {"id": me["id"]}}
+    ]
+    assert [u["id"] for u in listing["boards"][0]["updates"]] == [ids[2], ids[1]]
+    assert [u["id"] for u in listing["updates"]] == ids[::-1]
+    page_two = await served.data("{ updates(limit: 2, page: 2) { id } }")
+    assert page_two["updates"] == [{"id": ids[0]}]
+    deleted = await served.data(
+        "mutation($id: ID!) { delete_update(id: $id) { id } }", {"id": ids[2]}
+    )
+    assert deleted["delete_update"] == {"id": ids[2]}
+    assert [u["id"] for u in (await served.data("{ updates { id } }"))["updates"]] == [
+        ids[1],
+        ids[0],
+    ]
+
+
+async def test_updates_of_unknown_items_or_updates_are_not_found(served: Served) -> None:
+    """create_update on an unknown item or parent, delete_update of an unknown id: not found."""
+    for response in (
+        await served.post(CREATE_UPDATE, {"item": "1234", "body": "x"}),
+        await served.post(CREATE_UPDATE, {"parent": "1234", "body": "x"}),
+        await served.post("mutation { delete_update(id: 1234) { id } }"),
+    ):
+        assert response.status_code == 200
+        body = response.json()
+        assert body["errors"][0]["extensions"]["code"] == "ResourceNotFoundException"
+        assert next(iter(body["data"].values())) is None
+
+
+async def test_reset_forgets_subitems_and_updates(served: Served) -> None:
+    """POST /sandbox/reset forgets created subitems, their board and updates."""
+    (parent,) = _seeded_items(served, 1)
+    await served.data(CREATE_SUBITEM, {"parent": parent, "name": "Temporary"})
+    await served.data(CREATE_UPDATE, {"item": parent, "body": "Temporary"})
+    assert (await served.http.post("/sandbox/reset")).status_code == 204
+    data = await served.data(
+        "query($ids: [ID!]) { items(ids: $ids) { subitems { id } updates { id } }"
+        ' updates { id } boards(ids: ["5013345601"]) { id } }',
+        {"ids": [parent]},
+    )
+    assert data == {"items": [{"subitems": [], "updates": []}], "updates": [], "boards": []}

@@ -296,3 +296,57 @@ def test_a_lasting_complexity_error_is_raised(sandbox: SandboxControl, waits: li
         sdk_client(attempts=2).boards.fetch_all_items_by_board_id(ROADMAP)
     assert waits == [30, 30]
     assert [r["status"] for r in sandbox.requests()] == [429, 429]
+
+
+def test_create_a_subitem_and_read_it_under_its_parent(sandbox: SandboxControl) -> None:
+    """create_subitem adds a subitem on "Subitems of <board>"; the parent lists it."""
+    client = sdk_client()
+    parent, *_ = client.boards.fetch_all_items_by_board_id(ROADMAP, limit=5)
+    created = client.items.create_subitem(
+        parent.id, "Proofread the copy", column_values={"status": {"label": "Working on it"}}
+    )
+    subitem = created.response_data["data"]["create_subitem"]
+    assert subitem["name"] == "Proofread the copy"
+    assert subitem["board"]["name"] == "Subitems of Apollo Website Relaunch — Roadmap"
+    assert {"id": "status", "text": "Working on it"} in subitem["column_values"]
+    (read_parent,) = client.items.fetch_items_by_id([parent.id])
+    assert [s.id for s in read_parent.subitems] == [subitem["id"]]
+    assert read_parent.subitems[0].parent_item.id == parent.id
+    (read_subitem,) = client.items.fetch_items_by_id([subitem["id"]])
+    assert monday_sdk.extract_column_value_by_id(read_subitem, "status") == "Working on it"
+    subitems_board = subitem["board"]["id"]
+    paged = client.boards.fetch_all_items_by_board_id(subitems_board, limit=5)
+    assert [i.id for i in paged] == [subitem["id"]]
+
+
+def test_a_subitem_of_an_unknown_item_is_not_found(sandbox: SandboxControl) -> None:
+    """create_subitem under an unknown parent fails with monday's not-found error."""
+    with pytest.raises(Exception, match="not found"):
+        sdk_client().items.create_subitem("1234", "Orphan")
+
+
+def test_create_list_and_delete_updates(sandbox: SandboxControl) -> None:
+    """create_update posts a comment the item, board and account list; delete_update drops it."""
+    client = sdk_client()
+    first, second, *_ = client.boards.fetch_all_items_by_board_id(ROADMAP, limit=5)
+    updates = client.updates
+    older = updates.create_update(first.id, "<p>Design <b>approved</b></p>")
+    older_id = older.response_data["data"]["create_update"]["id"]
+    newer = updates.create_update(second.id, "Ready for QA")
+    newer_id = newer.response_data["data"]["create_update"]["id"]
+    on_item = updates.fetch_updates_for_item(first.id).response_data["data"]["items"][0]
+    (update,) = on_item["updates"]
+    assert update["id"] == older_id
+    assert update["body"] == "<p>Design <b>approved</b></p>"
+    assert update["creator"]["name"] == "Maya Patel"
+    assert update["replies"] == []
+    on_board = updates.fetch_board_updates(ROADMAP)
+    assert [u.id for u in on_board] == [newer_id, older_id]
+    assert on_board[1].text_body == "Design approved"
+    assert on_board[1].item_id == first.id
+    assert datetime.fromisoformat(on_board[1].created_at)
+    listed = updates.fetch_updates(limit=10, page=1).response_data["data"]["updates"]
+    assert [u["id"] for u in listed] == [newer_id, older_id]
+    updates.delete_update(newer_id)
+    listed = updates.fetch_updates(limit=10, page=1).response_data["data"]["updates"]
+    assert [u["id"] for u in listed] == [older_id]

@@ -13,9 +13,9 @@ Error shapes (application errors are HTTP 200, as monday answers them):
 - parse or validation error: ``{"errors": [...]}`` without ``data``, with
   ``extensions.code`` ``GRAPHQL_PARSE_FAILED`` or ``GRAPHQL_VALIDATION_FAILED``
   (``BAD_USER_INPUT`` for variables that do not fit their types);
-- refused column value: ``ColumnValueException``; unknown board, item or group:
-  ``ResourceNotFoundException``; a ``limit`` outside 1..500:
-  ``InvalidArgumentException``; an expired, forged or garbage cursor:
+- refused column value: ``ColumnValueException``; unknown board, item, group or
+  update (``create_subitem``'s parent is an item): ``ResourceNotFoundException``; a
+  ``limit`` outside 1..500: ``InvalidArgumentException``; an expired, forged or garbage cursor:
   ``CursorException`` (``data: null`` for ``next_items_page``, ``boards: [null]`` when
   it came through ``boards { items_page(cursor:) }``);
 - missing or wrong token: HTTP 401 ``UNAUTHENTICATED``; a body that is not JSON or

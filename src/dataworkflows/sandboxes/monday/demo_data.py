@@ -24,6 +24,11 @@ mirror). :meth:`DemoWorkspace.create_item` and
 :meth:`DemoWorkspace.change_column_values` accept ``column_values`` in monday's write
 shapes and raise :class:`InvalidColumnValue` or :class:`ResourceNotFound` as monday
 would answer ``ColumnValueException`` or ``ResourceNotFoundException``.
+
+:meth:`DemoWorkspace.create_subitem` adds a subitem: an item on the parent board's
+subitems board (``"Subitems of <board name>"``, id :func:`subitems_board_id`), which
+appears, in the board listings too, when its first subitem is created. Updates (none
+seeded) are kept in :attr:`DemoWorkspace.updates` (:mod:`.updates`).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from dataworkflows.sandboxes.monday.cells import (
     cell_value,
     parse_cell,
 )
+from dataworkflows.sandboxes.monday.updates import UpdateLog
 from dataworkflows.sandboxes.world import ANCHOR, PROJECT_NAMES, DemoUser, as_utc
 
 __all__ = [
@@ -81,10 +87,18 @@ __all__ = [
     "cell_text",
     "cell_value",
     "parse_cell",
+    "subitems_board_id",
 ]
 
 BIG_BOARD_ID: Final = "5012345622"
 """The board with more than 500 items ("Cygnus Data Platform — Sprint Tasks")."""
+
+_SUBITEMS_BOARD_OFFSET: Final = 1_000_000
+
+
+def subitems_board_id(board_id: str) -> str:
+    """The id of the subitems board of ``board_id`` (stable: derived from the board's)."""
+    return str(int(board_id) + _SUBITEMS_BOARD_OFFSET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +143,10 @@ class DemoItem:
     updated_at: datetime
     cells: dict[str, Cell] = field(default_factory=dict)
     state: str = "active"
+    parent_item_id: str | None = None
+    """The parent's id when this is a subitem."""
+    subitem_ids: list[str] = field(default_factory=list)
+    """The ids of the item's subitems, oldest first."""
 
 
 @dataclass(slots=True)
@@ -145,6 +163,8 @@ class DemoBoard:
     items: list[DemoItem] = field(default_factory=list)
     state: str = "active"
     board_kind: str = "public"
+    type: str = "board"
+    """``board``, or ``sub_items_board`` for a board of subitems."""
 
     @property
     def items_count(self) -> int:
@@ -193,6 +213,8 @@ class DemoWorkspace:
         self._boards = {b.id: b for b in boards}
         self._items = {i.id: i for b in boards for i in b.items}
         self._next_item_id = next_item_id
+        self.updates = UpdateLog(seed)
+        """The updates and replies created since the workspace was seeded."""
         # New item ids keep monday's irregular gaps, from the seed for repeatability.
         self._id_gaps = random.Random(seed ^ 0x5EED)  # noqa: S311  (demo ids, not secrets)
 
@@ -251,7 +273,51 @@ class DemoWorkspace:
         group = board.groups[0] if group_id is None else board.group(group_id)
         if group is None:
             raise ResourceNotFound("group", group_id)
-        cells, labels = self._parse(board, column_values or {}, create_labels_if_missing)
+        return self._add_item(board, group, name, column_values, create_labels_if_missing, now=now)
+
+    def create_subitem(
+        self,
+        *,
+        parent_item_id: str,
+        name: str,
+        column_values: Mapping[str, object] | None = None,
+        create_labels_if_missing: bool = False,
+        now: datetime,
+    ) -> DemoItem:
+        """Add a subitem under ``parent_item_id`` (a top-level item) and return it.
+
+        The subitem lives on the parent board's subitems board, created with the first
+        subitem. Nothing changes when a column value is refused.
+        """
+        parent = self._items.get(parent_item_id)
+        if parent is None:
+            raise ResourceNotFound("item", parent_item_id)
+        if parent.parent_item_id is not None:
+            raise ValueError(f"item {parent_item_id} is a subitem: subitems have no subitems")
+        board = self._subitems_board(self._require_board(parent.board_id))
+        subitem = self._add_item(
+            board, board.groups[0], name, column_values, create_labels_if_missing, now=now
+        )
+        subitem.parent_item_id = parent.id
+        parent.subitem_ids.append(subitem.id)
+        return subitem
+
+    def subitems(self, item: DemoItem) -> list[DemoItem]:
+        """The subitems of ``item`` that are not deleted, oldest first."""
+        found = (self._items.get(i) for i in item.subitem_ids)
+        return [s for s in found if s is not None and s.state != "deleted"]
+
+    def _add_item(
+        self,
+        board: DemoBoard,
+        group: DemoGroup,
+        name: str,
+        column_values: Mapping[str, object] | None,
+        create_labels: bool,
+        *,
+        now: datetime,
+    ) -> DemoItem:
+        cells, labels = self._parse(board, column_values or {}, create_labels)
         self._next_item_id += self._id_gaps.randint(1, 97)
         stamp = now.astimezone(UTC).replace(microsecond=0)
         item = DemoItem(
@@ -266,6 +332,30 @@ class DemoWorkspace:
         board.items.append(item)
         self._items[item.id] = item
         return item
+
+    def _subitems_board(self, board: DemoBoard) -> DemoBoard:
+        """The subitems board of ``board``, added to the workspace on first use."""
+        existing = self._boards.get(subitems_board_id(board.id))
+        if existing is not None:
+            return existing
+        subitems = DemoBoard(
+            id=subitems_board_id(board.id),
+            name=f"Subitems of {board.name}",
+            description="",
+            workspace_id=board.workspace_id,
+            project=board.project,
+            columns=[
+                DemoColumn("person", "Owner", "people"),
+                DemoColumn("status", "Status", "status", dict(STATUS_LABELS)),
+                DemoColumn("date0", "Date", "date"),
+            ],
+            groups=[DemoGroup("topics", "Subitems", "#579bfc", "65536")],
+            board_kind=board.board_kind,
+            type="sub_items_board",
+        )
+        self.boards.append(subitems)
+        self._boards[subitems.id] = subitems
+        return subitems
 
     def change_column_values(
         self,

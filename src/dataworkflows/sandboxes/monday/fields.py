@@ -9,7 +9,6 @@ object; when it has none they answer what monday answers when there is nothing:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from dataworkflows.sandboxes.monday.demo_data import DemoBoard, DemoColumn, DemoItem
@@ -28,6 +27,7 @@ from dataworkflows.sandboxes.monday.views import (
     column_revision,
     column_value_view,
     demo_account,
+    iso_utc,
 )
 from dataworkflows.sandboxes.world import DemoUser
 
@@ -37,7 +37,6 @@ _BASE_URL: Final = f"https://{ACCOUNT_SLUG}.monday.com"
 
 NOTHING: Final[Mapping[tuple[str, str], object]] = {
     ("Board", "permissions"): "everyone",
-    ("Board", "type"): "board",
     ("Column", "archived"): False,
     ("Group", "archived"): False,
     ("Group", "deleted"): False,
@@ -48,10 +47,6 @@ NOTHING: Final[Mapping[tuple[str, str], object]] = {
     ("User", "is_view_only"): False,
 }
 """What a field the demo data does not carry answers, where null or [] would not do."""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _me(info: Info) -> DemoUser:
@@ -119,7 +114,7 @@ def _board_top_group(board: DemoBoard, _info: Info) -> GroupView:
 
 
 def _board_updated_at(board: DemoBoard, _info: Info) -> str | None:
-    return _iso(max(i.updated_at for i in board.items)) if board.items else None
+    return iso_utc(max(i.updated_at for i in board.items)) if board.items else None
 
 
 def _board_url(board: DemoBoard, _info: Info) -> str:
@@ -187,12 +182,22 @@ def _item_column_values(
     return [column_value_view(c, item.cells.get(c.id), users) for c in columns]
 
 
+def _item_subitems(item: DemoItem, info: Info) -> list[DemoItem]:
+    return info.context.workspace.subitems(item)
+
+
+def _item_parent_item(item: DemoItem, info: Info) -> DemoItem | None:
+    if item.parent_item_id is None:
+        return None
+    return info.context.workspace.item(item.parent_item_id)
+
+
 def _item_created_at(item: DemoItem, _info: Info) -> str:
-    return _iso(item.created_at)
+    return iso_utc(item.created_at)
 
 
 def _item_updated_at(item: DemoItem, _info: Info) -> str:
-    return _iso(item.updated_at)
+    return iso_utc(item.updated_at)
 
 
 def _item_creator(_item: DemoItem, info: Info) -> DemoUser:
@@ -253,6 +258,8 @@ FIELD_RESOLVERS: Final[Mapping[str, Mapping[str, Callable[..., Any]]]] = {
         "board": _item_board,
         "group": _item_group,
         "column_values": _item_column_values,
+        "subitems": _item_subitems,
+        "parent_item": _item_parent_item,
         "created_at": _item_created_at,
         "updated_at": _item_updated_at,
         "creator": _item_creator,

@@ -34,6 +34,7 @@ __all__ = [
     "check_limit",
     "cursor_error",
     "items_page",
+    "page_of",
 ]
 
 Info = GraphQLResolveInfo["MondaySandbox"]
@@ -51,6 +52,14 @@ def api_error(
         message,
         extensions={"code": code, "status_code": 200, "error_data": dict(error_data or {})},
     )
+
+
+def page_of(values: list[Any], limit: int | None, page: int | None) -> list[Any]:
+    """Page ``page`` (from 1) of ``limit`` values, as monday's ``limit``/``page`` pick them."""
+    if limit is None:
+        return values
+    start = (max(page or 1, 1) - 1) * max(limit, 0)
+    return values[start : start + max(limit, 0)]
 
 
 def cursor_error(message: str) -> GraphQLError:

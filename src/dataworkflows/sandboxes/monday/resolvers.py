@@ -30,6 +30,7 @@ from dataworkflows.sandboxes.monday.paging import (
     check_limit,
     cursor_error,
     items_page,
+    page_of,
 )
 from dataworkflows.sandboxes.monday.views import demo_account
 from dataworkflows.sandboxes.world import DemoUser
@@ -37,10 +38,19 @@ from dataworkflows.sandboxes.world import DemoUser
 if TYPE_CHECKING:
     from dataworkflows.sandboxes.monday.app import MondaySandbox
 
-__all__ = ["MAX_PAGE_LIMIT", "ROOT_RESOLVERS", "Info", "cursor_error"]
+__all__ = [
+    "MAX_PAGE_LIMIT",
+    "ROOT_RESOLVERS",
+    "Info",
+    "cursor_error",
+    "existing_item",
+    "sandbox_of",
+    "write_error",
+]
 
 
-def _sandbox(info: Info) -> MondaySandbox:
+def sandbox_of(info: Info) -> MondaySandbox:
+    """The sandbox being served (the execution context)."""
     return info.context
 
 
@@ -70,7 +80,8 @@ def _decode_column_values(raw: object) -> Mapping[str, object]:
     return value
 
 
-def _write_error(exc: InvalidColumnValue | ResourceNotFound) -> GraphQLError:
+def write_error(exc: InvalidColumnValue | ResourceNotFound) -> GraphQLError:
+    """The error monday answers for a refused column value or an unknown resource."""
     if isinstance(exc, ResourceNotFound):
         return api_error(
             str(exc),
@@ -82,13 +93,6 @@ def _write_error(exc: InvalidColumnValue | ResourceNotFound) -> GraphQLError:
         "ColumnValueException",
         error_data={"column_id": exc.column_id, "column_type": exc.column_type},
     )
-
-
-def _page_of(values: list[Any], limit: int | None, page: int | None) -> list[Any]:
-    if limit is None:
-        return values
-    start = (max(page or 1, 1) - 1) * max(limit, 0)
-    return values[start : start + max(limit, 0)]
 
 
 # -- Query -------------------------------------------------------------------------------
@@ -108,7 +112,7 @@ def _query_boards(
 ) -> list[DemoBoard]:
     if limit < 1 or page < 1:
         raise api_error("limit and page must be positive", "InvalidArgumentException")
-    boards = _sandbox(info).workspace.boards
+    boards = sandbox_of(info).workspace.boards
     if ids is not None:
         wanted = set(ids)
         boards = [b for b in boards if b.id in wanted]
@@ -132,18 +136,18 @@ def _query_items(
     newest_first: bool | None = None,
     exclude_nonactive: bool | None = None,
 ) -> list[DemoItem]:
-    workspace = _sandbox(info).workspace
+    workspace = sandbox_of(info).workspace
     found = (workspace.item(i) for i in dict.fromkeys(ids or ()))
     items = [item for item in found if item is not None]
     if exclude_nonactive:
         items = [i for i in items if i.state == "active"]
     items.sort(key=lambda i: int(i.id), reverse=bool(newest_first))
-    return _page_of(items, limit, page)
+    return page_of(items, limit, page)
 
 
 def _query_next_items_page(_root: object, info: Info, *, cursor: str, limit: int = 25) -> Any:
     check_limit(limit)
-    sandbox = _sandbox(info)
+    sandbox = sandbox_of(info)
     scope_text, after = sandbox.decode_cursor(cursor)
     scope = Scope.decode(scope_text)
     board = sandbox.workspace.board(scope.board_id)
@@ -162,10 +166,10 @@ def _query_items_page_by_column_values(
     limit: int = 25,
 ) -> Any:
     check_limit(limit)
-    sandbox = _sandbox(info)
+    sandbox = sandbox_of(info)
     board = sandbox.workspace.board(board_id)
     if board is None:
-        raise _write_error(ResourceNotFound("board", board_id))
+        raise write_error(ResourceNotFound("board", board_id))
     if cursor is None:
         return items_page(sandbox, board, Scope.matching(board.id, columns), None, limit)
     scope_text, after = sandbox.decode_cursor(cursor)
@@ -176,11 +180,11 @@ def _query_items_page_by_column_values(
 
 
 def _query_complexity(_root: object, info: Info) -> Any:
-    return _sandbox(info).complexity_reading
+    return sandbox_of(info).complexity_reading
 
 
 def _query_me(_root: object, info: Info) -> DemoUser:
-    return _sandbox(info).workspace.me
+    return sandbox_of(info).workspace.me
 
 
 def _query_users(
@@ -196,7 +200,7 @@ def _query_users(
     name: str | None = None,
     non_active: bool | None = None,
 ) -> list[DemoUser]:
-    users = list(_sandbox(info).workspace.users)
+    users = list(sandbox_of(info).workspace.users)
     if ids is not None:
         wanted = set(ids)
         users = [u for u in users if u.id in wanted]
@@ -209,15 +213,15 @@ def _query_users(
         users = []  # the demo account has no guests and no deactivated users
     if newest_first:
         users.reverse()
-    return _page_of(users, limit, page)
+    return page_of(users, limit, page)
 
 
 def _query_account(_root: object, info: Info) -> Any:
-    return demo_account(len(_sandbox(info).workspace.users))
+    return demo_account(len(sandbox_of(info).workspace.users))
 
 
 def _query_nothing(_root: object, _info: Info, **_arguments: Any) -> list[Any]:
-    # No teams, tags or updates exist in the demo account: monday answers [].
+    # No teams or tags exist in the demo account: monday answers [].
     return []
 
 
@@ -232,7 +236,7 @@ def _query_workspaces(
     state: str = "active",
     order_by: str | None = None,
 ) -> list[dict[str, Any]]:
-    workspace = _sandbox(info).workspace
+    workspace = sandbox_of(info).workspace
     spaces = [workspace_of(info, p.workspace_id) for p in workspace.projects]
     found = [s for s in spaces if s is not None]
     if ids is not None:
@@ -241,12 +245,12 @@ def _query_workspaces(
         found = [s for s in found if s["kind"] == kind]
     if state not in ("all", "active"):
         found = []
-    return _page_of(found, limit, page)
+    return page_of(found, limit, page)
 
 
 def workspace_of(info: Info, workspace_id: str | None) -> dict[str, Any] | None:
     """The ``Workspace`` of a demo project, or None."""
-    workspace = _sandbox(info).workspace
+    workspace = sandbox_of(info).workspace
     project = next((p for p in workspace.projects if p.workspace_id == workspace_id), None)
     if project is None:
         return None
@@ -276,7 +280,7 @@ def _mutation_create_item(
     position_relative_method: str | None = None,
     relative_to: str | None = None,
 ) -> DemoItem:
-    sandbox = _sandbox(info)
+    sandbox = sandbox_of(info)
     values = _decode_column_values(column_values)
     try:
         return sandbox.workspace.create_item(
@@ -288,7 +292,37 @@ def _mutation_create_item(
             now=sandbox.now(),
         )
     except (InvalidColumnValue, ResourceNotFound) as exc:
-        raise _write_error(exc) from None
+        raise write_error(exc) from None
+
+
+def _mutation_create_subitem(
+    _root: object,
+    info: Info,
+    *,
+    parent_item_id: str,
+    item_name: str,
+    column_values: object = None,
+    create_labels_if_missing: bool | None = None,
+) -> DemoItem:
+    sandbox = sandbox_of(info)
+    values = _decode_column_values(column_values)
+    parent = existing_item(info, parent_item_id)
+    if parent.parent_item_id is not None:
+        raise api_error(
+            f"Item {parent_item_id} is a subitem: subitems cannot have subitems",
+            "InvalidArgumentException",
+            error_data={"parent_item_id": parent_item_id},
+        )
+    try:
+        return sandbox.workspace.create_subitem(
+            parent_item_id=parent.id,
+            name=item_name,
+            column_values=values,
+            create_labels_if_missing=bool(create_labels_if_missing),
+            now=sandbox.now(),
+        )
+    except (InvalidColumnValue, ResourceNotFound) as exc:
+        raise write_error(exc) from None
 
 
 def _change(
@@ -298,7 +332,7 @@ def _change(
     values: Mapping[str, object],
     create_labels_if_missing: bool | None,
 ) -> DemoItem:
-    sandbox = _sandbox(info)
+    sandbox = sandbox_of(info)
     try:
         return sandbox.workspace.change_column_values(
             board_id=board_id,
@@ -308,7 +342,7 @@ def _change(
             now=sandbox.now(),
         )
     except (InvalidColumnValue, ResourceNotFound) as exc:
-        raise _write_error(exc) from None
+        raise write_error(exc) from None
 
 
 def _mutation_change_multiple_column_values(
@@ -351,15 +385,16 @@ def _mutation_change_simple_column_value(
     return _change(info, board_id, item_id, {column_id: value}, create_labels_if_missing)
 
 
-def _existing_item(info: Info, item_id: str | None) -> DemoItem:
-    item = _sandbox(info).workspace.item(item_id) if item_id is not None else None
+def existing_item(info: Info, item_id: str | None) -> DemoItem:
+    """The item ``item_id``, else monday's ``ResourceNotFoundException``."""
+    item = sandbox_of(info).workspace.item(item_id) if item_id is not None else None
     if item is None:
-        raise _write_error(ResourceNotFound("item", item_id))
+        raise write_error(ResourceNotFound("item", item_id))
     return item
 
 
 def _touch(info: Info, item: DemoItem) -> DemoItem:
-    stamp = _sandbox(info).now().replace(microsecond=0)
+    stamp = sandbox_of(info).now().replace(microsecond=0)
     item.updated_at = max(stamp, item.updated_at + timedelta(seconds=1))
     return item
 
@@ -367,17 +402,17 @@ def _touch(info: Info, item: DemoItem) -> DemoItem:
 def _mutation_move_item_to_group(
     _root: object, info: Info, *, group_id: str, item_id: str | None = None
 ) -> DemoItem:
-    item = _existing_item(info, item_id)
-    board = _sandbox(info).workspace.board(item.board_id)
+    item = existing_item(info, item_id)
+    board = sandbox_of(info).workspace.board(item.board_id)
     if board is None or board.group(group_id) is None:
-        raise _write_error(ResourceNotFound("group", group_id))
+        raise write_error(ResourceNotFound("group", group_id))
     item.group_id = group_id
     return _touch(info, item)
 
 
 def _mutation_set_state(state: str) -> Callable[..., DemoItem]:
     def resolve(_root: object, info: Info, *, item_id: str | None = None) -> DemoItem:
-        item = _existing_item(info, item_id)
+        item = existing_item(info, item_id)
         item.state = state
         return _touch(info, item)
 
@@ -396,11 +431,11 @@ ROOT_RESOLVERS: Final[Mapping[str, Mapping[str, Callable[..., Any]]]] = {
         "teams": _query_nothing,
         "account": _query_account,
         "tags": _query_nothing,
-        "updates": _query_nothing,
         "workspaces": _query_workspaces,
     },
     "Mutation": {
         "create_item": _mutation_create_item,
+        "create_subitem": _mutation_create_subitem,
         "change_multiple_column_values": _mutation_change_multiple_column_values,
         "change_column_value": _mutation_change_column_value,
         "change_simple_column_value": _mutation_change_simple_column_value,

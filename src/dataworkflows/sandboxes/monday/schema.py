@@ -6,9 +6,10 @@ users, updates, tags, workspaces) and :mod:`.sdl_values` (``ColumnValue`` and ev
 value type), spelled as monday's published schema spells them. graphql-core executes
 any well-formed query over it (aliases, fragments, variables and ``__typename``
 included). The ``Query``/``Mutation`` resolvers are in :mod:`.resolvers`, the others in
-:mod:`.fields`; every other field reads the attribute or key of its name and, when the
-demo data has none, answers what monday answers when there is nothing: null, ``[]``
-for lists, or the default :data:`.fields.NOTHING` names for non-null fields.
+:mod:`.fields`, those of updates in :mod:`.update_resolvers`; every other field reads
+the attribute or key of its name and, when the demo data has none, answers what monday
+answers when there is nothing: null, ``[]`` for lists, or the default
+:data:`.fields.NOTHING` names for non-null fields.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataworkflows.sandboxes.monday.resolvers import ROOT_RESOLVERS
 from dataworkflows.sandboxes.monday.sdl_boards import BOARDS_SDL
 from dataworkflows.sandboxes.monday.sdl_root import ROOT_SDL
 from dataworkflows.sandboxes.monday.sdl_values import VALUE_TYPES, VALUES_SDL
+from dataworkflows.sandboxes.monday.update_resolvers import UPDATE_RESOLVERS
 from dataworkflows.sandboxes.monday.views import ColumnValueView
 
 __all__ = ["SCHEMA_SDL", "build_sandbox_schema"]
@@ -76,13 +78,13 @@ def _nothing_for(type_name: str, field_name: str, field_type: GraphQLOutputType)
 def build_sandbox_schema() -> GraphQLSchema:
     """:data:`SCHEMA_SDL` with the sandbox's resolvers attached."""
     schema = build_schema(SCHEMA_SDL)
-    resolvers = {**ROOT_RESOLVERS, **FIELD_RESOLVERS}
-    for type_name, by_field in resolvers.items():
-        graphql_type = schema.get_type(type_name)
-        assert isinstance(graphql_type, GraphQLObjectType), type_name
-        for field_name, resolver in by_field.items():
-            # A typo here would silently fall back to attribute lookup; fail instead.
-            graphql_type.fields[field_name].resolve = resolver
+    for resolvers in (ROOT_RESOLVERS, FIELD_RESOLVERS, UPDATE_RESOLVERS):
+        for type_name, by_field in resolvers.items():
+            graphql_type = schema.get_type(type_name)
+            assert isinstance(graphql_type, GraphQLObjectType), type_name
+            for field_name, resolver in by_field.items():
+                # A typo here would silently fall back to attribute lookup; fail instead.
+                graphql_type.fields[field_name].resolve = resolver
     for type_name, named in schema.type_map.items():
         if not isinstance(named, GraphQLObjectType) or type_name.startswith("__"):
             continue

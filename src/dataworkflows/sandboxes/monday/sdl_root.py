@@ -105,9 +105,17 @@ type Mutation {
     value: String
     create_labels_if_missing: Boolean
   ): Item
+  create_subitem(
+    parent_item_id: ID!
+    item_name: String!
+    column_values: JSON
+    create_labels_if_missing: Boolean
+  ): Item
   move_item_to_group(item_id: ID, group_id: String!): Item
   archive_item(item_id: ID): Item
   delete_item(item_id: ID): Item
+  create_update(body: String!, item_id: ID, parent_id: ID): Update
+  delete_update(id: ID!): Update
 }
 
 """The complexity of the query and the budget left in the current minute."""

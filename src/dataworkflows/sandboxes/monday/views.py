@@ -2,7 +2,8 @@
 
 A :class:`ColumnValueView` is one cell as the ``ColumnValue`` implementations expose
 it; fields a view does not carry resolve to what monday answers when there is nothing
-(see :mod:`.schema`). :func:`demo_account` is the ``Account`` every user belongs to.
+(see :mod:`.schema`). :func:`demo_account` is the ``Account`` every user belongs to;
+:func:`iso_utc` spells the dates monday answers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from dataworkflows.sandboxes.monday.demo_data import (
@@ -33,6 +35,7 @@ __all__ = [
     "column_revision",
     "column_value_view",
     "demo_account",
+    "iso_utc",
 ]
 
 ACCOUNT_SLUG: Final = "dataworkflows-demo"
@@ -99,6 +102,11 @@ def column_value_view(
 
 def _with(view: ColumnValueView, **changes: Any) -> ColumnValueView:
     return replace(view, **changes)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as monday spells dates: ISO 8601 in UTC, to the second, with ``Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def column_revision(column: DemoColumn) -> str:
