@@ -9,7 +9,12 @@ the environment's proxies, so nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -316,3 +321,54 @@ def test_throttling_is_waited_out_or_surfaced(sandbox: ConfluenceSandboxControl)
         client.get_space(APOLLO)
     assert _status(throttled.value) == 429
     assert "Rate limit exceeded" in str(throttled.value)
+
+
+V2_CLIENT = "atlassian-python-api==5.0.5"
+"""The release with Atlassian's v2 client (``ConfluenceV2``); it runs in an environment
+of its own (the 4.x classic client above cannot share one with it)."""
+
+
+def _uv() -> str:
+    """The uv that ./dw uses (.tools/uv), or the one on PATH."""
+    local = Path(__file__).parents[2] / ".tools" / "uv" / "bin" / "uv"
+    found = str(local) if local.is_file() else shutil.which("uv")
+    assert found, "uv is needed to run Atlassian's v2 client in an environment of its own"
+    return found
+
+
+def test_the_v2_client_reads_and_writes_pages(sandbox: ConfluenceSandboxControl) -> None:
+    """atlassian-python-api's v2 client (5.x ConfluenceV2), unchanged: a space by key, its
+    pages (cursor paging, five at a time), one page with its body, and create then update with the nested
+    body form it sends; a missing page is a 404."""
+    script = Path(__file__).parents[1] / "contracts" / "confluence_v2_client.py"
+    result = subprocess.run(
+        [
+            _uv(),
+            "run",
+            "--isolated",
+            "--no-project",
+            "--quiet",
+            "--with",
+            V2_CLIENT,
+            "python",
+            str(script),
+            sandbox.base,
+            SANDBOX_EMAIL,
+            SANDBOX_TOKEN,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["space"] == {"id": sandbox.space(APOLLO)["id"], "key": APOLLO}
+    # get_pages follows the cursor links to the end, five pages at a time.
+    assert len(seen["page_ids"]) > 5
+    assert len(set(seen["page_ids"])) == len(seen["page_ids"])
+    assert seen["read"]["has_body"] is True
+    assert (seen["created"]["version"], seen["updated"]["version"]) == (1, 2)
+    assert seen["after"] == "<p>second</p>"
+    assert seen["missing"] == 404

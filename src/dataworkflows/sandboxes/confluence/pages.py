@@ -61,8 +61,10 @@ _PAGE_SORTS: Final = frozenset(
     }
 )
 _PAGE_STATUSES: Final = frozenset({"current", "archived", "deleted", "trashed", "draft"})
-_LIST_BODY_FORMATS: Final = frozenset({"storage", "atlas_doc_format"})
-_PAGE_BODY_FORMATS: Final = frozenset({"storage", "atlas_doc_format", "view"})
+# "none" is what Atlassian's own v2 client (atlassian-python-api 5.x) sends for listings
+# and reads without a body: taken as no body, as when the parameter is left out.
+_LIST_BODY_FORMATS: Final = frozenset({"storage", "atlas_doc_format", "none"})
+_PAGE_BODY_FORMATS: Final = frozenset({"storage", "atlas_doc_format", "view", "none"})
 _MACRO_RE: Final = re.compile(r"</?(?:ac|ri):[^>]*>")
 
 
