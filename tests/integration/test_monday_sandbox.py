@@ -1158,3 +1158,17 @@ async def test_reset_forgets_subitems_and_updates(served: Served) -> None:
         {"ids": [parent]},
     )
     assert data == {"items": [{"subitems": [], "updates": []}], "updates": [], "boards": []}
+
+
+async def test_root_fields_the_demo_account_has_nothing_for_answer_empty(served: Served) -> None:
+    """Queries for what the sandbox does not model with data (docs, folders, webhooks,
+    assets) answer as monday does for an account with none, not with a validation error;
+    `version` names the API version that answered."""
+    data = await served.data(
+        """{ version { kind value } versions { value }
+             docs(limit: 5) { id name } folders { id name }
+             webhooks(board_id: 5012345601) { id event } assets(ids: [1]) { id } }"""
+    )
+    assert data["version"] == {"kind": "current", "value": "2025-07"}
+    assert data["versions"] == [{"value": "2025-07"}]
+    assert (data["docs"], data["folders"], data["webhooks"], data["assets"]) == ([], [], [], [])

@@ -35,7 +35,12 @@ __all__ = ["FIELD_RESOLVERS", "NOTHING"]
 
 _BASE_URL: Final = f"https://{ACCOUNT_SLUG}.monday.com"
 
+_SERVED_VERSION: Final = {"display_name": "Current", "kind": "current", "value": "2025-07"}
+"""The one API version the sandbox serves (the product's pinned MONDAY_API_VERSION)."""
+
 NOTHING: Final[Mapping[tuple[str, str], object]] = {
+    ("Query", "version"): _SERVED_VERSION,
+    ("Query", "versions"): (_SERVED_VERSION,),
     ("Board", "permissions"): "everyone",
     ("Column", "archived"): False,
     ("Group", "archived"): False,

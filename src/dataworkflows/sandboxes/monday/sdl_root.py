@@ -73,6 +73,112 @@ type Query {
     state: State = active
     order_by: WorkspacesOrderBy
   ): [Workspace]
+  """The API version that answered this request."""
+  version: Version!
+  """Every API version and its state."""
+  versions: [Version!]
+  """Docs (none in the demo account)."""
+  docs(
+    ids: [ID!]
+    object_ids: [ID!]
+    limit: Int = 25
+    order_by: DocsOrderBy
+    page: Int = 1
+    workspace_ids: [ID]
+  ): [Document]
+  """Folders (none in the demo account)."""
+  folders(ids: [ID!], workspace_ids: [ID], limit: Int = 25, page: Int = 1): [Folder]
+  """A board's webhooks (none until one is registered)."""
+  webhooks(board_id: ID!, app_webhooks_only: Boolean): [Webhook]
+  """Files uploaded to the account (none in the demo account)."""
+  assets(ids: [ID!]!): [Asset]
+}
+
+"""An API version."""
+type Version {
+  display_name: String!
+  kind: VersionKind!
+  value: String!
+}
+
+enum VersionKind {
+  current
+  deprecated
+  dev
+  maintenance
+  old__maintenance
+  old_previous_maintenance
+  previous_maintenance
+  release_candidate
+}
+
+enum DocsOrderBy {
+  created_at
+  used_at
+}
+
+enum FolderColor {
+  AQUAMARINE
+  BRIGHT_BLUE
+  BRIGHT_GREEN
+  CHILI_BLUE
+  DARK_ORANGE
+  DARK_PURPLE
+  DARK_RED
+  DONE_GREEN
+  INDIGO
+  LIPSTICK
+  NULL
+  PURPLE
+  SOFIA_PINK
+  STUCK_RED
+  SUNSET
+  WORKING_ORANGE
+}
+
+"""A folder in a workspace."""
+type Folder {
+  children: [Board]!
+  color: FolderColor
+  created_at: Date!
+  id: ID!
+  name: String!
+  owner_id: ID
+  parent: Folder
+  sub_folders: [Folder]!
+  workspace: Workspace!
+}
+
+enum WebhookEventType {
+  change_column_value
+  change_name
+  change_specific_column_value
+  change_status_column_value
+  change_subitem_column_value
+  change_subitem_name
+  create_column
+  create_item
+  create_subitem
+  create_subitem_update
+  create_update
+  delete_update
+  edit_update
+  item_archived
+  item_deleted
+  item_moved_to_any_group
+  item_moved_to_specific_group
+  item_restored
+  move_subitem
+  subitem_archived
+  subitem_deleted
+}
+
+"""A webhook registered on a board."""
+type Webhook {
+  board_id: ID!
+  config: String
+  event: WebhookEventType!
+  id: ID!
 }
 
 type Mutation {
