@@ -330,8 +330,7 @@ class RunController(Controller):
         ] = 0.0,
     ) -> RunDetail:
         if wait > 0:
-            current, _, _ = await service.run_detail(run_id)
-            await service.wait(current, wait)
+            await service.wait(await service.run(run_id), wait)
         run, attempts, events = await service.run_detail(run_id)
         return RunDetail(
             run=run_view(run, service.redact),

@@ -372,13 +372,18 @@ class WorkflowService:
                 return current
             await asyncio.sleep(min(WAIT_POLL_S, remaining))
 
+    async def run(self, run_id: UUID) -> RunRecord:
+        """The run as it is now; :class:`NotFound` when unknown."""
+        run = await self.store.get_run(run_id)
+        if run is None:
+            raise NotFound(f"There is no run {run_id}.")
+        return run
+
     async def run_detail(
         self, run_id: UUID
     ) -> tuple[RunRecord, list[StepAttemptRecord], list[RunEvent]]:
         """A run with every step attempt and its event log; 404 when unknown."""
-        run = await self.store.get_run(run_id)
-        if run is None:
-            raise NotFound(f"There is no run {run_id}.")
+        run = await self.run(run_id)
         attempts, events = await asyncio.gather(
             self.store.get_step_attempts(run_id), self.store.get_run_events(run_id)
         )
@@ -386,9 +391,7 @@ class WorkflowService:
 
     async def cancel(self, run_id: UUID) -> RunRecord:
         """Cancel a run: at once when queued, between steps when running; 409 when over."""
-        before = await self.store.get_run(run_id)
-        if before is None:
-            raise NotFound(f"There is no run {run_id}.")
+        before = await self.run(run_id)
         if before.finished:
             raise StateConflict(f"The run already ended ({before.status}); nothing to cancel.")
         run = await self.store.request_cancel(run_id)
@@ -398,9 +401,7 @@ class WorkflowService:
 
     async def retry(self, run_id: UUID) -> RunRecord:
         """Queue a failed or cancelled run again, resuming at the step that did not finish."""
-        before = await self.store.get_run(run_id)
-        if before is None:
-            raise NotFound(f"There is no run {run_id}.")
+        before = await self.run(run_id)
         if before.status not in ("failed", "cancelled"):
             raise StateConflict(
                 f"Only failed or cancelled runs can be retried; this one is {before.status}."
