@@ -35,7 +35,8 @@ def _slack_missing(settings: Settings, *, in_process_slack: bool) -> str | None:
         if not settings.service_token:
             return "DW_SERVICE_TOKEN (the Slack connector's service token)"
         return None
-    if not getattr(settings.connector(connector_specs()["slack"]), "bot_token", None):
+    slack = connector_specs()["slack"]
+    if not slack.wanted(settings.connector(slack)):
         return (
             "either slack=<url> in DW_CONNECTOR_URLS with DW_SERVICE_TOKEN, or "
             "SLACK_BOT_TOKEN to post through an in-process Slack connector"

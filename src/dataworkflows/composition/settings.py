@@ -93,7 +93,20 @@ def settings_sections(
 
 def credential_variables(specs: Mapping[str, ConnectorSpec[Any]] | None = None) -> list[str]:
     """Variables that may be read from ``<NAME>_FILE``: every field marked SECRET or
-    CREDENTIAL_FILE, in every section."""
+    CREDENTIAL_FILE, in every section (of the installed connectors when ``specs`` is
+    None)."""
+    if specs is None:
+        return list(_installed_credential_variables())
+    return _credential_variables(specs)
+
+
+@functools.cache
+def _installed_credential_variables() -> tuple[str, ...]:
+    # The sections do not change while the process runs; dev reads them several times.
+    return tuple(_credential_variables(connector_specs()))
+
+
+def _credential_variables(specs: Mapping[str, ConnectorSpec[Any]]) -> list[str]:
     names: dict[str, None] = {}
     for _, section in settings_sections(specs):
         for field in section_variables(section):
@@ -115,10 +128,10 @@ def load_settings(
     Raises :class:`~dataworkflows.runtime.settings.SettingsError` for the first invalid
     variable.
     """
-    specs = connector_specs() if specs is None else specs
     values = read_environment(
         environ, env_file=env_file, credentials=credential_variables(specs), overrides=overrides
     )
+    specs = connector_specs() if specs is None else specs
     settings = load_section(Settings, values)
     connectors = {name: load_section(spec.settings, values) for name, spec in specs.items()}
     return msgspec.structs.replace(settings, connectors=connectors)
