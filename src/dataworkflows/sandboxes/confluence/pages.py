@@ -22,11 +22,11 @@ from dataworkflows.sandboxes.confluence.paging import keyset, listing
 from dataworkflows.sandboxes.confluence.spaces import require_space
 from dataworkflows.sandboxes.confluence.wire import (
     DEFAULT_LIMIT,
-    DIGITS_RE,
     MAX_LIMIT,
     Answer,
     Call,
     Params,
+    found_by_id,
     id_member,
     invalid,
     iso,
@@ -178,12 +178,7 @@ def _pages_listing(
 
 
 def _require_page(sandbox: ConfluenceSandbox, page_id: str) -> DemoPage:
-    if not DIGITS_RE.match(page_id):
-        raise invalid("id", "is not the correct type. Expected type is Long.")
-    page = sandbox.site.page(page_id)
-    if page is None:
-        raise Refused(404, "NOT_FOUND", "Not Found", f"Page with id {page_id} not found")
-    return page
+    return found_by_id("Page", page_id, sandbox.site.page)
 
 
 def get_page(sandbox: ConfluenceSandbox, call: Call, page_id: str) -> Answer:

@@ -8,16 +8,15 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from dataworkflows.sandboxes.confluence.demo_data import DemoSpace, Refused
+from dataworkflows.sandboxes.confluence.demo_data import DemoSpace
 from dataworkflows.sandboxes.confluence.paging import keyset, listing
 from dataworkflows.sandboxes.confluence.wire import (
     DEFAULT_LIMIT,
-    DIGITS_RE,
     MAX_LIMIT,
     Answer,
     Call,
     Params,
-    invalid,
+    found_by_id,
     iso,
 )
 
@@ -67,12 +66,8 @@ def space_json(
 
 
 def require_space(sandbox: ConfluenceSandbox, space_id: str) -> DemoSpace:
-    if not DIGITS_RE.match(space_id):
-        raise invalid("id", "is not the correct type. Expected type is Long.")
-    space = sandbox.site.space(space_id)
-    if space is None:
-        raise Refused(404, "NOT_FOUND", "Not Found", f"Space with id {space_id} not found")
-    return space
+    """The space of a v2 path id (400 when not a number, 404 when unknown)."""
+    return found_by_id("Space", space_id, sandbox.site.space)
 
 
 def list_spaces(sandbox: ConfluenceSandbox, call: Call, _: str) -> Answer:

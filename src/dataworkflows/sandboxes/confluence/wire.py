@@ -12,10 +12,10 @@ import base64
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import quote
 
 import msgspec
@@ -31,6 +31,7 @@ __all__ = [
     "Call",
     "Params",
     "error_answer",
+    "found_by_id",
     "id_member",
     "invalid",
     "iso",
@@ -83,6 +84,20 @@ def tiny(page_id: str) -> str:
 
 def invalid(name: str, why: str) -> Refused:
     return Refused(400, "INVALID_REQUEST_PARAMETER", f"Provided value for '{name}' {why}")
+
+
+_T = TypeVar("_T")
+
+
+def found_by_id(kind: str, ident: str, lookup: Callable[[str], _T | None]) -> _T:
+    """What ``lookup`` finds for the v2 path id ``ident`` of a ``kind`` ("Page",
+    "Space"): a 400 when the id is not a number, a 404 when nothing has it."""
+    if not DIGITS_RE.match(ident):
+        raise invalid("id", "is not the correct type. Expected type is Long.")
+    thing = lookup(ident)
+    if thing is None:
+        raise Refused(404, "NOT_FOUND", "Not Found", f"{kind} with id {ident} not found")
+    return thing
 
 
 class Params:
