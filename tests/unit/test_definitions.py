@@ -133,6 +133,11 @@ def test_a_workflow_needs_steps_and_a_mapping() -> None:
     assert problems("- a\n- b\n") == {"(definition)": "must be a mapping with name and steps"}
 
 
+def test_a_name_ending_in_a_newline_is_refused() -> None:
+    """A workflow name is checked whole: one with a trailing newline is refused."""
+    assert "name" in problems('name: "flow\\n"\nsteps: [{id: a, uses: core.echo}]\n')
+
+
 def test_checksum_ignores_formatting_but_not_meaning() -> None:
     """Comments and layout do not change the checksum; a changed value does."""
     a = parse_definition("name: c\nsteps: [{id: s, uses: core.echo, with: {x: 1}}]\n")

@@ -322,7 +322,8 @@ def load_yaml(text: str) -> Any:
         ) from None
 
 
-def _problem(exc: msgspec.ValidationError, prefix: str) -> FieldError:
+def validation_problem(exc: msgspec.ValidationError, prefix: str) -> FieldError:
+    """A msgspec validation error as the field it names (under ``prefix``) and its message."""
     text = str(exc)
     message, sep, where = text.rpartition(" - at `$")
     if not sep:
@@ -349,10 +350,10 @@ def parse_definition(document: Any) -> WorkflowDefinition:
     try:
         envelope = msgspec.convert(data, _Envelope, strict=False)
     except msgspec.ValidationError as exc:
-        raise DefinitionError([_problem(exc, "")]) from None
+        raise DefinitionError([validation_problem(exc, "")]) from None
 
     problems: list[FieldError] = []
-    if not WORKFLOW_NAME_RE.match(envelope.name):
+    if not WORKFLOW_NAME_RE.fullmatch(envelope.name):
         problems.append(
             FieldError(
                 field="name",
@@ -379,7 +380,7 @@ def parse_definition(document: Any) -> WorkflowDefinition:
         try:
             inputs[name] = msgspec.convert(raw if raw is not None else {}, InputSpec, strict=False)
         except msgspec.ValidationError as exc:
-            problems.append(_problem(exc, f"inputs.{name}"))
+            problems.append(validation_problem(exc, f"inputs.{name}"))
 
     steps: list[Step] = []
     if not envelope.steps:
@@ -390,7 +391,7 @@ def parse_definition(document: Any) -> WorkflowDefinition:
         try:
             steps.append(msgspec.convert(raw, Step, strict=False))
         except msgspec.ValidationError as exc:
-            problems.append(_problem(exc, f"steps[{index}]"))
+            problems.append(validation_problem(exc, f"steps[{index}]"))
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(
