@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from litestar import Litestar
 
@@ -31,6 +32,9 @@ from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
 from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
+from dataworkflows.engine.schedule_service import SCHEDULES_FILE, ScheduleService
+from dataworkflows.engine.schedule_store import PostgresScheduleStore
+from dataworkflows.engine.scheduler import Scheduler
 from dataworkflows.engine.service import Unregistered, WorkflowService
 from dataworkflows.engine.validation import CompiledWorkflow
 from dataworkflows.reports import (
@@ -117,9 +121,12 @@ async def build_connectors(
 class EngineParts:
     """The engine's running parts, for the app and for benchmarks and tests."""
 
-    def __init__(self, service: WorkflowService, executor: Executor) -> None:
+    def __init__(
+        self, service: WorkflowService, executor: Executor, schedules: ScheduleService
+    ) -> None:
         self.service = service
         self.executor = executor
+        self.schedules = schedules
 
 
 @asynccontextmanager
@@ -203,15 +210,25 @@ async def engine_parts(
         service = WorkflowService(
             store=store, connectors=connectors, executor=executor, redactor=redactor, sealer=sealer
         )
-        unregistered: list[Unregistered] = []
-        for directory in (bundled_dir("workflows"), settings.engine.workflows_dir):
-            if directory is not None and directory.is_dir():
-                await register_shipped(report_store, directory)
-                unregistered.extend(await service.register_directory(directory))
-        await executor.start()
-        retrying = asyncio.create_task(
-            _register_until_done(service, unregistered), name="register-shipped-workflows"
+        schedules = ScheduleService(
+            store=PostgresScheduleStore(pool), workflows=service, sealer=sealer, redactor=redactor
         )
+        unregistered, schedule_files = await _register_shipped(
+            (bundled_dir("workflows"), settings.engine.workflows_dir),
+            report_store,
+            service,
+            schedules,
+        )
+        await executor.start()
+        scheduler = Scheduler(schedules)
+        executor.on_schedules_changed = scheduler.changed
+        background = [
+            asyncio.create_task(
+                _register_until_done(service, unregistered, schedules, schedule_files),
+                name="register-shipped-workflows",
+            ),
+            asyncio.create_task(scheduler.run(), name="engine-scheduler"),
+        ]
         try:
             checks = readiness_checks(pool, discover_migrations(bundled_dir("migrations")))
             checks.update(connector_checks(connectors))
@@ -235,15 +252,21 @@ async def engine_parts(
             app = create_engine_app(
                 readiness=checks,
                 api=api_router(
-                    service=service, api_keys=settings.engine.api_keys, extensions=[reports]
+                    service=service,
+                    api_keys=settings.engine.api_keys,
+                    schedules=schedules,
+                    extensions=[reports],
                 ),
                 extra_tags=reports.tags,
             )
-            yield EngineParts(service, executor), app
+            yield EngineParts(service, executor, schedules), app
         finally:
-            retrying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retrying
+            scheduler.stop()
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await executor.stop()
     finally:
         await stack.aclose()
@@ -251,19 +274,50 @@ async def engine_parts(
         await pool.close()
 
 
+async def _register_shipped(
+    directories: Sequence[Path | None],
+    report_store: PostgresReportStore,
+    service: WorkflowService,
+    schedules: ScheduleService,
+) -> tuple[list[Unregistered], list[Path]]:
+    """Register the projects, workflows and schedules of the workflow directories;
+    (the workflows not registered, the schedule files)."""
+    unregistered: list[Unregistered] = []
+    schedule_files: list[Path] = []
+    for directory in directories:
+        if directory is not None and directory.is_dir():
+            await register_shipped(report_store, directory)
+            unregistered.extend(await service.register_directory(directory))
+            if (directory / SCHEDULES_FILE).is_file():
+                schedule_files.append(directory / SCHEDULES_FILE)
+    for path in schedule_files:
+        await schedules.register_file(path)
+    return unregistered, schedule_files
+
+
 REGISTER_RETRY_FIRST_S = 1.0
 REGISTER_RETRY_MAX_S = 30.0
 
 
-async def _register_until_done(service: WorkflowService, unregistered: list[Unregistered]) -> None:
+async def _register_until_done(
+    service: WorkflowService,
+    unregistered: list[Unregistered],
+    schedules: ScheduleService,
+    schedule_files: Sequence[Path],
+) -> None:
     """Register again, with backoff, the shipped definitions whose connectors did not
-    answer on start (a split deployment may start the engine first); ``unregistered``
-    is updated in place, so ``/readyz`` names what is still missing."""
+    answer on start (a split deployment may start the engine first), then declare the
+    schedules of those that now are; ``unregistered`` is updated in place, so
+    ``/readyz`` names what is still missing."""
     delay = REGISTER_RETRY_FIRST_S
     while any(entry.retry for entry in unregistered):
         await asyncio.sleep(delay)
         try:
+            before = len(unregistered)
             unregistered[:] = await service.register_again(unregistered)
+            if len(unregistered) < before:
+                for path in schedule_files:
+                    await schedules.register_file(path)
         except Exception as exc:  # the database, say: try again later, never give up
             _log.warning(
                 "registering shipped workflows failed", error=f"{type(exc).__name__}: {exc}"

@@ -22,7 +22,9 @@ from dataworkflows.engine.api_controllers import (
     RunController,
     WorkflowController,
 )
+from dataworkflows.engine.api_schedules import ScheduleController
 from dataworkflows.engine.errors import EngineError, as_problem
+from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
 from dataworkflows.runtime.problems import Problem, problem_response
 
@@ -81,12 +83,17 @@ def api_router(
     *,
     service: WorkflowService,
     api_keys: Sequence[str],
+    schedules: ScheduleService | None = None,
     extensions: Sequence[ApiExtension] = (),
 ) -> Router:
-    """The ``/v1`` router, guarded by ``api_keys``, with the resources of ``extensions``."""
+    """The ``/v1`` router, guarded by ``api_keys``, with the resources of ``extensions``
+    (and ``/v1/schedules`` when given ``schedules``)."""
 
     async def provide_service() -> WorkflowService:
         return service
+
+    async def provide_schedules() -> ScheduleService | None:
+        return schedules
 
     handlers: list[type[Controller]] = [
         WorkflowController,
@@ -95,6 +102,9 @@ def api_router(
         LinkController,
     ]
     dependencies = {"service": Provide(provide_service)}
+    if schedules is not None:
+        handlers.append(ScheduleController)
+        dependencies["schedules"] = Provide(provide_schedules)
     for extension in extensions:
         handlers.extend(extension.controllers)
         dependencies.update(extension.dependencies)

@@ -129,6 +129,8 @@ class Executor:
         self.on_workflow_changed: Callable[[str | None], None] | None = None
         """Called with a workflow's name when another process registered a new version
         (None: any may have changed, e.g. while notifications were not received)."""
+        self.on_schedules_changed: Callable[[], None] | None = None
+        """Called when schedules may have changed (on any engine)."""
 
     @property
     def engine_id(self) -> str:
@@ -303,7 +305,9 @@ class Executor:
         self.journal.engine_id = engine_id
 
     def _notified(self, payload: str) -> None:
-        """A notification other than "queued": a cancel or a workflow change."""
+        """A notification other than "queued": a cancel, a workflow or schedule change."""
+        if payload in {"listening", "schedules"} and self.on_schedules_changed:
+            self.on_schedules_changed()
         if payload == "listening" or payload.startswith("workflow:"):
             if self.on_workflow_changed is not None:
                 name = payload.removeprefix("workflow:")

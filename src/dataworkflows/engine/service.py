@@ -304,6 +304,13 @@ class WorkflowService:
         self._compiled[key] = compiled
         return compiled
 
+    async def latest(self, name: str) -> CompiledWorkflow:
+        """The latest version of ``name``, compiled; :class:`NotFound` when there is none."""
+        version = await self._latest_version(name)
+        if version is None:
+            raise NotFound(f"There is no workflow called {name!r}.")
+        return await self.compiled(name, version)
+
     # Runs -------------------------------------------------------------------------------
 
     async def start_run(
@@ -315,10 +322,7 @@ class WorkflowService:
         trigger: dict[str, Any],
     ) -> tuple[RunRecord, bool]:
         """Start a run of the latest version of ``name``; (the run, whether it is new)."""
-        version = await self._latest_version(name)
-        if version is None:
-            raise NotFound(f"There is no workflow called {name!r}.")
-        workflow = await self.compiled(name, version)
+        workflow = await self.latest(name)
         try:
             check_structure(inputs, what="the inputs")
         except LimitExceeded as exc:
@@ -461,8 +465,9 @@ class WorkflowService:
 
 
 # Files in the workflows directory that are not workflow definitions: the project
-# registry of the status reports (dataworkflows.reports.registry) lives beside them.
-NOT_DEFINITIONS: Final = frozenset({"projects.yaml"})
+# registry of the status reports (dataworkflows.reports.registry) and the schedules
+# (dataworkflows.engine.schedule_service) live beside them.
+NOT_DEFINITIONS: Final = frozenset({"projects.yaml", "schedules.yaml"})
 
 
 def _read_definitions(directory: Path) -> list[tuple[Path, str]]:
