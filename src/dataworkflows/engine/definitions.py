@@ -211,7 +211,8 @@ class Step(
     uses: str
     description: str = ""
     with_: dict[str, Any] = msgspec.field(default_factory=dict)
-    if_: str | bool | None = None
+    if_: str | bool | dict[str, Any] | None = None
+    """An expression, or ``all``/``any``/``not`` of them (see engine.conditions)."""
     foreach: str | list[Any] | None = None
     concurrency: int = 4
     retry: RetryPolicy = msgspec.field(default_factory=RetryPolicy)

@@ -208,7 +208,12 @@ class StepInterpreter:
                     ready = [s for s in waiting if ended.issuperset(s.needs)]
                     for step in ready:
                         waiting.remove(step)
-                        running[asyncio.ensure_future(self._run_step(state, step))] = step
+                        # A step that needs only steps that were skipped is on a branch
+                        # that did not run: it is skipped too. A join runs.
+                        off = step.joins and all(
+                            steps_ctx[need]["status"] == "skipped" for need in step.needs
+                        )
+                        running[asyncio.ensure_future(self._run_step(state, step, off))] = step
                 if not running:
                     break
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -242,30 +247,22 @@ class StepInterpreter:
             return record
         return None
 
-    async def _run_step(self, state: RunState, step: CompiledStep) -> dict[str, Any]:
+    async def _run_step(
+        self, state: RunState, step: CompiledStep, off_branch: bool = False
+    ) -> dict[str, Any]:
         recorded = self._reusable(state, step, -1)
         if recorded is not None:
             return _step_view(recorded.status, recorded.output, recorded.error)
         context = state.context
+        if off_branch:
+            return await self._skip(state, step)
         if step.condition is not None:
             try:
                 proceed = await self._evaluate(step, step.condition, context)
             except ExpressionError as exc:
                 return await self._expression_failure(state, step, -1, f"if: {exc}", exc)
             if not proceed:
-                now = _now()
-                await self.journal.record(
-                    self._calls.new(
-                        state,
-                        step,
-                        -1,
-                        status="skipped",
-                        queued_at=now,
-                        started_at=now,
-                        finished_at=now,
-                    )
-                )
-                return _step_view("skipped", None, None)
+                return await self._skip(state, step)
         if step.foreach is not None:
             return await self._run_foreach(state, step)
         try:
@@ -278,6 +275,16 @@ class StepInterpreter:
                 raise StepFailed(step.id, error)
             return _step_view("failed", None, error)
         return _step_view("succeeded", output, None)
+
+    async def _skip(self, state: RunState, step: CompiledStep) -> dict[str, Any]:
+        """Record ``step`` as skipped (its condition is false, or its branch did not run)."""
+        now = _now()
+        await self.journal.record(
+            self._calls.new(
+                state, step, -1, status="skipped", queued_at=now, started_at=now, finished_at=now
+            )
+        )
+        return _step_view("skipped", None, None)
 
     async def _evaluate(
         self, step: CompiledStep, value: CompiledValue, context: Mapping[str, Any]

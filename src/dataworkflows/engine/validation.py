@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from dataworkflows.contracts import ActionDescriptor
+from dataworkflows.engine.conditions import ConditionError, condition_source
 from dataworkflows.engine.definitions import (
     DefinitionError,
     RetryPolicy,
@@ -51,6 +52,9 @@ class CompiledStep:
     on_error: str
     needs: tuple[str, ...] = ()
     """The ids of the steps that must end before this one starts."""
+    joins: bool = False
+    """It declares ``needs``: when every step it needs was skipped, it is skipped too
+    (a branch that did not run stays off; a join after branches runs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +209,12 @@ class _Checker:
 
         condition = None
         if step.if_ is not None:
-            condition = self.compile(step.if_, f"{at}.if", condition=True)
+            try:
+                source = condition_source(step.if_)
+            except ConditionError as exc:
+                self.problem(f"{at}.if{exc.path}", str(exc))
+                return None
+            condition = self.compile(source, f"{at}.if", condition=True)
             if condition is not None:
                 self.references(condition, f"{at}.if", step_index=index, in_foreach=False)
         foreach = None
@@ -231,6 +240,7 @@ class _Checker:
             timeout=None if step.timeout is None else float(step.timeout),
             on_error=step.on_error,
             needs=self.needs[index],
+            joins=bool(step.needs),
         )
 
     def action(self, step: Step, at: str) -> ActionDescriptor | None:
