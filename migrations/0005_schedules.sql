@@ -166,11 +166,14 @@ END
 $$;
 
 -- Analytics: how each run was started (README "Analytics"). source is 'api', 'slack',
--- 'schedule'...; schedule and tick (ISO 8601, UTC) are set for scheduled runs.
+-- 'schedule', 'workflow'...; schedule and tick (ISO 8601, UTC) are set for scheduled
+-- runs, parent_run for sub-workflows.
 CREATE VIEW dw.run_triggers AS
     SELECT r.id AS run_id, r.workflow_name, r.status, r.created_at,
            coalesce(r.trigger->>'source', 'api') AS source,
            r.trigger->>'schedule' AS schedule,
            r.trigger->>'tick' AS tick,
+           CASE WHEN r.trigger->>'source' = 'workflow' THEN r.trigger->>'parent_run' END
+               AS parent_run,
            r.trigger->>'user' AS user_id
     FROM dw.runs AS r;

@@ -212,6 +212,12 @@ async def test_a_due_tick_starts_exactly_one_run_with_two_engines(database_url: 
             }
             view = (await b.client.get("/v1/schedules/both")).json()
             assert view["last_run_id"] == str(runs[0].id)
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            cursor = await conn.execute(
+                "SELECT source, schedule, tick FROM dw.run_triggers WHERE run_id = %s",
+                (runs[0].id,),
+            )
+            assert await cursor.fetchall() == [("schedule", "both", tick.isoformat())]
 
 
 async def test_missed_ticks_are_caught_up_as_the_schedule_says(database_url: str) -> None:

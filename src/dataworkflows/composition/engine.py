@@ -36,6 +36,7 @@ from dataworkflows.engine.schedule_service import SCHEDULES_FILE, ScheduleServic
 from dataworkflows.engine.schedule_store import PostgresScheduleStore
 from dataworkflows.engine.scheduler import Scheduler
 from dataworkflows.engine.service import Unregistered, WorkflowService
+from dataworkflows.engine.subworkflows import subworkflow_actions
 from dataworkflows.engine.validation import CompiledWorkflow
 from dataworkflows.reports import (
     PostgresReportStore,
@@ -210,6 +211,8 @@ async def engine_parts(
         service = WorkflowService(
             store=store, connectors=connectors, executor=executor, redactor=redactor, sealer=sealer
         )
+        # Sub-workflows start runs through the service, so they join the connectors last.
+        connectors.add(InProcessConnector(subworkflow_actions(service)))
         schedules = ScheduleService(
             store=PostgresScheduleStore(pool), workflows=service, sealer=sealer, redactor=redactor
         )

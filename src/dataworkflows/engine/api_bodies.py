@@ -51,6 +51,8 @@ class Links(msgspec.Struct, frozen=True):
 
     self: str
     workflow: str | None = None
+    parent: str | None = None
+    """The run whose step started this one (a sub-workflow's parent)."""
 
 
 class WorkflowRegistered(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,6 +159,8 @@ class RunDetail(msgspec.Struct, frozen=True, kw_only=True):
     run: RunView
     steps: list[StepAttemptView]
     events: list[RunEvent]
+    children: list[RunView] = msgspec.field(default_factory=list)
+    """The runs its steps started (sub-workflows), oldest first."""
 
 
 class RunPage(msgspec.Struct, frozen=True, kw_only=True):
@@ -226,8 +230,17 @@ def run_view(run: RunRecord, redact: Redactor) -> RunView:
         deadline_at=run.deadline_at,
         cancel_requested_at=run.cancel_requested_at,
         claims=run.claim_count,
-        links=Links(self=f"/v1/runs/{run.id}", workflow=f"/v1/workflows/{run.workflow_name}"),
+        links=Links(
+            self=f"/v1/runs/{run.id}",
+            workflow=f"/v1/workflows/{run.workflow_name}",
+            parent=_parent_link(run.trigger),
+        ),
     )
+
+
+def _parent_link(trigger: dict[str, Any]) -> str | None:
+    parent = trigger.get("parent_run") if trigger.get("source") == "workflow" else None
+    return f"/v1/runs/{parent}" if isinstance(parent, str) else None
 
 
 def attempt_view(a: StepAttemptRecord) -> StepAttemptView:

@@ -76,6 +76,9 @@ __all__ = [
 ]
 
 MAX_DEFINITION_BYTES = 512 * 1024
+ENGINE_SOURCES = frozenset({"workflow"})
+"""Trigger sources only the engine records: a caller cannot make its run look like a
+sub-workflow (a parent's cancel reaches the runs recorded as its children)."""
 MAX_WAIT_S = 300.0
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
@@ -256,6 +259,18 @@ class WorkflowController(Controller):
             ),
         ] = 0.0,
     ) -> Response[RunView]:
+        if data.trigger is not None and data.trigger.source in ENGINE_SOURCES:
+            raise Problem(
+                422,
+                "The request is invalid; see errors.",
+                errors=[
+                    FieldError(
+                        field="trigger.source",
+                        message=f"{data.trigger.source!r} is recorded by the engine itself "
+                        "(sub-workflow runs); use a source of your own",
+                    )
+                ],
+            )
         run, created = await service.start_run(
             name,
             inputs=data.inputs,
@@ -331,11 +346,12 @@ class RunController(Controller):
     ) -> RunDetail:
         if wait > 0:
             await service.wait(await service.run(run_id), wait)
-        run, attempts, events = await service.run_detail(run_id)
+        run, attempts, events, children = await service.run_detail(run_id)
         return RunDetail(
             run=run_view(run, service.redact),
             steps=[attempt_view(a) for a in attempts],
             events=events,
+            children=[run_view(child, service.redact) for child in children],
         )
 
     @post(

@@ -204,6 +204,12 @@ class ConnectorRegistry:
         self._catalogs: dict[str, ActionCatalog] = {}
         self._lock = asyncio.Lock()
 
+    def add(self, connector: Connector) -> None:
+        """Add (or replace) a connector: one built after the registry (the engine's own
+        ``workflows``, which needs the service the registry is part of)."""
+        self._connectors[connector.name] = connector
+        self._catalogs.pop(connector.name, None)
+
     @property
     def names(self) -> list[str]:
         """The configured connectors."""

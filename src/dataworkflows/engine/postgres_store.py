@@ -200,6 +200,9 @@ class PostgresEngineStore:
     async def get_run_events(self, run_id: UUID) -> list[RunEvent]:
         return await self._rows(_Q["get_run_events"], {"run_id": run_id}, RunEvent)
 
+    async def get_child_runs(self, run_id: UUID) -> list[RunRecord]:
+        return await self._rows(_Q["get_child_runs"], {"id": run_id}, RunRecord)
+
     async def request_cancel(self, run_id: UUID) -> RunRecord | None:
         return await self._one(_Q["request_cancel"], {"id": run_id}, RunRecord)
 

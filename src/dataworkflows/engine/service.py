@@ -44,6 +44,7 @@ from dataworkflows.engine.store import (
     RunRecord,
     StepAttemptRecord,
 )
+from dataworkflows.engine.subworkflows import recursion_problems
 from dataworkflows.engine.validation import CompiledWorkflow, compile_workflow
 from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.logging import get_logger
@@ -206,6 +207,9 @@ class WorkflowService:
             compiled = await asyncio.to_thread(compile_workflow, definition, catalog=descriptors)
         except DefinitionError as exc:
             raise Invalid("The workflow definition is invalid.", errors=exc.problems) from None
+        recursion = await recursion_problems(definition, self._stored_definition)
+        if recursion:
+            raise Invalid("The workflow definition is invalid.", errors=recursion)
         registration = await self.store.put_workflow_version(
             name=definition.name,
             description=definition.description,
@@ -290,6 +294,16 @@ class WorkflowService:
         }
         return sorted(named - set(self.connectors.names))
 
+    async def _stored_definition(self, name: str) -> WorkflowDefinition | None:
+        """The latest stored definition of ``name`` (None: none, or unreadable now)."""
+        stored = await self.store.get_workflow_version(name)
+        if stored is None:
+            return None
+        try:
+            return parse_definition(stored.definition)
+        except DefinitionError:
+            return None
+
     async def compiled(self, name: str, version: int) -> CompiledWorkflow:
         """The compiled definition of a stored version (cached)."""
         key = (name, version)
@@ -304,12 +318,18 @@ class WorkflowService:
         self._compiled[key] = compiled
         return compiled
 
-    async def latest(self, name: str) -> CompiledWorkflow:
-        """The latest version of ``name``, compiled; :class:`NotFound` when there is none."""
-        version = await self._latest_version(name)
-        if version is None:
+    async def latest(self, name: str, version: int | None = None) -> CompiledWorkflow:
+        """The latest version of ``name`` (or ``version`` of it), compiled;
+        :class:`NotFound` when there is none."""
+        if version is not None:
+            try:
+                return await self.compiled(name, version)
+            except LookupError:
+                raise NotFound(f"The workflow {name!r} has no version {version}.") from None
+        latest = await self._latest_version(name)
+        if latest is None:
             raise NotFound(f"There is no workflow called {name!r}.")
-        return await self.compiled(name, version)
+        return await self.compiled(name, latest)
 
     # Runs -------------------------------------------------------------------------------
 
@@ -320,9 +340,11 @@ class WorkflowService:
         inputs: dict[str, Any],
         idempotency_key: str | None,
         trigger: dict[str, Any],
+        version: int | None = None,
     ) -> tuple[RunRecord, bool]:
-        """Start a run of the latest version of ``name``; (the run, whether it is new)."""
-        workflow = await self.latest(name)
+        """Start a run of the latest version of ``name`` (or of ``version``); (the run,
+        whether it is new)."""
+        workflow = await self.latest(name, version)
         try:
             check_structure(inputs, what="the inputs")
         except LimitExceeded as exc:
@@ -385,16 +407,20 @@ class WorkflowService:
 
     async def run_detail(
         self, run_id: UUID
-    ) -> tuple[RunRecord, list[StepAttemptRecord], list[RunEvent]]:
-        """A run with every step attempt and its event log; 404 when unknown."""
+    ) -> tuple[RunRecord, list[StepAttemptRecord], list[RunEvent], list[RunRecord]]:
+        """A run with every step attempt, its event log and the runs it started; 404
+        when unknown."""
         run = await self.run(run_id)
-        attempts, events = await asyncio.gather(
-            self.store.get_step_attempts(run_id), self.store.get_run_events(run_id)
+        attempts, events, children = await asyncio.gather(
+            self.store.get_step_attempts(run_id),
+            self.store.get_run_events(run_id),
+            self.store.get_child_runs(run_id),
         )
-        return run, attempts, events
+        return run, attempts, events, children
 
     async def cancel(self, run_id: UUID) -> RunRecord:
-        """Cancel a run: at once when queued, between steps when running; 409 when over."""
+        """Cancel a run (at once when queued, between steps when running) and the runs
+        it started; 409 when over."""
         before = await self.run(run_id)
         if before.finished:
             raise StateConflict(f"The run already ended ({before.status}); nothing to cancel.")

@@ -256,8 +256,13 @@ class EngineStore(Protocol):
         """A run's event log, oldest first."""
         ...
 
+    async def get_child_runs(self, run_id: UUID) -> list[RunRecord]:
+        """The runs a run's steps started (sub-workflows), oldest first."""
+        ...
+
     async def request_cancel(self, run_id: UUID) -> RunRecord | None:
-        """Ask a run to stop; the run as it now is, or None."""
+        """Ask a run to stop, and every unfinished run it started, down the tree; the
+        run as it now is, or None."""
         ...
 
     async def retry_run(self, run_id: UUID) -> RunRecord | None:

@@ -37,7 +37,10 @@ FROM dw.get_step_attempts_v1(%(run_id)s)
 SELECT id, at, kind, detail FROM dw.get_run_events_v1(%(run_id)s)
 
 -- request_cancel --
-SELECT * FROM dw.request_cancel_v1(%(id)s)
+SELECT * FROM dw.request_cancel_v2(%(id)s)
+
+-- get_child_runs --
+SELECT * FROM dw.get_child_runs_v1(%(id)s)
 
 -- retry_run --
 SELECT * FROM dw.retry_run_v1(%(id)s)
