@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -30,6 +31,8 @@ from dataworkflows.engine.connectors import (
 from dataworkflows.engine.evaluation import Evaluator
 from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
+from dataworkflows.engine.hook_service import HOOKS_FILE, HookService
+from dataworkflows.engine.hook_store import PostgresHookStore
 from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.postgres_store import PostgresEngineStore
 from dataworkflows.engine.schedule_service import SCHEDULES_FILE, ScheduleService
@@ -49,7 +52,7 @@ from dataworkflows.reports.render import EVALUATION_TASKS as RENDER_TASKS
 from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.app import ReadinessCheck
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
-from dataworkflows.runtime.database import open_pool
+from dataworkflows.runtime.database import Pool, open_pool
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.migrations import discover_migrations, readiness_checks
@@ -191,12 +194,13 @@ async def engine_parts(
             assert service is not None
             return await service.compiled(name, version)
 
+        evaluator = Evaluator(evaluations)
         executor = Executor(
             store=store,
             connectors=connectors,
             load_workflow=load,
             redactor=redactor,
-            evaluator=Evaluator(evaluations),
+            evaluator=evaluator,
             sealer=sealer,
             sleep=sleep,
             jitter=jitter,
@@ -213,18 +217,16 @@ async def engine_parts(
         )
         # Sub-workflows start runs through the service, so they join the connectors last.
         connectors.add(InProcessConnector(subworkflow_actions(service)))
-        schedules = ScheduleService(
-            store=PostgresScheduleStore(pool), workflows=service, sealer=sealer, redactor=redactor
-        )
+        schedules, hooks = _triggers(pool, service, sealer, redactor, evaluator)
         unregistered, schedule_files = await _register_shipped(
             (bundled_dir("workflows"), settings.engine.workflows_dir),
             report_store,
             service,
             schedules,
+            hooks,
         )
         await executor.start()
-        scheduler = Scheduler(schedules)
-        executor.on_schedules_changed = scheduler.changed
+        scheduler = Scheduler(schedules, on_changes_from=executor)
         background = [
             asyncio.create_task(
                 _register_until_done(service, unregistered, schedules, schedule_files),
@@ -258,6 +260,7 @@ async def engine_parts(
                     service=service,
                     api_keys=settings.engine.api_keys,
                     schedules=schedules,
+                    hooks=hooks,
                     extensions=[reports],
                 ),
                 extra_tags=reports.tags,
@@ -277,14 +280,32 @@ async def engine_parts(
         await pool.close()
 
 
+def _triggers(
+    pool: Pool, service: WorkflowService, sealer: Sealer, redactor: Redactor, evaluator: Evaluator
+) -> tuple[ScheduleService, HookService]:
+    """What starts runs besides the API: schedules and webhooks."""
+    schedules = ScheduleService(
+        store=PostgresScheduleStore(pool), workflows=service, sealer=sealer, redactor=redactor
+    )
+    hooks = HookService(
+        store=PostgresHookStore(pool),
+        workflows=service,
+        sealer=sealer,
+        evaluator=evaluator,
+        environ=os.environ,
+    )
+    return schedules, hooks
+
+
 async def _register_shipped(
     directories: Sequence[Path | None],
     report_store: PostgresReportStore,
     service: WorkflowService,
     schedules: ScheduleService,
+    hooks: HookService,
 ) -> tuple[list[Unregistered], list[Path]]:
-    """Register the projects, workflows and schedules of the workflow directories;
-    (the workflows not registered, the schedule files)."""
+    """Register the projects, workflows, schedules and hooks of the workflow
+    directories; (the workflows not registered, the schedule files)."""
     unregistered: list[Unregistered] = []
     schedule_files: list[Path] = []
     for directory in directories:
@@ -295,6 +316,9 @@ async def _register_shipped(
                 schedule_files.append(directory / SCHEDULES_FILE)
     for path in schedule_files:
         await schedules.register_file(path)
+    for directory in directories:
+        if directory is not None and (directory / HOOKS_FILE).is_file():
+            await hooks.register_file(directory / HOOKS_FILE)
     return unregistered, schedule_files
 
 

@@ -22,8 +22,10 @@ from dataworkflows.engine.api_controllers import (
     RunController,
     WorkflowController,
 )
+from dataworkflows.engine.api_hooks import HookController
 from dataworkflows.engine.api_schedules import ScheduleController
 from dataworkflows.engine.errors import EngineError, as_problem
+from dataworkflows.engine.hook_service import HookService
 from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
 from dataworkflows.runtime.problems import Problem, problem_response
@@ -41,6 +43,8 @@ def api_key_guard(keys: Sequence[str]) -> Any:
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
     ) -> None:
+        if handler.opt.get("public"):
+            return  # a webhook delivery: the hook verifies its sender itself
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -84,16 +88,20 @@ def api_router(
     service: WorkflowService,
     api_keys: Sequence[str],
     schedules: ScheduleService | None = None,
+    hooks: HookService | None = None,
     extensions: Sequence[ApiExtension] = (),
 ) -> Router:
     """The ``/v1`` router, guarded by ``api_keys``, with the resources of ``extensions``
-    (and ``/v1/schedules`` when given ``schedules``)."""
+    (and ``/v1/schedules``, ``/v1/hooks`` when given ``schedules``, ``hooks``)."""
 
     async def provide_service() -> WorkflowService:
         return service
 
     async def provide_schedules() -> ScheduleService | None:
         return schedules
+
+    async def provide_hooks() -> HookService | None:
+        return hooks
 
     handlers: list[type[Controller]] = [
         WorkflowController,
@@ -105,6 +113,9 @@ def api_router(
     if schedules is not None:
         handlers.append(ScheduleController)
         dependencies["schedules"] = Provide(provide_schedules)
+    if hooks is not None:
+        handlers.append(HookController)
+        dependencies["hooks"] = Provide(provide_hooks)
     for extension in extensions:
         handlers.extend(extension.controllers)
         dependencies.update(extension.dependencies)

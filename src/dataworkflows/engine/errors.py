@@ -17,6 +17,7 @@ __all__ = [
     "Invalid",
     "NotFound",
     "StateConflict",
+    "Unauthorized",
     "Unavailable",
     "as_problem",
 ]
@@ -55,6 +56,12 @@ class Invalid(EngineError):
     """A definition or a run's inputs are invalid; ``errors`` lists each problem."""
 
     status = 422
+
+
+class Unauthorized(EngineError):
+    """The sender of a webhook delivery is not who the hook expects."""
+
+    status = 401
 
 
 class StateConflict(EngineError):

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from dataworkflows.engine.definitions import DefinitionError
 from dataworkflows.engine.errors import EngineError, StateConflict, Unavailable
+from dataworkflows.engine.executor import Executor
 from dataworkflows.engine.schedule_service import ScheduleService, calendar_of, schedule_trigger
 from dataworkflows.engine.schedule_store import ScheduleRecord
 from dataworkflows.engine.schedules import MissedPolicy, plan_ticks, tick_key
@@ -42,12 +43,22 @@ again."""
 class Scheduler:
     """Starts the runs of due schedules, until cancelled (:meth:`run`)."""
 
-    def __init__(self, schedules: ScheduleService, *, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self,
+        schedules: ScheduleService,
+        *,
+        on_changes_from: Executor | None = None,
+        poll_s: float = POLL_S,
+    ) -> None:
         self._schedules = schedules
         self._store = schedules.store
         self._poll_s = poll_s
         self._changed = asyncio.Event()
         self._stopped = False
+        if on_changes_from is not None:
+            # The executor follows the database's notifications; a schedule changed on
+            # any engine wakes this one.
+            on_changes_from.on_schedules_changed = self.changed
 
     def changed(self) -> None:
         """Schedules changed (here or on another engine): look again now."""

@@ -491,9 +491,9 @@ class WorkflowService:
 
 
 # Files in the workflows directory that are not workflow definitions: the project
-# registry of the status reports (dataworkflows.reports.registry) and the schedules
-# (dataworkflows.engine.schedule_service) live beside them.
-NOT_DEFINITIONS: Final = frozenset({"projects.yaml", "schedules.yaml"})
+# registry of the status reports (dataworkflows.reports.registry), the schedules
+# (engine.schedule_service) and the webhooks (engine.hook_service) live beside them.
+NOT_DEFINITIONS: Final = frozenset({"projects.yaml", "schedules.yaml", "hooks.yaml"})
 
 
 def _read_definitions(directory: Path) -> list[tuple[Path, str]]:
