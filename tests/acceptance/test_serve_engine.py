@@ -139,7 +139,9 @@ def test_sigterm_stops_an_engine_evaluating_a_runaway_expression(
         asked = time.perf_counter()
         health = httpx.get(f"{base}/healthz", timeout=5)
         assert health.status_code == 200
-        assert time.perf_counter() - asked < 0.1
+        # The loops take far longer than this: an answer within a second means they
+        # are not on the event loop (a tighter bound failed on a loaded 2-core CI box).
+        assert time.perf_counter() - asked < 1.0
         stopped = time.monotonic()
         assert engine.stop(signal.SIGTERM, timeout=20) == 0
         assert time.monotonic() - stopped < 15, "within the 10 s grace, plus start-up slack"
