@@ -30,6 +30,7 @@ def problems(source: str) -> dict[str, str]:
         ("2s", 2.0),
         ("5m", 300.0),
         ("1h", 3600.0),
+        ("2d", 172800.0),
         ("1.5s", 1.5),
         (" 3 ", 3.0),
     ],
@@ -40,7 +41,8 @@ def test_durations_accept_seconds_and_units(raw: float | str, seconds: float) ->
 
 
 @pytest.mark.parametrize(
-    "raw", ["soon", "5 minutes", "-1s", "1d", "", True, float("inf"), float("nan"), 99_999_999_999]
+    "raw",
+    ["soon", "5 minutes", "-1s", "1w", "31d", "", True, float("inf"), float("nan"), 99_999_999_999],
 )
 def test_bad_durations_are_refused(raw: object) -> None:
     """Anything else is refused with a message showing the accepted forms."""

@@ -11,9 +11,10 @@ import contextlib
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 
@@ -38,9 +39,11 @@ from dataworkflows.engine.postgres_store import PostgresEngineStore
 from dataworkflows.engine.schedule_service import SCHEDULES_FILE, ScheduleService
 from dataworkflows.engine.schedule_store import PostgresScheduleStore
 from dataworkflows.engine.scheduler import Scheduler
-from dataworkflows.engine.service import Unregistered, WorkflowService
+from dataworkflows.engine.service import WorkflowService
+from dataworkflows.engine.shipped import ShippedWorkflows, Unregistered
 from dataworkflows.engine.subworkflows import subworkflow_actions
 from dataworkflows.engine.validation import CompiledWorkflow
+from dataworkflows.engine.waiting import Waker, wait_actions
 from dataworkflows.reports import (
     PostgresReportStore,
     StoredTemplateSource,
@@ -180,6 +183,7 @@ async def engine_parts(
             extra_actions=[
                 core_actions(StoredTemplateSource(report_store, evaluations)),
                 reports_actions(report_store),
+                wait_actions(),
                 *extra_actions,
             ],
         )
@@ -226,14 +230,12 @@ async def engine_parts(
             hooks,
         )
         await executor.start()
-        scheduler = Scheduler(schedules, on_changes_from=executor)
-        background = [
-            asyncio.create_task(
-                _register_until_done(service, unregistered, schedules, schedule_files),
-                name="register-shipped-workflows",
-            ),
-            asyncio.create_task(scheduler.run(), name="engine-scheduler"),
-        ]
+        background = _Background(
+            executor,
+            store,
+            schedules,
+            _register_until_done(service, unregistered, schedules, schedule_files),
+        )
         try:
             checks = readiness_checks(pool, discover_migrations(bundled_dir("migrations")))
             checks.update(connector_checks(connectors))
@@ -267,17 +269,43 @@ async def engine_parts(
             )
             yield EngineParts(service, executor, schedules), app
         finally:
-            scheduler.stop()
-            for task in background:
-                task.cancel()
-            for task in background:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await background.stop()
             await executor.stop()
     finally:
         await stack.aclose()
         await journal_pool.close()
         await pool.close()
+
+
+class _Background:
+    """The engine's loops beside the executor: shipped workflows registered again,
+    schedules fired, waiting runs woken."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        store: PostgresEngineStore,
+        schedules: ScheduleService,
+        register_again: Coroutine[Any, Any, None],
+    ) -> None:
+        self.scheduler = Scheduler(schedules, on_changes_from=executor)
+        self.waker = Waker(store)
+        executor.watchers["waiting"] = self.waker.changed
+        self.tasks = [
+            asyncio.create_task(register_again, name="register-shipped-workflows"),
+            asyncio.create_task(self.scheduler.run(), name="engine-scheduler"),
+            asyncio.create_task(self.waker.run(), name="engine-waker"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop every loop (a stop flag too: a database call may swallow a cancel)."""
+        self.scheduler.stop()
+        self.waker.stop()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _triggers(
@@ -311,7 +339,7 @@ async def _register_shipped(
     for directory in directories:
         if directory is not None and directory.is_dir():
             await register_shipped(report_store, directory)
-            unregistered.extend(await service.register_directory(directory))
+            unregistered.extend(await ShippedWorkflows(service).register_directory(directory))
             if (directory / SCHEDULES_FILE).is_file():
                 schedule_files.append(directory / SCHEDULES_FILE)
     for path in schedule_files:
@@ -341,7 +369,7 @@ async def _register_until_done(
         await asyncio.sleep(delay)
         try:
             before = len(unregistered)
-            unregistered[:] = await service.register_again(unregistered)
+            unregistered[:] = await ShippedWorkflows(service).register_again(unregistered)
             if len(unregistered) < before:
                 for path in schedule_files:
                     await schedules.register_file(path)

@@ -24,6 +24,7 @@ from dataworkflows.engine.api_controllers import (
 )
 from dataworkflows.engine.api_hooks import HookController
 from dataworkflows.engine.api_schedules import ScheduleController
+from dataworkflows.engine.api_signals import SignalController
 from dataworkflows.engine.errors import EngineError, as_problem
 from dataworkflows.engine.hook_service import HookService
 from dataworkflows.engine.schedule_service import ScheduleService
@@ -106,6 +107,7 @@ def api_router(
     handlers: list[type[Controller]] = [
         WorkflowController,
         RunController,
+        SignalController,
         ConnectorController,
         LinkController,
     ]

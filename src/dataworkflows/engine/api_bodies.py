@@ -97,6 +97,24 @@ class RunTrigger(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     """Who and where, e.g. ``{"user": "U07…", "channel": "C07…", "command": "/dw"}``."""
 
 
+class SendSignal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``POST /v1/runs/{id}/signals/{name}``."""
+
+    payload: Any = None
+    """What the waiting step gets as ``output.payload``."""
+
+
+class SignalSent(msgspec.Struct, frozen=True, kw_only=True):
+    """What a signal did."""
+
+    run_id: UUID
+    signal: str
+    woke: bool
+    """The run was waiting for it, and goes on now."""
+    status: str
+    """The run's status after it."""
+
+
 class StartRun(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """``POST /v1/workflows/{name}/runs``: the run's inputs, and what started it."""
 
@@ -131,6 +149,10 @@ class RunView(msgspec.Struct, frozen=True, kw_only=True):
     deadline_at: datetime | None
     cancel_requested_at: datetime | None
     claims: int
+    wake_at: datetime | None = None
+    """While ``waiting``: when it wakes by itself (a wait's timeout or time)."""
+    waiting_for: str | None = None
+    """While ``waiting``: the signal it waits for."""
     links: Links
 
 
@@ -230,6 +252,8 @@ def run_view(run: RunRecord, redact: Redactor) -> RunView:
         deadline_at=run.deadline_at,
         cancel_requested_at=run.cancel_requested_at,
         claims=run.claim_count,
+        wake_at=run.wake_at,
+        waiting_for=run.waiting_for,
         links=Links(
             self=f"/v1/runs/{run.id}",
             workflow=f"/v1/workflows/{run.workflow_name}",

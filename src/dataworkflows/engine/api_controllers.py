@@ -68,6 +68,7 @@ from dataworkflows.runtime.problems import (
 )
 
 __all__ = [
+    "PROBLEM_RESPONSES",
     "ConnectorController",
     "LinkController",
     "RunController",
@@ -103,7 +104,7 @@ output:
   paused: "{{ steps.pause.output | length }}"
 """
 
-_PROBLEMS = {
+PROBLEM_RESPONSES = {
     status: ResponseSpec(
         data_container=ProblemDocument, description=description, media_type=PROBLEM_MEDIA_TYPE
     )
@@ -148,7 +149,10 @@ class WorkflowController(Controller):
         "problem with its path. A changed definition becomes the next version (201); an "
         "unchanged one returns the current version (200).",
         operation_class=_DefinitionBody,
-        responses={200: ResponseSpec(WorkflowRegistered, description="Unchanged"), **_PROBLEMS},
+        responses={
+            200: ResponseSpec(WorkflowRegistered, description="Unchanged"),
+            **PROBLEM_RESPONSES,
+        },
         status_code=201,
     )
     async def register(
@@ -189,7 +193,7 @@ class WorkflowController(Controller):
     @get(
         "/{name:str}",
         summary="A workflow with its versions",
-        responses={404: _PROBLEMS[404]},
+        responses={404: PROBLEM_RESPONSES[404]},
     )
     async def get_workflow(
         self,
@@ -221,7 +225,7 @@ class WorkflowController(Controller):
         responses={
             200: ResponseSpec(RunView, description="Finished within `wait`, or a repeated request"),
             202: ResponseSpec(RunView, description="Still running after `wait` seconds"),
-            **_PROBLEMS,
+            **PROBLEM_RESPONSES,
         },
     )
     async def start_run(
@@ -301,7 +305,7 @@ class RunController(Controller):
         service: NamedDependency[WorkflowService],
         workflow: FromQuery[str | None] = None,
         status: FromQuery[
-            Literal["queued", "running", "succeeded", "failed", "cancelled"] | None
+            Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"] | None
         ] = None,
         created_after: Annotated[datetime | None, QueryParameter(description="Inclusive")] = None,
         created_before: Annotated[datetime | None, QueryParameter(description="Exclusive")] = None,
@@ -331,7 +335,7 @@ class RunController(Controller):
         "`***`) and error of every attempt, and the run's event log. With "
         "`?wait=<seconds>` the answer comes once the run has finished, or after that "
         "long with the run as it is then (a follower's long poll).",
-        responses={404: _PROBLEMS[404]},
+        responses={404: PROBLEM_RESPONSES[404]},
     )
     async def get_run(
         self,
@@ -360,7 +364,7 @@ class RunController(Controller):
         description="A queued run is cancelled at once; a running one stops before its next "
         "step, and what was in flight is marked cancelled.",
         status_code=202,
-        responses={404: _PROBLEMS[404], 409: _PROBLEMS[409]},
+        responses={404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
     )
     async def cancel(
         self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
@@ -373,7 +377,7 @@ class RunController(Controller):
         description="Queues the run again; steps that succeeded are not repeated, it resumes "
         "at the step that failed.",
         status_code=202,
-        responses={404: _PROBLEMS[404], 409: _PROBLEMS[409]},
+        responses={404: PROBLEM_RESPONSES[404], 409: PROBLEM_RESPONSES[409]},
     )
     async def retry(
         self, run_id: FromPath[UUID], service: NamedDependency[WorkflowService]
@@ -404,7 +408,7 @@ class ConnectorController(Controller):
         description="Outside any workflow, to try a connection. Errors carry the connector's "
         "error `code` and whether it is `retryable`.",
         status_code=200,
-        responses={404: _PROBLEMS[404], 422: _PROBLEMS[422]},
+        responses={404: PROBLEM_RESPONSES[404], 422: PROBLEM_RESPONSES[422]},
     )
     async def invoke(
         self,

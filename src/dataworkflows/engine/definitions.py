@@ -60,8 +60,8 @@ INPUT_TYPES: Final = ("string", "integer", "number", "boolean", "list", "object"
 WORKFLOW_NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 IDENTIFIER_RE: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _USES_RE: Final = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_DURATION_RE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION_RE: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 MAX_STEPS: Final = 200
 MAX_DURATION_S: Final = 30 * 24 * 3600.0
 MAX_RETRY_WAIT_S: Final = 3600.0
@@ -77,7 +77,7 @@ class DefinitionError(Exception):
 
 
 def parse_duration(value: float | int | str, *, field: str = "duration") -> float:
-    """Seconds from ``0.5``, ``"500ms"``, ``"2s"``, ``"5m"`` or ``"1h"``."""
+    """Seconds from ``0.5``, ``"500ms"``, ``"2s"``, ``"5m"``, ``"1h"`` or ``"2d"``."""
     if isinstance(value, bool):
         raise ValueError(
             f"{field} must be a number of seconds or a string like '500ms', '2s', '5m'"

@@ -38,8 +38,9 @@ from dataworkflows.engine.interpreter import StepInterpreter
 from dataworkflows.engine.journal import Journal, JournalUnavailable, RecordRefused, RunLost
 from dataworkflows.engine.lease import Lease
 from dataworkflows.engine.runs import RunState, StopReason, watch_attempts
-from dataworkflows.engine.store import EngineStore, NewRun, RunRecord
+from dataworkflows.engine.store import EngineStore, NewRun, RunRecord, RunSuspend
 from dataworkflows.engine.validation import CompiledWorkflow
+from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.sealing import Sealer
@@ -129,8 +130,10 @@ class Executor:
         self.on_workflow_changed: Callable[[str | None], None] | None = None
         """Called with a workflow's name when another process registered a new version
         (None: any may have changed, e.g. while notifications were not received)."""
-        self.on_schedules_changed: Callable[[], None] | None = None
-        """Called when schedules may have changed (on any engine)."""
+        self.watchers: dict[str, Callable[[], None]] = {}
+        """Called on the database notification of their name (``schedules``: a schedule
+        changed; ``waiting``: a run began waiting for a time), on any engine, and on
+        reconnecting (notifications may have been missed)."""
 
     @property
     def engine_id(self) -> str:
@@ -306,8 +309,9 @@ class Executor:
 
     def _notified(self, payload: str) -> None:
         """A notification other than "queued": a cancel, a workflow or schedule change."""
-        if payload in {"listening", "schedules"} and self.on_schedules_changed:
-            self.on_schedules_changed()
+        for name, watcher in self.watchers.items():
+            if payload in (name, "listening"):
+                watcher()
         if payload == "listening" or payload.startswith("workflow:"):
             if self.on_workflow_changed is not None:
                 name = payload.removeprefix("workflow:")
@@ -331,7 +335,9 @@ class Executor:
             if timer is not None:
                 timer.cancel()
         try:
-            if finish is not None:
+            if isinstance(finish, RunSuspend):
+                await self._suspend(state, finish)
+            elif finish is not None:
                 await self.journal.finish(finish)
                 _log.info(
                     "run finished",
@@ -339,7 +345,7 @@ class Executor:
                     workflow=state.workflow.name,
                     status=finish.status,
                 )
-        except (RunLost, JournalUnavailable, RecordRefused) as exc:
+        except (RunLost, JournalUnavailable, RecordRefused, DatabaseUnavailable) as exc:
             _log.warning(
                 "run outcome not recorded", run_id=state.id_text, error_type=type(exc).__name__
             )
@@ -349,6 +355,21 @@ class Executor:
             if done is not None and not done.done():
                 done.set_result(None)
             self._claimer.run_ended()
+
+    async def _suspend(self, state: RunState, waits: RunSuspend) -> None:
+        """Hand a waiting run back to the database: it holds nothing here any more.
+        (Its waiting step was recorded, and with it everything before.)"""
+        status = await self._store.suspend_run(
+            self.engine_id, state.id, wake_at=waits.wake_at, signal=waits.signal
+        )
+        _log.info(
+            "run waits",
+            run_id=state.id_text,
+            workflow=state.workflow.name,
+            signal=waits.signal,
+            until=waits.wake_at.isoformat() if waits.wake_at else None,
+            status=status,
+        )
 
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

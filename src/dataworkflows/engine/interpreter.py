@@ -25,14 +25,18 @@ from dataworkflows.engine.journal import Journal, JournalUnavailable, RecordRefu
 from dataworkflows.engine.runs import RunState, StepFailed
 from dataworkflows.engine.runs import error as _error
 from dataworkflows.engine.runs import now as _now
+from dataworkflows.engine.runs import step_view as _step_view
 from dataworkflows.engine.store import (
     EngineStore,
     RunFinish,
     RunStatus,
+    RunSuspend,
     StepAttempt,
     StepAttemptRecord,
 )
 from dataworkflows.engine.validation import CompiledStep
+from dataworkflows.engine.wait_steps import WaitSteps
+from dataworkflows.engine.waiting import WAIT_ACTIONS, Suspended
 from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.redaction import Redactor
@@ -91,9 +95,11 @@ class StepInterpreter:
             sleep=sleep,
             jitter=jitter,
         )
+        self._waits = WaitSteps(store=store, journal=journal, calls=self._calls, redactor=redactor)
 
-    async def outcome(self, state: RunState, resume: bool) -> RunFinish | None:
-        """Run the steps; how the run ended, or None when it is not ours to end."""
+    async def outcome(self, state: RunState, resume: bool) -> RunFinish | RunSuspend | None:
+        """Run the steps; how the run ended (or that it waits), or None when it is not
+        ours to end."""
         try:
             if resume:
                 await self._load_recorded(state)
@@ -166,7 +172,7 @@ class StepInterpreter:
                     )
                 )
 
-    async def _run_steps(self, state: RunState) -> RunFinish:
+    async def _run_steps(self, state: RunState) -> RunFinish | RunSuspend:
         steps_ctx: dict[str, Any] = state.context["steps"]
         try:
             if state.workflow.concurrent:
@@ -178,6 +184,8 @@ class StepInterpreter:
             return RunFinish(
                 id=state.id, status="failed", error={**failed.error, "step": failed.step_id}
             )
+        except Suspended as waits:
+            return RunSuspend(id=state.id, wake_at=waits.wake_at, signal=waits.signal)
         output = None
         if state.workflow.output is not None:
             try:
@@ -195,16 +203,19 @@ class StepInterpreter:
 
         When a step fails the run, no further step starts; those already running
         finish and are recorded (a retry then reuses them), and the first failure
-        is raised. Anything else (the run lost, cancelled) stops every step at once.
+        is raised. A step that waits does the same, then the run waits (the steps
+        that ran are reused when it resumes). Anything else (the run lost, cancelled)
+        stops every step at once.
         """
         steps_ctx: dict[str, Any] = state.context["steps"]
         waiting = list(state.workflow.steps)
         ended: set[str] = set()
         running: dict[asyncio.Task[dict[str, Any]], CompiledStep] = {}
         failure: StepFailed | None = None
+        suspended: Suspended | None = None
         try:
             while waiting or running:
-                if failure is None:
+                if failure is None and suspended is None:
                     ready = [s for s in waiting if ended.issuperset(s.needs)]
                     for step in ready:
                         waiting.remove(step)
@@ -223,12 +234,16 @@ class StepInterpreter:
                         steps_ctx[step.id] = task.result()
                     except StepFailed as failed:
                         failure = failure or failed
+                    except Suspended as waits:
+                        suspended = _earliest(suspended, waits)
                     ended.add(step.id)
         finally:
             if running:
                 await _cancel(list(running))
         if failure is not None:
             raise failure
+        if suspended is not None:
+            raise suspended
 
     def _reusable(
         self, state: RunState, step: CompiledStep, iteration: int
@@ -250,31 +265,42 @@ class StepInterpreter:
     async def _run_step(
         self, state: RunState, step: CompiledStep, off_branch: bool = False
     ) -> dict[str, Any]:
-        recorded = self._reusable(state, step, -1)
-        if recorded is not None:
-            return _step_view(recorded.status, recorded.output, recorded.error)
-        context = state.context
-        if off_branch:
-            return await self._skip(state, step)
-        if step.condition is not None:
-            try:
-                proceed = await self._evaluate(step, step.condition, context)
-            except ExpressionError as exc:
-                return await self._expression_failure(state, step, -1, f"if: {exc}", exc)
-            if not proceed:
-                return await self._skip(state, step)
+        settled = await self._settled(state, step, off_branch)
+        if settled is not None:
+            return settled
         if step.foreach is not None:
             return await self._run_foreach(state, step)
         try:
-            arguments = await self._evaluate(step, step.with_, context)
+            arguments = await self._evaluate(step, step.with_, state.context)
         except ExpressionError as exc:
             return await self._expression_failure(state, step, -1, f"with: {exc}", exc)
+        if step.action in WAIT_ACTIONS:
+            return await self._waits.outcome(state, step, arguments)
         output, error = await self._calls.call(state, step, -1, arguments, _now())
         if error is not None:
             if step.on_error == "fail":
                 raise StepFailed(step.id, error)
             return _step_view("failed", None, error)
         return _step_view("succeeded", output, None)
+
+    async def _settled(
+        self, state: RunState, step: CompiledStep, off_branch: bool
+    ) -> dict[str, Any] | None:
+        """The step's view when it needs no running: recorded before, on a branch that
+        did not run, its condition false (or failing); None: run it."""
+        recorded = self._reusable(state, step, -1)
+        if recorded is not None:
+            return _step_view(recorded.status, recorded.output, recorded.error)
+        if off_branch:
+            return await self._skip(state, step)
+        if step.condition is not None:
+            try:
+                proceed = await self._evaluate(step, step.condition, state.context)
+            except ExpressionError as exc:
+                return await self._expression_failure(state, step, -1, f"if: {exc}", exc)
+            if not proceed:
+                return await self._skip(state, step)
+        return None
 
     async def _skip(self, state: RunState, step: CompiledStep) -> dict[str, Any]:
         """Record ``step`` as skipped (its condition is false, or its branch did not run)."""
@@ -414,6 +440,10 @@ async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
     tasks.clear()
 
 
-def _step_view(status: str, output: Any, error: Mapping[str, Any] | None) -> dict[str, Any]:
-    errors = list(error.get("items", [])) if error else []
-    return {"status": status, "output": output, "error": error, "errors": errors}
+def _earliest(current: Suspended | None, new: Suspended) -> Suspended:
+    """Of two waiting branches, the one to wake for first (a signal alone: no time)."""
+    if current is None:
+        return new
+    if new.wake_at is not None and (current.wake_at is None or new.wake_at < current.wake_at):
+        return Suspended(new.wake_at, current.signal or new.signal)
+    return current

@@ -20,6 +20,8 @@ from dataworkflows.engine.store import (
     RunEvent,
     RunFinish,
     RunRecord,
+    SignalAnswer,
+    SignalRecord,
     StepAttempt,
     StepAttemptRecord,
     StoredDefinition,
@@ -202,6 +204,36 @@ class PostgresEngineStore:
 
     async def get_child_runs(self, run_id: UUID) -> list[RunRecord]:
         return await self._rows(_Q["get_child_runs"], {"id": run_id}, RunRecord)
+
+    async def signal_run(self, run_id: UUID, name: str, payload: Any) -> SignalAnswer | None:
+        return await self._one(
+            _Q["signal_run"], {"id": run_id, "name": name, "payload": _json(payload)}, SignalAnswer
+        )
+
+    async def take_signal(self, run_id: UUID, name: str, taker: str) -> SignalRecord | None:
+        return await self._one(
+            _Q["take_signal"], {"id": run_id, "name": name, "taker": taker}, SignalRecord
+        )
+
+    async def suspend_run(
+        self, engine: str, run_id: UUID, *, wake_at: datetime | None, signal: str | None
+    ) -> str | None:
+        rows = await self._rows(
+            _Q["suspend_run"],
+            {"engine": engine, "id": run_id, "wake_at": wake_at, "signal": signal},
+            dict,
+        )
+        status: str | None = rows[0]["status"]
+        return status
+
+    async def wake_runs(self, limit: int) -> int:
+        rows = await self._rows(_Q["wake_runs"], {"limit": limit}, dict)
+        return int(rows[0]["woken"])
+
+    async def next_wake(self) -> datetime | None:
+        rows = await self._rows(_Q["next_wake"], {}, dict)
+        wake_at: datetime | None = rows[0]["wake_at"]
+        return wake_at
 
     async def request_cancel(self, run_id: UUID) -> RunRecord | None:
         return await self._one(_Q["request_cancel"], {"id": run_id}, RunRecord)

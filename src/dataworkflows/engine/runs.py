@@ -22,6 +22,7 @@ __all__ = [
     "StopReason",
     "error",
     "now",
+    "step_view",
     "watch_attempts",
 ]
 
@@ -129,3 +130,10 @@ def _copy(attempt: StepAttempt) -> StepAttempt:
         started_at=attempt.started_at,
         input=attempt.input,
     )
+
+
+def step_view(status: str, output: Any, error: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What later expressions see of a step: ``steps.<id>.status``, ``.output``,
+    ``.error`` and ``.errors`` (a foreach step's failed items)."""
+    errors = list(error.get("items", [])) if error else []
+    return {"status": status, "output": output, "error": error, "errors": errors}

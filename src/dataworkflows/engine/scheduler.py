@@ -58,7 +58,7 @@ class Scheduler:
         if on_changes_from is not None:
             # The executor follows the database's notifications; a schedule changed on
             # any engine wakes this one.
-            on_changes_from.on_schedules_changed = self.changed
+            on_changes_from.watchers["schedules"] = self.changed
 
     def changed(self) -> None:
         """Schedules changed (here or on another engine): look again now."""

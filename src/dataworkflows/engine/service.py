@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -29,7 +29,6 @@ from dataworkflows.engine.definitions import (
 )
 from dataworkflows.engine.errors import (
     ConnectorFailed,
-    EngineError,
     Invalid,
     NotFound,
     StateConflict,
@@ -42,31 +41,22 @@ from dataworkflows.engine.store import (
     Registration,
     RunEvent,
     RunRecord,
+    SignalAnswer,
     StepAttemptRecord,
 )
 from dataworkflows.engine.subworkflows import recursion_problems
 from dataworkflows.engine.validation import CompiledWorkflow, compile_workflow
+from dataworkflows.engine.waiting import SIGNAL_NAME_PATTERN
 from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import FieldError
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.sealing import Sealer
 
-__all__ = ["Unregistered", "WorkflowService", "validate_inputs"]
+__all__ = ["WorkflowService", "validate_inputs", "yaml_source"]
 
 _log = get_logger(__name__)
 WAIT_POLL_S = 0.2
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Unregistered:
-    """A shipped definition that could not be registered, and why."""
-
-    path: Path
-    source: str
-    reason: str
-    retry: bool
-    """Whether registering it again may succeed (a connector it uses did not answer)."""
 
 
 def validate_inputs(definition: WorkflowDefinition, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -227,73 +217,6 @@ class WorkflowService:
             _log.info("workflow registered", workflow=definition.name, version=registration.version)
         return definition.name, registration
 
-    async def register_directory(self, directory: Path) -> list[Unregistered]:
-        """Register every ``*.yaml`` definition in ``directory``; those that failed.
-
-        A definition that uses a connector this deployment does not configure is
-        skipped with a log line (a Monday-only deployment has no use for the status
-        report). One whose connector did not answer is returned with ``retry`` set:
-        registering it again later may succeed (see :meth:`register_again`).
-        """
-        failed: list[Unregistered] = []
-        for path, source in await asyncio.to_thread(_read_definitions, directory):
-            outcome = await self._register_shipped(path, source)
-            if outcome is not None:
-                failed.append(outcome)
-        return failed
-
-    async def register_again(self, failed: list[Unregistered]) -> list[Unregistered]:
-        """Register the retryable ones of ``failed`` again; those that still fail."""
-        still: list[Unregistered] = []
-        for entry in failed:
-            outcome = (
-                await self._register_shipped(entry.path, entry.source) if entry.retry else entry
-            )
-            if outcome is not None:
-                still.append(outcome)
-            else:
-                _log.info("shipped workflow registered after a retry", file=str(entry.path))
-        return still
-
-    async def _register_shipped(self, path: Path, source: str) -> Unregistered | None:
-        try:
-            unconfigured = self._unconfigured_connectors(yaml.safe_load(source))
-        except yaml.YAMLError:
-            unconfigured = []  # register() says what is wrong with it
-        if unconfigured:
-            _log.info(
-                "shipped workflow skipped: it uses connectors this deployment does not configure",
-                file=str(path),
-                connectors=", ".join(unconfigured),
-            )
-            return None
-        try:
-            await self.register(source, source=source)
-        except EngineError as problem:
-            details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
-            _log.error(
-                "shipped workflow not registered",
-                file=str(path),
-                problem=problem.detail,
-                errors=details,
-            )
-            reason = f"{problem.detail} {details}".strip() if details else str(problem.detail)
-            return Unregistered(
-                path=path, source=source, reason=reason, retry=isinstance(problem, Unavailable)
-            )
-        return None
-
-    def _unconfigured_connectors(self, document: Any) -> list[str]:
-        """Connectors the steps of ``document`` name that this engine does not have."""
-        if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
-            return []
-        named = {
-            step["uses"].split(".", 1)[0]
-            for step in document["steps"]
-            if isinstance(step, dict) and isinstance(step.get("uses"), str) and "." in step["uses"]
-        }
-        return sorted(named - set(self.connectors.names))
-
     async def _stored_definition(self, name: str) -> WorkflowDefinition | None:
         """The latest stored definition of ``name`` (None: none, or unreadable now)."""
         stored = await self.store.get_workflow_version(name)
@@ -429,6 +352,30 @@ class WorkflowService:
         self.executor.cancel_local(run_id)
         return run
 
+    async def signal(self, run_id: UUID, name: str, payload: Any) -> SignalAnswer:
+        """Send a run a signal; 404 unknown run, 409 ended, 422 bad name or payload."""
+        problems = []
+        if not re.fullmatch(SIGNAL_NAME_PATTERN, name):
+            problems.append(
+                FieldError(
+                    field="name",
+                    message="must be 1-64 letters, digits, '_', '.', ':' or '-', starting "
+                    "with a letter or digit",
+                )
+            )
+        try:
+            check_structure(payload, what="the payload")
+        except LimitExceeded as exc:
+            problems.append(FieldError(field="payload", message=str(exc)))
+        if problems:
+            raise Invalid("The signal is invalid.", errors=problems)
+        answer = await self.store.signal_run(run_id, name, self._redact(payload))
+        if answer is None:
+            raise NotFound(f"There is no run {run_id}.")
+        if not answer.accepted:
+            raise StateConflict(f"The run already ended ({answer.status}); it takes no signals.")
+        return answer
+
     async def retry(self, run_id: UUID) -> RunRecord:
         """Queue a failed or cancelled run again, resuming at the step that did not finish."""
         before = await self.run(run_id)
@@ -488,20 +435,6 @@ class WorkflowService:
             ) from None
         result: dict[str, Any] = self._redact(output)
         return result
-
-
-# Files in the workflows directory that are not workflow definitions: the project
-# registry of the status reports (dataworkflows.reports.registry), the schedules
-# (engine.schedule_service) and the webhooks (engine.hook_service) live beside them.
-NOT_DEFINITIONS: Final = frozenset({"projects.yaml", "schedules.yaml", "hooks.yaml"})
-
-
-def _read_definitions(directory: Path) -> list[tuple[Path, str]]:
-    return [
-        (p, p.read_text(encoding="utf-8"))
-        for p in sorted(directory.glob("*.y*ml"))
-        if p.name not in NOT_DEFINITIONS
-    ]
 
 
 def yaml_source(document: Any) -> str:

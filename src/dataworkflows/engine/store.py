@@ -24,6 +24,9 @@ __all__ = [
     "RunFinish",
     "RunRecord",
     "RunStatus",
+    "RunSuspend",
+    "SignalAnswer",
+    "SignalRecord",
     "StepAttempt",
     "StepAttemptRecord",
     "StoredDefinition",
@@ -31,8 +34,8 @@ __all__ = [
     "WorkflowVersionInfo",
 ]
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-StepStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
+RunStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
+StepStatus = Literal["running", "waiting", "succeeded", "failed", "skipped", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -95,6 +98,10 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True):
     owner: str | None
     claim_count: int
     cancel_requested_at: datetime | None
+    wake_at: datetime | None = None
+    """While waiting: when it wakes by itself (a timeout, or the time it waits for)."""
+    waiting_for: str | None = None
+    """While waiting: the signal it waits for."""
     request_hash: str | None = None
     """A fingerprint of the request that started the run (see ``NewRun.request_hash``);
     only where the run was just created or found by its idempotency key."""
@@ -194,6 +201,32 @@ class NewRun(msgspec.Struct, frozen=True, kw_only=True):
     idempotency key must have the same one."""
 
 
+class RunSuspend(msgspec.Struct, kw_only=True):
+    """A run that waits: for ``signal``, or until ``wake_at`` (or both: a timeout)."""
+
+    id: UUID
+    wake_at: datetime | None
+    signal: str | None
+
+
+class SignalRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A signal sent to a run, taken by a wait step."""
+
+    id: int
+    payload: Any
+    sent_at: datetime
+
+
+class SignalAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """What sending a signal did."""
+
+    accepted: bool
+    """False: the run had already ended."""
+    woke: bool
+    """The run was waiting for it and is queued again."""
+    status: str
+
+
 class RunFinish(msgspec.Struct, kw_only=True):
     """A run's final status to record."""
 
@@ -258,6 +291,31 @@ class EngineStore(Protocol):
 
     async def get_child_runs(self, run_id: UUID) -> list[RunRecord]:
         """The runs a run's steps started (sub-workflows), oldest first."""
+        ...
+
+    async def signal_run(self, run_id: UUID, name: str, payload: Any) -> SignalAnswer | None:
+        """Send a run a signal (kept until a wait step takes it; a run waiting for it is
+        queued again); None when there is no such run."""
+        ...
+
+    async def take_signal(self, run_id: UUID, name: str, taker: str) -> SignalRecord | None:
+        """The oldest signal ``name`` not taken by another step, now taken by ``taker``
+        (the one ``taker`` took before, on a resume)."""
+        ...
+
+    async def suspend_run(
+        self, engine: str, run_id: UUID, *, wake_at: datetime | None, signal: str | None
+    ) -> str | None:
+        """Hand a run this engine holds back as waiting (or queued, when the signal is
+        already there); the new status, or None when the run is not this engine's."""
+        ...
+
+    async def wake_runs(self, limit: int) -> int:
+        """Queue waiting runs whose time has come; how many."""
+        ...
+
+    async def next_wake(self) -> datetime | None:
+        """When the next waiting run wakes by itself (None: none does)."""
         ...
 
     async def request_cancel(self, run_id: UUID) -> RunRecord | None:

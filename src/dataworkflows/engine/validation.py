@@ -31,6 +31,7 @@ from dataworkflows.engine.expressions import (
     compile_condition,
     compile_value,
 )
+from dataworkflows.engine.waiting import WAIT_ACTIONS
 from dataworkflows.runtime.problems import FieldError
 
 __all__ = ["CompiledStep", "CompiledWorkflow", "compile_workflow"]
@@ -218,6 +219,8 @@ class _Checker:
             if condition is not None:
                 self.references(condition, f"{at}.if", step_index=index, in_foreach=False)
         foreach = None
+        if step.foreach is not None and step.uses in WAIT_ACTIONS:
+            self.problem(f"{at}.foreach", "a wait step waits once; it cannot use foreach")
         if step.foreach is not None:
             foreach = self.compile(step.foreach, f"{at}.foreach", condition=True)
             if foreach is not None:

@@ -37,7 +37,22 @@ FROM dw.get_step_attempts_v1(%(run_id)s)
 SELECT id, at, kind, detail FROM dw.get_run_events_v1(%(run_id)s)
 
 -- request_cancel --
-SELECT * FROM dw.request_cancel_v2(%(id)s)
+SELECT * FROM dw.request_cancel_v3(%(id)s)
+
+-- signal_run --
+SELECT accepted, woke, status FROM dw.signal_run_v1(%(id)s, %(name)s, %(payload)s)
+
+-- take_signal --
+SELECT id, payload, sent_at FROM dw.take_signal_v1(%(id)s, %(name)s, %(taker)s)
+
+-- suspend_run --
+SELECT dw.suspend_run_v1(%(engine)s, %(id)s, %(wake_at)s, %(signal)s) AS status
+
+-- wake_runs --
+SELECT dw.wake_runs_v1(%(limit)s) AS woken
+
+-- next_wake --
+SELECT dw.next_wake_v1() AS wake_at
 
 -- get_child_runs --
 SELECT * FROM dw.get_child_runs_v1(%(id)s)
