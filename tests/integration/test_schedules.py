@@ -138,6 +138,8 @@ async def test_schedule_is_managed_over_the_api(database_url: str) -> None:
         ({"missed": "always"}, "missed", "always"),
         ({"every": "day"}, "every", "not a known field"),
         ({"name": "other"}, "name", "URL says"),
+        ({"paused": "false"}, "paused", "Expected `bool"),
+        ({"missed_limit": "3"}, "missed_limit", "Expected `int"),
     ],
 )
 async def test_bad_schedules_are_refused_naming_the_field(

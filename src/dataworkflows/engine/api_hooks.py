@@ -13,7 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import BodyKwarg, FromPath
 
-from dataworkflows.engine.api_bodies import RunView, run_view
+from dataworkflows.engine.api_bodies import RunView, run_view, strictly
 from dataworkflows.engine.hook_service import HookService
 from dataworkflows.engine.hook_store import HookRecord
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, ProblemDocument
@@ -125,6 +125,7 @@ class HookController(Controller):
     async def put_hook(
         self,
         name: FromPath[str],
+        request: Request[Any, Any, Any],
         hooks: NamedDependency[HookService],
         data: Annotated[
             HookBody,
@@ -143,6 +144,7 @@ class HookController(Controller):
             ),
         ],
     ) -> Response[HookView]:
+        await strictly(request, HookBody)
         document = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
         record, created = await hooks.put(document, source="api", name=name)
         return Response(

@@ -7,13 +7,13 @@ from typing import Annotated, Any, Final
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import BodyKwarg, FromPath, FromQuery, HeaderParameter, QueryParameter
 
-from dataworkflows.engine.api_bodies import RunView, run_view
+from dataworkflows.engine.api_bodies import RunView, run_view, strictly
 from dataworkflows.engine.api_controllers import MAX_WAIT_S
 from dataworkflows.engine.definitions import DefinitionError
 from dataworkflows.engine.schedule_service import ScheduleService, calendar_of
@@ -180,6 +180,7 @@ class ScheduleController(Controller):
     async def put_schedule(
         self,
         name: FromPath[str],
+        request: Request[Any, Any, Any],
         schedules: NamedDependency[ScheduleService],
         data: Annotated[
             ScheduleBody,
@@ -199,6 +200,7 @@ class ScheduleController(Controller):
             ),
         ],
     ) -> Response[ScheduleView]:
+        await strictly(request, ScheduleBody)
         document = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
         record, created = await schedules.put(document, source="api", name=name)
         return Response(
@@ -254,6 +256,11 @@ class ScheduleController(Controller):
         responses={
             200: ResponseSpec(RunView, description="Finished within `wait`, or a repeat"),
             202: ResponseSpec(RunView, description="Still running after `wait` seconds"),
+            409: ResponseSpec(
+                data_container=ProblemDocument,
+                description="The Idempotency-Key was used for another request",
+                media_type=PROBLEM_MEDIA_TYPE,
+            ),
             **_PROBLEMS,
         },
     )
