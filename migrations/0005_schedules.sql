@@ -39,20 +39,23 @@ DECLARE
     v_checksum text;
     v_paused boolean;
 BEGIN
-    SELECT s.checksum, s.paused INTO v_checksum, v_paused
-    FROM dw.schedules AS s WHERE s.name = p_name FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO dw.schedules (
-            name, workflow_name, cron, timezone, inputs, missed, missed_limit, description,
-            paused, source, checksum, next_fire_at
-        ) VALUES (
-            p_name, p_workflow_name, p_cron, p_timezone, p_inputs, p_missed, p_missed_limit,
-            p_description, coalesce(p_paused, false), p_source, p_checksum, p_next_fire_at
-        );
+    -- Two engines starting at once declare the same schedules: one inserts, the other
+    -- finds the row (locked until the first commits) and compares.
+    INSERT INTO dw.schedules (
+        name, workflow_name, cron, timezone, inputs, missed, missed_limit, description,
+        paused, source, checksum, next_fire_at
+    ) VALUES (
+        p_name, p_workflow_name, p_cron, p_timezone, p_inputs, p_missed, p_missed_limit,
+        p_description, coalesce(p_paused, false), p_source, p_checksum, p_next_fire_at
+    )
+    ON CONFLICT (name) DO NOTHING;
+    IF FOUND THEN
         PERFORM pg_notify('dw_runs', 'schedules');
         RETURN QUERY SELECT true, true;
         RETURN;
     END IF;
+    SELECT s.checksum, s.paused INTO v_checksum, v_paused
+    FROM dw.schedules AS s WHERE s.name = p_name FOR UPDATE;
     IF v_checksum = p_checksum THEN
         IF p_paused IS NOT NULL AND p_paused <> v_paused THEN
             UPDATE dw.schedules AS s

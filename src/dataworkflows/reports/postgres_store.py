@@ -7,6 +7,7 @@ from typing import Any, Final, TypeVar
 from uuid import UUID
 
 import msgspec
+import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -98,20 +99,24 @@ class PostgresReportStore:
     async def put_project(
         self, key: str, fields: ProjectFields, *, source: ProjectSource
     ) -> ProjectRegistration:
-        rows = await self._rows(
-            _Q["put_project"],
-            {
-                "key": key,
-                "name": fields.name,
-                "monday_board_ids": list(fields.monday_board_ids),
-                "tracker_ref_prefixes": list(fields.tracker_ref_prefixes),
-                "confluence_space_key": fields.confluence_space_key,
-                "outlook_mailbox": fields.outlook_mailbox,
-                "slack_channel_id": fields.slack_channel_id,
-                "settings": _json(fields.settings),
-                "source": source,
-            },
-        )
+        params = {
+            "key": key,
+            "name": fields.name,
+            "monday_board_ids": list(fields.monday_board_ids),
+            "tracker_ref_prefixes": list(fields.tracker_ref_prefixes),
+            "confluence_space_key": fields.confluence_space_key,
+            "outlook_mailbox": fields.outlook_mailbox,
+            "slack_channel_id": fields.slack_channel_id,
+            "settings": _json(fields.settings),
+            "source": source,
+        }
+        try:
+            rows = await self._rows(_Q["put_project"], params)
+        except psycopg.errors.UniqueViolation:
+            # Another engine created the project between this call's look and its
+            # insert (two engines starting at once register the shipped projects):
+            # asked again, the call finds the row and updates it.
+            rows = await self._rows(_Q["put_project"], params)
         row = rows[0]
         created, changed, applied = row.pop("created"), row.pop("changed"), row.pop("applied")
         return ProjectRegistration(
