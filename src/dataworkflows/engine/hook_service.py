@@ -10,8 +10,9 @@ from uuid import UUID, uuid5
 
 import msgspec
 
-from dataworkflows.engine.definitions import DefinitionError, load_yaml
-from dataworkflows.engine.errors import EngineError, Invalid, NotFound, Unauthorized
+from dataworkflows.engine.declarations import declare_file
+from dataworkflows.engine.definitions import DefinitionError
+from dataworkflows.engine.errors import Invalid, NotFound, Unauthorized
 from dataworkflows.engine.evaluation import Evaluator
 from dataworkflows.engine.expressions import ExpressionError
 from dataworkflows.engine.hook_store import HookRecord, HookStore, StoredHook
@@ -121,37 +122,13 @@ class HookService:
         return await self.get(spec.name), created
 
     async def register_file(self, path: Path) -> list[str]:
-        """Declare the hooks of a ``hooks.yaml``; a line per one not declared. A hook of a
-        workflow this deployment did not register is skipped with a log line."""
-        try:
-            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-            document = await asyncio.to_thread(load_yaml, text)
-        except (OSError, DefinitionError) as exc:
-            _log.error("hooks not read", file=str(path), error=str(exc))
-            return [f"{path.name}: {exc}"]
-        entries = document.get("hooks") if isinstance(document, dict) else None
-        if not isinstance(entries, list):
-            _log.error("hooks not read", file=str(path), error="needs a 'hooks' list")
-            return [f"{path.name}: needs a 'hooks' list"]
-        failed: list[str] = []
-        for index, entry in enumerate(entries):
-            label = str(entry.get("name")) if isinstance(entry, dict) else f"hooks[{index}]"
-            workflow = entry.get("workflow") if isinstance(entry, dict) else None
-            if isinstance(workflow, str):
-                try:
-                    await self.workflows.latest(workflow)
-                except NotFound:
-                    _log.info(
-                        "shipped hook skipped: its workflow is not registered here", hook=label
-                    )
-                    continue
-            try:
-                await self.put(entry, source="file")
-            except EngineError as problem:
-                details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
-                _log.error("shipped hook not declared", hook=label, errors=details)
-                failed.append(f"{path.name}: {label} ({details or problem.detail})")
-        return failed
+        """Declare the hooks of a ``hooks.yaml``; a line per one not declared."""
+        return await declare_file(
+            path,
+            key="hooks",
+            put=lambda entry: self.put(entry, source="file"),
+            workflows=self.workflows,
+        )
 
     async def list_hooks(self) -> list[HookRecord]:
         """Every hook, by name."""

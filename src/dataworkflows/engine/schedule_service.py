@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from dataworkflows.engine.definitions import DefinitionError, load_yaml
-from dataworkflows.engine.errors import EngineError, Invalid, NotFound, StateConflict
+from dataworkflows.engine.declarations import declare_file
+from dataworkflows.engine.definitions import DefinitionError
+from dataworkflows.engine.errors import Invalid, NotFound, StateConflict
 from dataworkflows.engine.schedule_store import ScheduleRecord, ScheduleStore, StoredSchedule
 from dataworkflows.engine.schedules import (
     SCHEDULE_NAME_RE,
@@ -119,47 +120,13 @@ class ScheduleService:
         return record, created
 
     async def register_file(self, path: Path) -> list[str]:
-        """Declare the schedules of a ``schedules.yaml``; a line per one not declared.
-
-        A schedule of a workflow this deployment did not register (it uses a connector
-        that is not configured) is skipped with a log line, as that workflow was.
-        """
-        try:
-            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-            document = await asyncio.to_thread(load_yaml, text)
-        except (OSError, DefinitionError) as exc:
-            _log.error("schedules not read", file=str(path), error=str(exc))
-            return [f"{path.name}: {exc}"]
-        entries = document.get("schedules") if isinstance(document, dict) else None
-        if not isinstance(entries, list):
-            _log.error("schedules not read", file=str(path), error="needs a 'schedules' list")
-            return [f"{path.name}: needs a 'schedules' list"]
-        failed: list[str] = []
-        for index, entry in enumerate(entries):
-            label = entry.get("name") if isinstance(entry, dict) else None
-            label = str(label) if label is not None else f"schedules[{index}]"
-            workflow = entry.get("workflow") if isinstance(entry, dict) else None
-            if isinstance(workflow, str) and not await self._registered(workflow):
-                _log.info(
-                    "shipped schedule skipped: its workflow is not registered here",
-                    schedule=label,
-                    workflow=workflow,
-                )
-                continue
-            try:
-                await self.put(entry, source="file")
-            except EngineError as problem:
-                details = "; ".join(f"{e.field}: {e.message}" for e in problem.errors)
-                _log.error("shipped schedule not declared", schedule=label, errors=details)
-                failed.append(f"{path.name}: {label} ({details or problem.detail})")
-        return failed
-
-    async def _registered(self, workflow: str) -> bool:
-        try:
-            await self.workflows.latest(workflow)
-        except NotFound:
-            return False
-        return True
+        """Declare the schedules of a ``schedules.yaml``; a line per one not declared."""
+        return await declare_file(
+            path,
+            key="schedules",
+            put=lambda entry: self.put(entry, source="file"),
+            workflows=self.workflows,
+        )
 
     async def list_schedules(self, workflow: str | None = None) -> list[ScheduleRecord]:
         """Every schedule (of ``workflow``), by name."""
