@@ -12,7 +12,6 @@ it due; the next engine to look starts nothing twice, for the same reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime, timedelta
 from typing import Final
 from uuid import UUID
@@ -23,6 +22,7 @@ from dataworkflows.engine.executor import Executor
 from dataworkflows.engine.schedule_service import ScheduleService, calendar_of, schedule_trigger
 from dataworkflows.engine.schedule_store import ScheduleRecord
 from dataworkflows.engine.schedules import MissedPolicy, plan_ticks, tick_key
+from dataworkflows.engine.wake_loop import WakeLoop
 from dataworkflows.runtime.logging import get_logger
 
 __all__ = ["POLL_S", "Scheduler"]
@@ -32,16 +32,16 @@ _log = get_logger(__name__)
 POLL_S: Final = 30.0
 """Longest sleep without looking (a change another engine made is notified at once;
 this covers notifications lost while the listening connection was down)."""
-ERROR_PAUSE_S: Final = 5.0
-"""Wait after the database failed before trying again."""
 DUE_BATCH: Final = 100
 BROKEN_RETRY: Final = timedelta(hours=1)
 """When a schedule that cannot be read any more (its time zone left tzdata) is looked at
 again."""
 
 
-class Scheduler:
-    """Starts the runs of due schedules, until cancelled (:meth:`run`)."""
+class Scheduler(WakeLoop):
+    """Starts the runs of due schedules, until stopped (:meth:`run`)."""
+
+    failure = "schedules not fired"
 
     def __init__(
         self,
@@ -50,45 +50,17 @@ class Scheduler:
         on_changes_from: Executor | None = None,
         poll_s: float = POLL_S,
     ) -> None:
+        super().__init__(clock=schedules.clock, poll_s=poll_s)
         self._schedules = schedules
         self._store = schedules.store
-        self._poll_s = poll_s
-        self._changed = asyncio.Event()
-        self._stopped = False
         if on_changes_from is not None:
             # The executor follows the database's notifications; a schedule changed on
             # any engine wakes this one.
             on_changes_from.watchers["schedules"] = self.changed
 
-    def changed(self) -> None:
-        """Schedules changed (here or on another engine): look again now."""
-        self._changed.set()
-
-    def stop(self) -> None:
-        """Stop after the schedule being fired, if any (cancelling the task stops it
-        sooner; this also holds when a database call swallowed the cancellation)."""
-        self._stopped = True
-        self._changed.set()
-
-    async def run(self) -> None:
-        """Fire due schedules and sleep until the next is due, until stopped."""
-        while not self._stopped:
-            self._changed.clear()
-            try:
-                wake = await self.fire_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is down, say: never give up
-                _log.warning("schedules not fired", error=f"{type(exc).__name__}: {exc}")
-                wake = self._schedules.clock() + timedelta(seconds=ERROR_PAUSE_S)
-            delay = self._poll_s
-            if wake is not None:
-                until = (wake - self._schedules.clock()).total_seconds()
-                delay = min(max(until, 0.0), self._poll_s)
-            if delay > 0 and not self._stopped:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._changed.wait()
+    async def turn(self) -> datetime | None:
+        """Fire the due schedules; when the next one is due."""
+        return await self.fire_due()
 
     async def fire_due(self) -> datetime | None:
         """Start the runs of every due schedule; when the next one is due (None: none)."""

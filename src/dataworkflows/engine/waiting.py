@@ -21,8 +21,6 @@ people a timeout that fits, or none.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal
@@ -32,8 +30,8 @@ import msgspec
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.engine.definitions import parse_duration
 from dataworkflows.engine.store import EngineStore
+from dataworkflows.engine.wake_loop import WakeLoop
 from dataworkflows.runtime.actions import ActionCall, ActionSet
-from dataworkflows.runtime.logging import get_logger
 
 __all__ = [
     "SIGNAL_NAME_PATTERN",
@@ -47,12 +45,9 @@ __all__ = [
     "wait_actions",
 ]
 
-_log = get_logger(__name__)
-
 SIGNAL_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 WAIT_ACTIONS: Final = frozenset({"wait.signal", "wait.until"})
 POLL_S: Final = 30.0
-ERROR_PAUSE_S: Final = 5.0
 MIN_SLEEP_S: Final = 0.05
 WAKE_BATCH: Final = 1000
 
@@ -154,9 +149,11 @@ def wake_time(data: WaitUntil, began: datetime) -> datetime:
     return began + timedelta(seconds=seconds)
 
 
-class Waker:
+class Waker(WakeLoop):
     """Queues waiting runs whose time has come, sleeping until the next one (any
     engine's suspension wakes every engine's waker), until stopped."""
+
+    failure = "waiting runs not woken"
 
     def __init__(
         self,
@@ -165,41 +162,13 @@ class Waker:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_s: float = POLL_S,
     ) -> None:
+        # At least a moment between turns: a due run another engine is waking (locked,
+        # so skipped here) must not make this loop spin.
+        super().__init__(clock=clock, poll_s=poll_s, min_sleep_s=MIN_SLEEP_S)
         self._store = store
-        self._clock = clock
-        self._poll_s = poll_s
-        self._changed = asyncio.Event()
-        self._stopped = False
 
-    def changed(self) -> None:
-        """A run began waiting for a time: look again now."""
-        self._changed.set()
-
-    def stop(self) -> None:
-        """Stop at the next turn (cancelling the task stops it sooner)."""
-        self._stopped = True
-        self._changed.set()
-
-    async def run(self) -> None:
-        """Wake due runs and sleep until the next is due, until stopped."""
-        while not self._stopped:
-            self._changed.clear()
-            wake: datetime | None
-            try:
-                while await self._store.wake_runs(WAKE_BATCH) == WAKE_BATCH:
-                    pass
-                wake = await self._store.next_wake()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database is down, say: never give up
-                _log.warning("waiting runs not woken", error=f"{type(exc).__name__}: {exc}")
-                wake = self._clock() + timedelta(seconds=ERROR_PAUSE_S)
-            delay = self._poll_s
-            if wake is not None:
-                # At least a moment: a due run another engine is waking (locked, so
-                # skipped here) must not make this loop spin.
-                delay = min(max((wake - self._clock()).total_seconds(), MIN_SLEEP_S), self._poll_s)
-            if not self._stopped:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._changed.wait()
+    async def turn(self) -> datetime | None:
+        """Queue every waiting run that is due; when the next one is."""
+        while await self._store.wake_runs(WAKE_BATCH) == WAKE_BATCH:
+            pass
+        return await self._store.next_wake()
