@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import jwt
 import msgspec
 import psycopg
 
@@ -164,3 +165,46 @@ async def test_bearer_hooks_and_deletion(database_url: str) -> None:
             headers={"Authorization": f"Bearer {SECRET}"},
         )
         assert gone.status_code == 404
+
+
+async def test_a_monday_hook_answers_the_challenge_and_takes_monday_s_jwt(
+    database_url: str,
+) -> None:
+    """monday's URL challenge is echoed (no run); a delivery signed by the app's secret
+    starts a run; an unsigned one is 401; other hooks do not answer challenges."""
+    signing_secret = "monday-signing-secret-0123456789abcdef"
+    async with running_engine(database_url) as engine:
+        await engine.register(FLOW)
+        body = {
+            **HOOK,
+            "verify": {"kind": "monday", "secret": signing_secret},
+            "inputs": {
+                "item": "{{ body.event.pulseId }}",
+                "board": "{{ body.event.boardId | string }}",
+            },
+            "delivery": "{{ body.event.triggerUuid }}",
+        }
+        assert (await engine.client.put("/v1/hooks/monday", json=body)).status_code == 201
+        challenge = await engine.client.post(
+            "/v1/hooks/monday", json={"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+        )
+        assert challenge.status_code == 200
+        assert challenge.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV"}
+        assert [r for r in await hook_runs(engine) if r.trigger["hook"] == "monday"] == []
+
+        event = {"event": {"pulseId": 42, "boardId": 7, "triggerUuid": "t-1"}}
+        token = jwt.encode(
+            {"exp": int(time.time()) + 60, "aud": "x"}, signing_secret, algorithm="HS256"
+        )
+        unsigned = await engine.client.post("/v1/hooks/monday", json=event)
+        assert unsigned.status_code == 401
+        signed = await engine.client.post(
+            "/v1/hooks/monday", json=event, headers={"Authorization": token}
+        )
+        assert signed.status_code == 202, signed.text
+        assert signed.json()["inputs"] == {"item": 42, "board": "7"}
+        assert signed.json()["trigger"]["delivery"] == "t-1"
+
+        assert (await engine.client.put("/v1/hooks/plain", json=HOOK)).status_code == 201
+        other = await engine.client.post("/v1/hooks/plain", json={"challenge": "abc"})
+        assert other.status_code == 401

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from dataworkflows.engine.definitions import DefinitionError
@@ -11,6 +14,7 @@ from dataworkflows.engine.hooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     VerifyFailed,
+    monday_challenge,
     parse_hook,
     sign,
     verify_request,
@@ -114,3 +118,90 @@ def test_a_file_hook_reads_its_secret_from_the_environment() -> None:
     )
     assert spec.verify.secret == SECRET
     assert tolerance == 120
+
+
+def test_a_file_hook_reads_its_secret_from_a_mounted_file(tmp_path: Path) -> None:
+    """<NAME>_FILE works for a hook's secret as for every other credential."""
+    (tmp_path / "secret").write_text(SECRET + "\n")
+    spec, _ = parse_hook(
+        hook(verify={"kind": "monday", "secret_env": "HOOK_S"}),
+        environ={"HOOK_S_FILE": str(tmp_path / "secret")},
+    )
+    assert spec.verify.secret == SECRET
+    with pytest.raises(DefinitionError, match="HOOK_S_FILE"):
+        parse_hook(hook(verify={"kind": "monday", "secret_env": "HOOK_S"}), environ={})
+
+
+MONDAY_SECRET = "monday-app-signing-secret-0123456789abcdef"
+
+
+def monday_token(secret: str = MONDAY_SECRET, **claims: Any) -> str:
+    now = int(time.time())
+    return jwt.encode(
+        {"accountId": 1, "userId": 2, "aud": "https://x/v1/hooks/m", "exp": now + 60, **claims},
+        secret,
+        algorithm="HS256",
+    )
+
+
+def test_a_monday_delivery_signed_with_the_app_secret_is_accepted() -> None:
+    """monday's JWT in Authorization, raw or as a bearer token, passes."""
+    verify_request(
+        "monday",
+        MONDAY_SECRET,
+        headers={"authorization": monday_token()},
+        body=BODY,
+        tolerance_s=300,
+    )
+    verify_request(
+        "monday",
+        MONDAY_SECRET,
+        headers={"authorization": f"Bearer {monday_token()}"},
+        body=BODY,
+        tolerance_s=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("authorization", "reason"),
+    [
+        ("", "none was sent"),
+        ("not-a-jwt", "not a JWT signed"),
+        (monday_token(secret="another-signing-secret-0123456789ab"), "not a JWT signed"),
+        (monday_token(exp=int(time.time()) - 3600), "expired"),
+        (jwt.encode({"userId": 2}, MONDAY_SECRET, algorithm="HS256"), "no exp"),
+        (
+            jwt.encode({"exp": int(time.time()) + 60}, MONDAY_SECRET * 2, algorithm="HS384"),
+            "not a JWT",
+        ),
+    ],
+)
+def test_forged_or_expired_monday_deliveries_are_refused(authorization: str, reason: str) -> None:
+    """No token, another secret, another algorithm, an expired or exp-less token."""
+    with pytest.raises(VerifyFailed, match=reason):
+        verify_request(
+            "monday",
+            MONDAY_SECRET,
+            headers={"authorization": authorization},
+            body=BODY,
+            tolerance_s=60,
+        )
+
+
+@pytest.mark.parametrize(
+    ("body", "challenge"),
+    [
+        (
+            b'{"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}',
+            "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+        ),
+        (b'{"challenge": "a", "event": {}}', None),
+        (b'{"challenge": 5}', None),
+        (b'{"event": {"pulseId": 1}}', None),
+        (b'{"challenge": "' + b"a" * 600 + b'"}', None),
+        (b"challenge", None),
+    ],
+)
+def test_only_monday_s_challenge_body_is_a_challenge(body: bytes, challenge: str | None) -> None:
+    """Exactly {"challenge": "<string>"} is answered; anything else is a delivery."""
+    assert monday_challenge(body) == challenge

@@ -44,6 +44,45 @@ async def test_list_items_limit_stops_early(fake: FakeMonday) -> None:
     assert output["count"] == 7
 
 
+async def test_list_items_by_ids_reads_only_those_of_the_board(fake: FakeMonday) -> None:
+    """`item_ids` reads just those items (a webhook's one item), not the whole board;
+    ids of other boards or of nothing are left out."""
+    other, other_items = demo_board("200", items=1)
+    fake.add_board(other, other_items)
+    wanted = [fake.items["100"][5].id, fake.items["100"][2].id, other_items[0].id, "999"]
+    output = await monday_actions(fake).invoke(
+        "list_items", ActionRequest(input={"board_id": "100", "item_ids": wanted})
+    )
+    assert [i["id"] for i in output["items"]] == wanted[:2]
+    assert output["count"] == 2
+    assert "item_pages" not in fake.calls
+
+
+async def test_create_webhook_is_idempotent_and_checks_its_input(fake: FakeMonday) -> None:
+    """A retried create_webhook registers once; a bad event or URL is refused first."""
+    actions = monday_actions(fake)
+    request = ActionRequest(
+        input={"board_id": "100", "url": "https://dw.example.com/v1/hooks/m"},
+        idempotency_key="run-1:watch:-1",
+    )
+    first = await actions.invoke("create_webhook", request)
+    assert first == await actions.invoke("create_webhook", request)
+    assert first["webhook"]["event"] == "change_column_value"
+    assert len(fake.webhooks) == 1
+    for bad in ({"event": "item_exploded"}, {"url": "ftp://x"}):
+        with pytest.raises(ActionFailed) as refused:
+            await actions.invoke(
+                "create_webhook",
+                ActionRequest(input={"board_id": "100", "url": "https://x/h", **bad}),
+            )
+        assert refused.value.error.code == "invalid_input"
+    deleted = await actions.invoke(
+        "delete_webhook", ActionRequest(input={"webhook_id": first["webhook"]["id"]})
+    )
+    assert deleted == first
+    assert fake.webhooks == {}
+
+
 async def test_an_expired_cursor_restarts_the_listing_once(fake: FakeMonday) -> None:
     """A cursor expiring mid-way restarts the listing; nothing is duplicated."""
     fake.expire_cursor_after = 2

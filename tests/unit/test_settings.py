@@ -243,6 +243,7 @@ def test_credentials_are_read_from_files(tmp_path: Path) -> None:
         "DW_SERVICE_TOKEN": "service-token-16-chars",
         "DW_ENGINE_API_KEY": "engine-key-16-chars-long",
         "MONDAY_API_TOKEN": "monday-token",
+        "MONDAY_SIGNING_SECRET": "monday-signing-secret",
         "TRACKER_PASSWORD": "tracker-password",
         "TRACKER_JWT_SECRET": "tracker-jwt-secret-16-chars",
         "SLACK_BOT_TOKEN": "xoxb-from-a-file",

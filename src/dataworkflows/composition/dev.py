@@ -75,6 +75,8 @@ def run_dev(configuration: Configuration, *, open_browser: bool) -> int:
                 also=[s.served for s in stand_ins],
                 bot_sock=bot_sock,
                 on_started=started,
+                # The shipped hooks read their secrets (MONDAY_SIGNING_SECRET) from here.
+                environ={**(configuration.environ or os.environ), **overrides},
             )
     finally:
         for served in opened:

@@ -11,7 +11,7 @@ import contextlib
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -146,12 +146,14 @@ async def engine_parts(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     jitter: Callable[[], float] = random.random,
     evaluations: EvaluationPool | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> AsyncIterator[tuple[EngineParts, Litestar]]:
     """Open the pool, start the executor, register shipped workflows; stop all on exit.
 
     ``extra_actions`` adds in-process connectors; ``sleep`` and ``jitter`` replace the
     retry clock (tests pass instant ones); ``evaluations`` shares a pool of evaluation
-    workers (default: one of its own, closed on exit).
+    workers (default: one of its own, closed on exit). ``environ`` is where hooks.yaml's
+    ``secret_env`` are read (default ``os.environ``; ``dev`` adds its stand-ins').
     """
     pool = await open_pool(database_url, max_size=settings.db_pool_max, name="engine")
     journal_pool = await open_pool(
@@ -221,7 +223,14 @@ async def engine_parts(
         )
         # Sub-workflows start runs through the service, so they join the connectors last.
         connectors.add(InProcessConnector(subworkflow_actions(service)))
-        schedules, hooks = _triggers(pool, service, sealer, redactor, evaluator)
+        schedules, hooks = _triggers(
+            pool,
+            service,
+            sealer,
+            redactor,
+            evaluator,
+            environ=os.environ if environ is None else environ,
+        )
         unregistered, schedule_files = await _register_shipped(
             (bundled_dir("workflows"), settings.engine.workflows_dir),
             report_store,
@@ -309,7 +318,13 @@ class _Background:
 
 
 def _triggers(
-    pool: Pool, service: WorkflowService, sealer: Sealer, redactor: Redactor, evaluator: Evaluator
+    pool: Pool,
+    service: WorkflowService,
+    sealer: Sealer,
+    redactor: Redactor,
+    evaluator: Evaluator,
+    *,
+    environ: Mapping[str, str],
 ) -> tuple[ScheduleService, HookService]:
     """What starts runs besides the API: schedules and webhooks."""
     schedules = ScheduleService(
@@ -320,7 +335,7 @@ def _triggers(
         workflows=service,
         sealer=sealer,
         evaluator=evaluator,
-        environ=os.environ,
+        environ=environ,
     )
     return schedules, hooks
 
@@ -391,7 +406,9 @@ def connector_checks(connectors: ConnectorRegistry) -> dict[str, ReadinessCheck]
 
 
 @asynccontextmanager
-async def engine_component(settings: Settings, *, database_url: str) -> AsyncIterator[Litestar]:
-    """The engine app with everything behind it running."""
-    async with engine_parts(settings, database_url=database_url) as (_, app):
+async def engine_component(
+    settings: Settings, *, database_url: str, environ: Mapping[str, str] | None = None
+) -> AsyncIterator[Litestar]:
+    """The engine app with everything behind it running (``environ``: see engine_parts)."""
+    async with engine_parts(settings, database_url=database_url, environ=environ) as (_, app):
         yield app

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, Final
 
 import msgspec
@@ -233,9 +233,11 @@ def run_engine(
     also: Sequence[ServedApp] = (),
     bot_sock: socket.socket | None = None,
     on_started: Callable[[str, Sequence[ServedApp]], None] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> int:
     """Serve the engine (and, in dev, everything in ``also`` and the Slack bot on
-    ``bot_sock``); ``on_started`` gets the engine's URL and the others once all listen."""
+    ``bot_sock``); ``on_started`` gets the engine's URL and the others once all listen.
+    ``environ``: where hooks' ``secret_env`` are read (default ``os.environ``)."""
     from dataworkflows.composition.engine import (
         ENGINE_DEFAULT_PORT,
         EngineConfigurationError,
@@ -260,7 +262,9 @@ def run_engine(
 
     async def run() -> None:
         async with contextlib.AsyncExitStack() as stack:
-            app = await stack.enter_async_context(engine_component(settings, database_url=url))
+            app = await stack.enter_async_context(
+                engine_component(settings, database_url=url, environ=environ)
+            )
             served = [ServedApp(name="engine", app=app, sock=sock), *also]
             if bot_sock is not None:
                 from dataworkflows.composition.bot import bot_component

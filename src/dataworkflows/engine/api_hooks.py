@@ -39,10 +39,12 @@ _PROBLEMS = {
 class VerifyBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """How the sender proves itself."""
 
-    kind: Literal["hmac", "bearer"]
-    """``hmac``: X-DW-Timestamp and X-DW-Signature; ``bearer``: Authorization: Bearer."""
+    kind: Literal["hmac", "bearer", "monday"]
+    """``hmac``: X-DW-Timestamp and X-DW-Signature; ``bearer``: Authorization: Bearer;
+    ``monday``: a JWT in Authorization, signed with the monday app's signing secret."""
     secret: Annotated[str, msgspec.Meta(min_length=16, max_length=512)]
-    """The shared secret (hmac) or the token (bearer); stored encrypted, never shown."""
+    """The shared secret (hmac), the token (bearer) or the app signing secret (monday);
+    stored encrypted, never shown."""
     tolerance: float | str = 300.0
     """hmac: how far X-DW-Timestamp may be from now (seconds, or '5m')."""
 
@@ -81,6 +83,12 @@ class HookList(msgspec.Struct, frozen=True):
     """Every hook, by name."""
 
     hooks: list[HookView]
+
+
+class ChallengeAnswer(msgspec.Struct, kw_only=True):
+    """monday's URL challenge, echoed back."""
+
+    challenge: str
 
 
 def hook_view(record: HookRecord) -> HookView:
@@ -169,22 +177,33 @@ class HookController(Controller):
         description="For the sending system: no API key, the hook's own verification "
         "instead. `hmac`: `X-DW-Timestamp: <unix seconds>` and `X-DW-Signature: "
         "v1=<hex HMAC-SHA256(secret, '<timestamp>.' + body)>`, within the hook's "
-        "tolerance; `bearer`: `Authorization: Bearer <token>`. A delivery that is not "
-        "verified is a 401 and starts nothing; a repeated delivery id answers the run the "
-        "first started (200, `Idempotent-Replayed: true`).",
+        "tolerance; `bearer`: `Authorization: Bearer <token>`; `monday`: `Authorization: "
+        "<JWT>` signed with the monday app's signing secret (such a hook also answers "
+        'monday\'s `{"challenge": ...}` with the same body, starting nothing). A delivery '
+        "that is not verified is a 401 and starts nothing; a repeated delivery id answers "
+        "the run the first started (200, `Idempotent-Replayed: true`).",
         status_code=202,
         opt={"public": True},
         security=[],
         request_max_body_size=MAX_DELIVERY_BYTES,
-        responses={200: ResponseSpec(RunView, description="A repeated delivery"), **_PROBLEMS},
+        responses={
+            200: ResponseSpec(
+                RunView | ChallengeAnswer,
+                description="A repeated delivery, or the answer to monday's challenge",
+            ),
+            **_PROBLEMS,
+        },
     )
     async def deliver(
         self,
         name: FromPath[str],
         request: Request[Any, Any, Any],
         hooks: NamedDependency[HookService],
-    ) -> Response[RunView]:
+    ) -> Response[RunView | ChallengeAnswer]:
         body = await request.body()
+        challenge = await hooks.challenge(name, body)
+        if challenge is not None:
+            return Response(ChallengeAnswer(challenge=challenge), status_code=200)
         headers = {k.lower(): v for k, v in request.headers.items()}
         run, created = await hooks.deliver(
             name, body=body, headers=headers, query=dict(request.query_params)

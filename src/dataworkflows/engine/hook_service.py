@@ -23,7 +23,9 @@ from dataworkflows.engine.hooks import (
     Verify,
     VerifyFailed,
     compile_hook,
+    monday_challenge,
     parse_hook,
+    secret_from_environment,
     verify_request,
 )
 from dataworkflows.engine.service import WorkflowService
@@ -122,13 +124,23 @@ class HookService:
         return await self.get(spec.name), created
 
     async def register_file(self, path: Path) -> list[str]:
-        """Declare the hooks of a ``hooks.yaml``; a line per one not declared."""
-        return await declare_file(
-            path,
-            key="hooks",
-            put=lambda entry: self.put(entry, source="file"),
-            workflows=self.workflows,
-        )
+        """Declare the hooks of a ``hooks.yaml``; a line per one not declared. A hook
+        whose ``secret_env`` is not set is skipped with a log line: it is how a
+        deployment leaves out a shipped hook it does not use (monday-items)."""
+
+        async def put(entry: Any) -> object:
+            verify = entry.get("verify") if isinstance(entry, dict) else None
+            variable = verify.get("secret_env") if isinstance(verify, dict) else None
+            if isinstance(variable, str) and not secret_from_environment(variable, self._environ):
+                _log.info(
+                    "hook skipped: its secret is not set",
+                    hook=str(entry.get("name")),
+                    variable=variable,
+                )
+                return None
+            return await self.put(entry, source="file")
+
+        return await declare_file(path, key="hooks", put=put, workflows=self.workflows)
 
     async def list_hooks(self) -> list[HookRecord]:
         """Every hook, by name."""
@@ -145,6 +157,15 @@ class HookService:
         """Remove a hook (its runs stay); :class:`NotFound` when there is none."""
         if not HOOK_NAME_RE.fullmatch(name) or not await self.store.delete_hook(name):
             raise NotFound(f"There is no hook called {name!r}.")
+
+    async def challenge(self, name: str, body: bytes) -> str | None:
+        """The answer to monday's URL challenge when ``body`` is one and the hook is
+        verified as monday's (nothing starts); None otherwise."""
+        challenge = monday_challenge(body)
+        if challenge is None:
+            return None
+        record = await self.get(name)
+        return challenge if record.verify_kind == "monday" else None
 
     async def deliver(
         self,

@@ -12,6 +12,10 @@ Senders prove themselves one of two ways:
   timestamp must be within ``tolerance`` of now (a captured request cannot be
   replayed later). Several ``v1=`` values, comma-separated, allow rotating secrets.
 - ``bearer``: ``Authorization: Bearer <token>``.
+- ``monday``: as monday.com signs deliveries to apps: ``Authorization: <JWT>`` (HS256,
+  signed with the app's signing secret, not expired). Such a hook also answers
+  monday's URL challenge (``{"challenge": ...}`` echoed back, nothing started), so
+  ``create_webhook`` can register it.
 
 The secret is given once (over the API, or from an environment variable named in
 ``hooks.yaml``), stored sealed, and never shown again.
@@ -23,10 +27,13 @@ import hashlib
 import hmac
 import re
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any, Final, Literal
 
+import jwt
 import msgspec
+from jwt.warnings import InsecureKeyLengthWarning
 
 from dataworkflows.engine.definitions import (
     DefinitionError,
@@ -46,7 +53,9 @@ __all__ = [
     "Verify",
     "VerifyFailed",
     "compile_hook",
+    "monday_challenge",
     "parse_hook",
+    "secret_from_environment",
     "sign",
     "verify_request",
 ]
@@ -59,20 +68,25 @@ HOOK_ROOTS: Final = frozenset({"body", "headers", "query"})
 DEFAULT_TOLERANCE_S: Final = 300.0
 MAX_TOLERANCE_S: Final = 3600.0
 MIN_SECRET_CHARS: Final = 16
+MAX_SECRET_FILE_CHARS: Final = 4096
 HOOK_NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SIGNATURE_RE: Final = re.compile(r"^v1=([0-9a-f]{64})$")
+MONDAY_LEEWAY_S: Final = 300.0
+MAX_CHALLENGE_BYTES: Final = 512
 
 
 class Verify(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """How a hook's sender proves itself."""
 
-    kind: Literal["hmac", "bearer"]
+    kind: Literal["hmac", "bearer", "monday"]
     secret: str | None = None
-    """The shared secret (hmac) or token (bearer), given over the API."""
+    """The shared secret (hmac), token (bearer) or app signing secret (monday), given
+    over the API."""
     secret_env: str | None = None
     """In hooks.yaml: the environment variable holding it (secrets stay out of files)."""
     tolerance: float | str = DEFAULT_TOLERANCE_S
-    """hmac: how far the sender's timestamp may be from now (default 5m)."""
+    """hmac: how far the sender's timestamp may be from now (default 5m); monday: how
+    long past its ``exp`` a token is still taken (clock skew, at most 5m)."""
 
 
 class HookSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -168,12 +182,13 @@ def _resolve_secret(verify: Verify, environ: Mapping[str, str] | None) -> list[F
                 )
             )
         else:
-            verify.secret = environ.get(verify.secret_env) or None
+            verify.secret = secret_from_environment(verify.secret_env, environ)
             if verify.secret is None:
                 problems.append(
                     FieldError(
                         field="verify.secret_env",
-                        message=f"the environment variable {verify.secret_env} is not set",
+                        message=f"the environment variable {verify.secret_env} (or "
+                        f"{verify.secret_env}_FILE, a file holding it) is not set",
                     )
                 )
     elif verify.secret is None:
@@ -186,6 +201,22 @@ def _resolve_secret(verify: Verify, environ: Mapping[str, str] | None) -> list[F
             )
         )
     return problems
+
+
+def secret_from_environment(name: str, environ: Mapping[str, str]) -> str | None:
+    """``name``'s value, or the content of the file ``<name>_FILE`` names (trailing
+    newline dropped, as every credential is read); None when neither is set."""
+    value = environ.get(name)
+    if value:
+        return value
+    path = environ.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read(MAX_SECRET_FILE_CHARS).rstrip("\r\n") or None
+    except OSError:
+        return None
 
 
 def compile_hook(spec: HookSpec) -> CompiledHook:
@@ -230,6 +261,9 @@ def verify_request(
     now: float | None = None,
 ) -> None:
     """Raise :class:`VerifyFailed` unless the request comes from the hook's sender."""
+    if kind == "monday":
+        _verify_monday(secret, headers, min(tolerance_s, MONDAY_LEEWAY_S))
+        return
     if kind == "bearer":
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -257,3 +291,47 @@ def verify_request(
             matched |= hmac.compare_digest(candidate.strip().encode(), expected)
     if not matched:
         raise VerifyFailed("the signature does not match the body")
+
+
+def _verify_monday(secret: str, headers: Mapping[str, str], leeway_s: float) -> None:
+    raw = headers.get("authorization", "").strip()
+    scheme, _, rest = raw.partition(" ")
+    token = rest.strip() if scheme.lower() == "bearer" else raw
+    if not token:
+        raise VerifyFailed("monday signs deliveries with a JWT in Authorization; none was sent")
+    try:
+        # The key is monday's signing secret, not ours to lengthen: no warning about it.
+        with warnings.catch_warnings(action="ignore", category=InsecureKeyLengthWarning):
+            jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                options={"require": ["exp"], "verify_aud": False},
+                leeway=leeway_s,
+            )
+    except jwt.ExpiredSignatureError:
+        raise VerifyFailed("the Authorization token has expired") from None
+    except jwt.MissingRequiredClaimError:
+        raise VerifyFailed("the Authorization token has no exp claim") from None
+    except jwt.InvalidTokenError:
+        raise VerifyFailed(
+            "the Authorization token is not a JWT signed with this hook's secret"
+        ) from None
+
+
+def monday_challenge(body: bytes) -> str | None:
+    """The challenge of monday's URL verification request (``{"challenge": "..."}``),
+    or None when ``body`` is not one."""
+    if len(body) > MAX_CHALLENGE_BYTES or b"challenge" not in body:
+        return None
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return None
+    if (
+        isinstance(data, dict)
+        and list(data) == ["challenge"]
+        and isinstance(data["challenge"], str)
+    ):
+        return data["challenge"]
+    return None

@@ -38,6 +38,8 @@ from dataworkflows.connectors.monday.port import (
     MondayNotFound,
     MondayRateLimited,
     MondayUnavailable,
+    Webhook,
+    WebhookEvent,
 )
 from dataworkflows.connectors.toolkit.transport import Upstream
 from dataworkflows.runtime.logging import get_logger
@@ -58,6 +60,16 @@ fragment ItemFields on Item {
   group { id title }
   column_values { id text value type column { title } ... on MirrorValue { display_value } }
 }
+"""
+_CREATE_WEBHOOK: Final = """
+mutation CreateWebhook($board: ID!, $url: String!, $event: WebhookEventType!, $config: JSON) {
+  create_webhook(board_id: $board, url: $url, event: $event, config: $config) {
+    id board_id event config
+  }
+}
+"""
+_DELETE_WEBHOOK: Final = """
+mutation DeleteWebhook($id: ID!) { delete_webhook(id: $id) { id board_id event config } }
 """
 _FIRST_PAGE: Final = (
     """
@@ -221,6 +233,33 @@ class MondayClient:
             raise MondayNotFound(f"item {item_id} on board {board_id} does not exist")
         return _item(updated)
 
+    async def create_webhook(
+        self,
+        board_id: str,
+        url: str,
+        event: WebhookEvent,
+        *,
+        config: Mapping[str, Any] | None = None,
+    ) -> Webhook:
+        variables = {
+            "board": board_id,
+            "url": url,
+            "event": event,
+            "config": json.dumps(dict(config)) if config else None,
+        }
+        data = await self.execute(_CREATE_WEBHOOK, variables)
+        created = data.get("create_webhook")
+        if created is None:
+            raise MondayError("monday did not return the created webhook")
+        return _webhook(created)
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        data = await self.execute(_DELETE_WEBHOOK, {"id": webhook_id})
+        deleted = data.get("delete_webhook")
+        if deleted is None:
+            raise MondayNotFound(f"webhook {webhook_id} does not exist")
+        return _webhook(deleted)
+
     async def check(self) -> None:
         """One cheap authenticated call (for readiness)."""
         await self.execute(_ME, {})
@@ -366,4 +405,19 @@ def _column_value(raw: Mapping[str, Any]) -> ColumnValue:
         type=str(raw.get("type") or ""),
         text=raw.get("text"),
         value=parsed,
+    )
+
+
+def _webhook(raw: Mapping[str, Any]) -> Webhook:
+    config = raw.get("config")
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError:
+            config = None
+    return Webhook(
+        id=str(raw["id"]),
+        board_id=str(raw["board_id"]),
+        event=str(raw["event"]),
+        config=config if isinstance(config, dict) else None,
     )

@@ -13,6 +13,8 @@ from dataworkflows.connectors.monday.port import (
     MondayCursorExpired,
     MondayError,
     MondayNotFound,
+    Webhook,
+    WebhookEvent,
 )
 
 __all__ = ["FakeMonday"]
@@ -31,6 +33,8 @@ class FakeMonday:
         self.fail_next: list[MondayError] = []
         self.expire_cursor_after: int | None = None
         self.calls: list[str] = []
+        self.webhooks: dict[str, tuple[Webhook, str]] = {}
+        """Registered webhooks, by id, with their URLs."""
         self._next_id = 9_000_000_000
 
     def add_board(self, board: Board, items: list[Item]) -> None:
@@ -113,6 +117,33 @@ class FakeMonday:
                 items[index] = updated
                 return updated
         raise MondayNotFound(f"item {item_id} on board {board_id} does not exist")
+
+    async def create_webhook(
+        self,
+        board_id: str,
+        url: str,
+        event: WebhookEvent,
+        *,
+        config: Mapping[str, Any] | None = None,
+    ) -> Webhook:
+        self._enter("create_webhook")
+        if board_id not in self.boards:
+            raise MondayNotFound(f"board {board_id} does not exist")
+        self._next_id += 1
+        webhook = Webhook(
+            id=str(self._next_id),
+            board_id=board_id,
+            event=event,
+            config=dict(config) if config else None,
+        )
+        self.webhooks[webhook.id] = (webhook, url)
+        return webhook
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        self._enter("delete_webhook")
+        if webhook_id not in self.webhooks:
+            raise MondayNotFound(f"webhook {webhook_id} does not exist")
+        return self.webhooks.pop(webhook_id)[0]
 
 
 def _columns(board: Board, values: Mapping[str, Any]) -> dict[str, ColumnValue]:

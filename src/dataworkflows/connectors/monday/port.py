@@ -8,7 +8,7 @@ Errors are this module's own hierarchy, so nothing above sees httpx or GraphQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -29,6 +29,8 @@ __all__ = [
     "MondayPort",
     "MondayRateLimited",
     "MondayUnavailable",
+    "Webhook",
+    "WebhookEvent",
 ]
 
 
@@ -81,6 +83,41 @@ class Board(msgspec.Struct, frozen=True, kw_only=True):
     items_count: int | None
     groups: list[Group]
     columns: list[Column]
+
+
+WebhookEvent = Literal[
+    "change_column_value",
+    "change_name",
+    "change_specific_column_value",
+    "change_status_column_value",
+    "change_subitem_column_value",
+    "change_subitem_name",
+    "create_column",
+    "create_item",
+    "create_subitem",
+    "create_subitem_update",
+    "create_update",
+    "delete_update",
+    "edit_update",
+    "item_archived",
+    "item_deleted",
+    "item_moved_to_any_group",
+    "item_moved_to_specific_group",
+    "item_restored",
+    "move_subitem",
+    "subitem_archived",
+    "subitem_deleted",
+]
+"""The events a monday webhook can subscribe to (``WebhookEventType``)."""
+
+
+class Webhook(msgspec.Struct, frozen=True, kw_only=True):
+    """A webhook registered on a board: monday POSTs its events to a URL."""
+
+    id: str
+    board_id: str
+    event: str
+    config: dict[str, Any] | None = None
 
 
 class MondayError(upstream.UpstreamError):
@@ -157,4 +194,20 @@ class MondayPort(Protocol):
         self, board_id: str, item_id: str, column_values: Mapping[str, Any]
     ) -> Item:
         """Change several column values of an item at once."""
+        ...
+
+    async def create_webhook(
+        self,
+        board_id: str,
+        url: str,
+        event: WebhookEvent,
+        *,
+        config: Mapping[str, Any] | None = None,
+    ) -> Webhook:
+        """Register a webhook on a board; monday first checks that ``url`` answers its
+        challenge (:class:`MondayInvalidInput` when it does not)."""
+        ...
+
+    async def delete_webhook(self, webhook_id: str) -> Webhook:
+        """Remove a webhook; :class:`MondayNotFound` when there is none."""
         ...

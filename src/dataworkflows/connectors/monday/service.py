@@ -1,7 +1,8 @@
 """The Monday connector's actions, over the Monday port.
 
 ``monday.list_boards``, ``monday.list_items``, ``monday.get_item``,
-``monday.create_item``, ``monday.update_item``; monday's errors become the connector
+``monday.create_item``, ``monday.update_item``, ``monday.create_webhook``,
+``monday.delete_webhook``; monday's errors become the connector
 API's typed errors here. Served in-process by the engine (``dev``) or as
 ``dataworkflows serve connector monday`` (which also keeps the spec's
 ``GET /v1/items/{board_id}``).
@@ -18,6 +19,8 @@ from dataworkflows.connectors.monday.port import (
     Item,
     MondayCursorExpired,
     MondayPort,
+    Webhook,
+    WebhookEvent,
 )
 from dataworkflows.connectors.toolkit import RecentResults
 from dataworkflows.contracts import ActionFailed
@@ -50,6 +53,8 @@ class ListItemsInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
     """Stop after this many items (default: all)."""
     page_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 500
+    item_ids: Annotated[list[ItemId], msgspec.Meta(max_length=100)] | None = None
+    """Only these items of the board (those on another board, or gone, are left out)."""
 
 
 class ItemList(msgspec.Struct, kw_only=True):
@@ -89,13 +94,53 @@ class UpdateItemInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     column_values: dict[str, Any]
 
 
+class CreateWebhookInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Where monday should POST a board's events, and which events."""
+
+    board_id: BoardId
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^https?://\S+$",
+            max_length=2000,
+            description="Where to POST (it must answer monday's challenge)",
+        ),
+    ]
+    event: WebhookEvent = "change_column_value"
+    config: dict[str, Any] | None = None
+    """``{"columnId": ...}`` for change_specific_column_value, ``{"groupId": ...}`` for
+    item_moved_to_specific_group."""
+
+
+class DeleteWebhookInput(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Which webhook."""
+
+    webhook_id: Annotated[str, msgspec.Meta(pattern=r"^\d+$")]
+
+
+class WebhookOutput(msgspec.Struct, kw_only=True):
+    """A webhook."""
+
+    webhook: Webhook
+
+
 async def list_board_items(
-    port: MondayPort, board_id: str, *, limit: int | None = None, page_size: int = 500
+    port: MondayPort,
+    board_id: str,
+    *,
+    limit: int | None = None,
+    page_size: int = 500,
+    item_ids: list[str] | None = None,
 ) -> ItemList:
-    """Every item of a board (or the first ``limit``), following cursors.
+    """Every item of a board (or the first ``limit``, or those of ``item_ids``),
+    following cursors.
 
     A cursor that expires mid-way (they live 60 minutes) restarts the listing once.
     """
+    if item_ids is not None:
+        found = [await port.get_item(item_id) for item_id in dict.fromkeys(item_ids)]
+        chosen = [i for i in found if i is not None and i.board_id == board_id][:limit]
+        return ItemList(board_id=board_id, count=len(chosen), items=chosen)
     for restart in (False, True):
         items: list[Item] = []
         try:
@@ -133,7 +178,11 @@ def monday_actions(port: MondayPort) -> ActionSet:
     )
     async def list_items(data: ListItemsInput, call: ActionCall) -> ItemList:
         return await list_board_items(
-            port, data.board_id, limit=data.limit, page_size=data.page_size
+            port,
+            data.board_id,
+            limit=data.limit,
+            page_size=data.page_size,
+            item_ids=data.item_ids,
         )
 
     @monday.action("get_item", effect="read", description="One item by id.")
@@ -172,5 +221,27 @@ def monday_actions(port: MondayPort) -> ActionSet:
     async def update_item(data: UpdateItemInput, call: ActionCall) -> ItemOutput:
         item = await port.update_item(data.board_id, data.item_id, data.column_values)
         return ItemOutput(item=item)
+
+    hooks: RecentResults[Webhook] = RecentResults()
+
+    @monday.action(
+        "create_webhook",
+        effect="write",
+        description="Register a webhook on a board: monday POSTs the chosen `event` "
+        "there (after checking that `url` answers its challenge). Point it at an engine "
+        "hook verified as `monday`.",
+    )
+    async def create_webhook(data: CreateWebhookInput, call: ActionCall) -> WebhookOutput:
+        key = call.idempotency_key
+        if key is not None and (done := hooks.get(key)) is not None:
+            return WebhookOutput(webhook=done)
+        webhook = await port.create_webhook(data.board_id, data.url, data.event, config=data.config)
+        if key is not None:
+            hooks.put(key, webhook)
+        return WebhookOutput(webhook=webhook)
+
+    @monday.action("delete_webhook", effect="write", description="Remove a webhook.")
+    async def delete_webhook(data: DeleteWebhookInput, call: ActionCall) -> WebhookOutput:
+        return WebhookOutput(webhook=await port.delete_webhook(data.webhook_id))
 
     return monday

@@ -15,10 +15,12 @@ import hmac
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, execute_sync, parse, validate
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, parse, validate
+from graphql import execute as graphql_execute
 from litestar import Response
 
 from dataworkflows.runtime.logging import get_logger
@@ -83,7 +85,7 @@ def rate_limited(message: str, code: str, retry_in_seconds: int) -> Answer:
     return Answer(429, {"errors": [error]}, {"Retry-After": str(retry_in_seconds)})
 
 
-def execute(sandbox: MondaySandbox, schema: GraphQLSchema, request: GraphQLRequest) -> Answer:
+async def execute(sandbox: MondaySandbox, schema: GraphQLSchema, request: GraphQLRequest) -> Answer:
     try:
         document = parse(request.query)
     except GraphQLError as exc:
@@ -99,13 +101,16 @@ def execute(sandbox: MondaySandbox, schema: GraphQLSchema, request: GraphQLReque
         message, code = RATE_LIMITS["complexity_budget"]
         return rate_limited(message, code, sandbox.complexity.reset_in(now))
     sandbox.complexity_reading = reading
-    result = execute_sync(
+    # Mostly synchronous; create_webhook awaits the URL's answer to its challenge.
+    result = graphql_execute(
         schema,
         document,
         context_value=sandbox,
         variable_values=request.variables,
         operation_name=request.operationName,
     )
+    if isawaitable(result):
+        result = await result
     return Answer(200, _result_body(result))
 
 

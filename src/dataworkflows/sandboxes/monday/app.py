@@ -35,7 +35,12 @@ for tests and demos):
 - ``POST /sandbox/faults`` (body: a :class:`~.faults.Fault`) -> 204: fail the next requests;
 - ``DELETE /sandbox/faults`` -> 204: forget the queued faults;
 - ``GET /sandbox/requests`` -> every ``POST /v2`` received (:class:`RecordedRequest`);
-- ``POST /sandbox/reset`` -> 204: reseed the workspace, forget faults and requests.
+- ``GET /sandbox/deliveries`` -> every webhook delivery attempt (:class:`~.webhooks.Delivery`);
+- ``POST /sandbox/reset`` -> 204: reseed the workspace, forget faults, requests and
+  webhooks.
+
+Webhooks registered with ``create_webhook`` are delivered over HTTP as monday does
+(:mod:`.webhooks`).
 """
 
 from __future__ import annotations
@@ -43,18 +48,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import math
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgspec
 from graphql import GraphQLSchema
-from litestar import Litestar, Request, Response, post
+from litestar import Litestar, Request, Response, get, post
 
 from dataworkflows.runtime.app import create_app
 from dataworkflows.sandboxes.controls import FaultQueue, sandbox_controls
@@ -74,6 +80,7 @@ from dataworkflows.sandboxes.monday.demo_data import DemoWorkspace
 from dataworkflows.sandboxes.monday.faults import Fault, fault_answer
 from dataworkflows.sandboxes.monday.resolvers import cursor_error
 from dataworkflows.sandboxes.monday.schema import build_sandbox_schema
+from dataworkflows.sandboxes.monday.webhooks import Delivery, WebhookHub
 from dataworkflows.sandboxes.world import ANCHOR
 
 __all__ = [
@@ -120,6 +127,7 @@ class MondaySandbox:
         seed: int = 7,
         anchor: datetime = ANCHOR,
         clock: Callable[[], float] = time.time,
+        hub: WebhookHub | None = None,
     ) -> None:
         if not token:
             raise ValueError("the sandbox needs a non-empty API token")
@@ -134,6 +142,8 @@ class MondaySandbox:
         self.complexity_reading: ComplexityReading | None = None
         """What the request being executed cost (``Query.complexity`` answers it)."""
         self._faults: FaultQueue[Fault] = FaultQueue()
+        self.hub = hub if hub is not None else WebhookHub(clock=clock)
+        """The webhooks registered with ``create_webhook``, and their deliveries."""
         # Per instance, so a cursor from another (or a restarted) sandbox is refused.
         self._cursor_key = secrets.token_bytes(32)
         self._window_start: float | None = None
@@ -150,8 +160,10 @@ class MondaySandbox:
         self._faults.clear()
 
     def reset(self) -> None:
-        """Reseed the workspace; forget faults, requests, the rate window and complexity."""
+        """Reseed the workspace; forget faults, requests, the rate window, complexity and
+        webhooks."""
         self.workspace = DemoWorkspace.seeded(self.seed, anchor=self.anchor)
+        self.hub.reset()
         self.requests.clear()
         self.complexity.reset()
         self._faults.clear()
@@ -223,7 +235,7 @@ async def _answer_graphql(
         assert refusal is not None
         answer = Answer(400, {"errors": [error_body(refusal, "BAD_REQUEST", status_code=400)]})
     else:
-        answer = execute(sandbox, schema, graphql_request)
+        answer = await execute(sandbox, schema, graphql_request)
     sandbox.requests.append(
         RecordedRequest(
             authorization_present=bool(authorization),
@@ -247,10 +259,22 @@ def create_monday_sandbox_app(sandbox: MondaySandbox) -> Litestar:
     async def graphql_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
         return await _answer_graphql(sandbox, schema, request)
 
+    @get("/sandbox/deliveries", summary="Every webhook delivery attempt", sync_to_thread=False)
+    def deliveries() -> list[Delivery]:
+        return list(sandbox.hub.deliveries)
+
+    @contextlib.asynccontextmanager
+    async def stop_deliveries(_app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await sandbox.hub.aclose()
+
     routes: Sequence[Any] = [
         graphql_endpoint,
+        deliveries,
         *sandbox_controls(
             sandbox, Fault, requests="Every POST /v2 received", reset="Reseed the workspace"
         ),
     ]
-    return create_app(component="monday-sandbox", route_handlers=routes)
+    return create_app(component="monday-sandbox", route_handlers=routes, lifespan=[stop_deliveries])

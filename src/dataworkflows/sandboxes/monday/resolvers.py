@@ -33,6 +33,12 @@ from dataworkflows.sandboxes.monday.paging import (
     page_of,
 )
 from dataworkflows.sandboxes.monday.views import demo_account
+from dataworkflows.sandboxes.monday.webhooks import (
+    cells_changed,
+    item_created,
+    item_moved,
+    item_state_changed,
+)
 from dataworkflows.sandboxes.world import DemoUser
 
 if TYPE_CHECKING:
@@ -283,7 +289,7 @@ def _mutation_create_item(
     sandbox = sandbox_of(info)
     values = _decode_column_values(column_values)
     try:
-        return sandbox.workspace.create_item(
+        item = sandbox.workspace.create_item(
             board_id=board_id,
             name=item_name,
             group_id=group_id,
@@ -293,6 +299,8 @@ def _mutation_create_item(
         )
     except (InvalidColumnValue, ResourceNotFound) as exc:
         raise write_error(exc) from None
+    item_created(sandbox.hub, _board_of(info, item), item)
+    return item
 
 
 def _mutation_create_subitem(
@@ -333,8 +341,10 @@ def _change(
     create_labels_if_missing: bool | None,
 ) -> DemoItem:
     sandbox = sandbox_of(info)
+    existing = sandbox.workspace.item(item_id) if item_id is not None else None
+    before = dict(existing.cells) if existing is not None else {}
     try:
-        return sandbox.workspace.change_column_values(
+        item = sandbox.workspace.change_column_values(
             board_id=board_id,
             item_id=item_id,
             column_values=values,
@@ -343,6 +353,14 @@ def _change(
         )
     except (InvalidColumnValue, ResourceNotFound) as exc:
         raise write_error(exc) from None
+    cells_changed(sandbox.hub, _board_of(info, item), item, before)
+    return item
+
+
+def _board_of(info: Info, item: DemoItem) -> DemoBoard:
+    board = sandbox_of(info).workspace.board(item.board_id)
+    assert board is not None, item.board_id
+    return board
 
 
 def _mutation_change_multiple_column_values(
@@ -406,7 +424,8 @@ def _mutation_move_item_to_group(
     board = sandbox_of(info).workspace.board(item.board_id)
     if board is None or board.group(group_id) is None:
         raise write_error(ResourceNotFound("group", group_id))
-    item.group_id = group_id
+    moved_from, item.group_id = item.group_id, group_id
+    item_moved(sandbox_of(info).hub, board, item, moved_from)
     return _touch(info, item)
 
 
@@ -414,6 +433,7 @@ def _mutation_set_state(state: str) -> Callable[..., DemoItem]:
     def resolve(_root: object, info: Info, *, item_id: str | None = None) -> DemoItem:
         item = existing_item(info, item_id)
         item.state = state
+        item_state_changed(sandbox_of(info).hub, _board_of(info, item), item)
         return _touch(info, item)
 
     return resolve

@@ -36,6 +36,7 @@ from dataworkflows.sandboxes.monday.sdl_root import ROOT_SDL
 from dataworkflows.sandboxes.monday.sdl_values import VALUE_TYPES, VALUES_SDL
 from dataworkflows.sandboxes.monday.update_resolvers import UPDATE_RESOLVERS
 from dataworkflows.sandboxes.monday.views import ColumnValueView
+from dataworkflows.sandboxes.monday.webhook_resolvers import WEBHOOK_RESOLVERS
 
 __all__ = ["SCHEMA_SDL", "build_sandbox_schema"]
 
@@ -78,7 +79,7 @@ def _nothing_for(type_name: str, field_name: str, field_type: GraphQLOutputType)
 def build_sandbox_schema() -> GraphQLSchema:
     """:data:`SCHEMA_SDL` with the sandbox's resolvers attached."""
     schema = build_schema(SCHEMA_SDL)
-    for resolvers in (ROOT_RESOLVERS, FIELD_RESOLVERS, UPDATE_RESOLVERS):
+    for resolvers in (ROOT_RESOLVERS, FIELD_RESOLVERS, UPDATE_RESOLVERS, WEBHOOK_RESOLVERS):
         for type_name, by_field in resolvers.items():
             graphql_type = schema.get_type(type_name)
             assert isinstance(graphql_type, GraphQLObjectType), type_name

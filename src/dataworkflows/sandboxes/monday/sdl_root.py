@@ -88,7 +88,7 @@ type Query {
   ): [Document]
   """Folders (none in the demo account)."""
   folders(ids: [ID!], workspace_ids: [ID], limit: Int = 25, page: Int = 1): [Folder]
-  """A board's webhooks (none until one is registered)."""
+  """A board's webhooks."""
   webhooks(board_id: ID!, app_webhooks_only: Boolean): [Webhook]
   """Files uploaded to the account (none in the demo account)."""
   assets(ids: [ID!]!): [Asset]
@@ -222,6 +222,8 @@ type Mutation {
   delete_item(item_id: ID): Item
   create_update(body: String!, item_id: ID, parent_id: ID): Update
   delete_update(id: ID!): Update
+  create_webhook(board_id: ID!, url: String!, event: WebhookEventType!, config: JSON): Webhook
+  delete_webhook(id: ID!): Webhook
 }
 
 """The complexity of the query and the budget left in the current minute."""
