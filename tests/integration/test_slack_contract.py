@@ -681,6 +681,7 @@ async def test_readiness_calls_auth_test(sandbox: SlackSandboxControl) -> None:
         assert parts.actions.names() == [
             "post_message",
             "update_message",
+            "request_approval",
             "list_messages",
             "list_users",
             "respond",

@@ -18,7 +18,14 @@ from dataworkflows.connectors.slack.port import (
     SlackUnavailable,
 )
 from dataworkflows.connectors.slack.service import slack_actions
-from dataworkflows.contracts import ActionFailed, ActionRequest
+from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
+from dataworkflows.contracts.approvals import (
+    APPROVAL_BLOCK,
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    ApprovalRef,
+    decode_ref,
+)
 from dataworkflows.runtime.actions import ActionSet
 
 CHANNEL = "C0TESTCHAN"
@@ -51,11 +58,12 @@ async def failure(actions: ActionSet, action: str, **data: Any) -> ActionFailed:
 
 
 def test_the_catalog_is_the_agreed_contract(actions: ActionSet) -> None:
-    """The five actions exist with the field names the Slack bot and workflows rely on."""
+    """The six actions exist with the field names the Slack bot and workflows rely on."""
     catalog = {a.name: a for a in actions.catalog().actions}
     assert list(catalog) == [
         "slack.post_message",
         "slack.update_message",
+        "slack.request_approval",
         "slack.list_messages",
         "slack.list_users",
         "slack.respond",
@@ -63,6 +71,7 @@ def test_the_catalog_is_the_agreed_contract(actions: ActionSet) -> None:
     assert {a.name: a.effect for a in catalog.values()} == {
         "slack.post_message": "write",
         "slack.update_message": "write",
+        "slack.request_approval": "write",
         "slack.list_messages": "read",
         "slack.list_users": "read",
         "slack.respond": "write",
@@ -409,3 +418,54 @@ async def test_list_users_maps_slacks_errors(actions: ActionSet, workspace: Fake
         False,
         "invalid_auth",
     )
+
+
+class BlockKeepingSlack(FakeSlack):
+    """The fake, keeping the blocks of each posted message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted_blocks: list[list[dict[str, Any]] | None] = []
+
+    async def post_message(self, channel: str, **fields: Any) -> Any:
+        self.posted_blocks.append(fields.get("blocks"))
+        return await super().post_message(channel, **fields)
+
+
+async def test_an_approval_request_carries_its_run_and_approvers_on_both_buttons() -> None:
+    """The buttons name the run, the signal and the approvers (the bot trusts them, as
+    Slack signs the click); a retried step posts once; outside a run it is refused."""
+    fake = BlockKeepingSlack()
+    fake.add_channel(CHANNEL)
+    actions = slack_actions(fake)
+    request = ActionRequest(
+        input={"channel": CHANNEL, "text": "Ship it?", "approvers": ["U07MAYA001", "U07MAYA001"]},
+        idempotency_key="run-1:ask:-1",
+        context=ActionContext(
+            run_id="3f2b0c4e-0000-4000-8000-000000000001", step_id="ask", attempt=1
+        ),
+    )
+    first = await actions.invoke("request_approval", request)
+    assert first == await actions.invoke("request_approval", request)
+    assert first["approvers"] == ["U07MAYA001"]
+    assert first["signal"] == "approval"
+    assert len(fake.posted_blocks) == 1
+    buttons = [
+        element
+        for block in fake.posted_blocks[0] or []
+        if block.get("block_id") == APPROVAL_BLOCK
+        for element in block["elements"]
+    ]
+    assert [b["action_id"] for b in buttons] == [APPROVE_ACTION, REJECT_ACTION]
+    refs = {b["value"] for b in buttons}
+    assert len(refs) == 1
+    ref = decode_ref(refs.pop())
+    assert ref == ApprovalRef(
+        run="3f2b0c4e-0000-4000-8000-000000000001", signal="approval", approvers=["U07MAYA001"]
+    )
+    outside = await failure(
+        actions, "request_approval", channel=CHANNEL, text="?", approvers=["U1AB"]
+    )
+    assert outside.error.code == "invalid_input"
+    no_one = await failure(actions, "request_approval", channel=CHANNEL, text="?", approvers=[])
+    assert "approvers" in no_one.error.message

@@ -11,7 +11,8 @@ answering is in-memory and fast, so the answer never waits for the engine or Sla
 - ``POST /slack/events``: ``url_verification`` gets its challenge back; ``app_mention``
   events act like the slash command and answer in the thread. Redeliveries (the same
   ``event_id``) are acknowledged and ignored; the bot's own messages are ignored.
-- ``POST /slack/interactivity``: the Retry button of a failed run's message.
+- ``POST /slack/interactivity``: the Retry button of a failed run's message, and the
+  Approve/Reject buttons of ``slack.request_approval`` (see :mod:`.approvals`).
 
 ``ssl_check=1`` requests get an empty 200 before the signature check, as Slack's own
 Bolt framework does: Slack may send them unsigned, and answering one starts nothing.
@@ -31,6 +32,7 @@ from typing import Any, Final
 import msgspec
 from litestar import Litestar, Request, Response, post
 
+from dataworkflows.contracts.approvals import APPROVE_ACTION, REJECT_ACTION, decode_ref
 from dataworkflows.contracts.slack_signing import SlackSignature
 from dataworkflows.runtime.app import ReadinessCheck, create_app
 from dataworkflows.runtime.logging import get_logger
@@ -229,6 +231,24 @@ class SlackEndpoints:
         if payload.type != "block_actions":
             return _ack()
         for action in payload.actions:
+            if action.action_id in (APPROVE_ACTION, REJECT_ACTION):
+                ref = decode_ref(action.value)
+                if ref is None:
+                    _log.warning("approval button without a request ignored")
+                    continue
+                origin = _origin(
+                    payload.user.id, payload.channel_id, response_url=payload.response_url
+                )
+                self.tasks.spawn(
+                    self.conversation.decide(
+                        origin,
+                        ref,
+                        action_id=action.action_id,
+                        user_name=payload.user.username or payload.user.name,
+                    ),
+                    name="slack-approval",
+                )
+                continue
             if action.action_id != RETRY_ACTION:
                 _log.info("slack action ignored", action_id=action.action_id)
                 continue

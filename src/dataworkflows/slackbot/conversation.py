@@ -18,7 +18,9 @@ from typing import Any, Final
 import structlog
 
 from dataworkflows.contracts import ActionFailed
+from dataworkflows.contracts.approvals import ApprovalRef
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.slackbot.approvals import decide
 from dataworkflows.slackbot.commands import Run
 from dataworkflows.slackbot.engine_client import (
     Engine,
@@ -253,6 +255,26 @@ class Conversation:
         await self.answer(
             origin, runs_message(runs, now=self._clock(), link_for=self.options.run_link)
         )
+
+    async def decide(
+        self, origin: Origin, ref: ApprovalRef, *, action_id: str, user_name: str
+    ) -> None:
+        """An Approve or Reject button: the approver's decision becomes the run's signal."""
+        await self._reporting(origin, "approval", self._decide(origin, ref, action_id, user_name))
+
+    async def _decide(
+        self, origin: Origin, ref: ApprovalRef, action_id: str, user_name: str
+    ) -> None:
+        told = await decide(
+            self.engine,
+            ref,
+            action_id=action_id,
+            user=origin.user,
+            user_name=user_name,
+            clock=self._clock,
+        )
+        if told is not None:
+            await self.answer(origin, told)
 
     async def retry(self, origin: Origin, *, message_ts: str, run_id: str) -> None:
         """The Retry button: check who clicked, retry from the failed step, follow again."""

@@ -99,6 +99,10 @@ class StartedRun(msgspec.Struct, frozen=True, kw_only=True):
     """True when the idempotency key had started this run before (another request did)."""
 
 
+class _SignalSent(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+
+
 class EngineError(Exception):
     """The engine could not do what the bot asked."""
 
@@ -154,6 +158,10 @@ class Engine(Protocol):
     async def retry_run(self, run_id: str) -> RunInfo:
         """Queue a failed run again from its failed step (:class:`EngineRefused` 409 when
         the run has not failed)."""
+        ...
+
+    async def send_signal(self, run_id: str, name: str, payload: Any) -> str:
+        """Send a waiting run a signal; the run's status after it (409 if it ended)."""
         ...
 
     async def check(self) -> str | None:
@@ -281,6 +289,15 @@ class EngineClient:
             "POST", f"/v1/runs/{quote(run_id, safe='')}/retry", retry=False
         )
         return _decode(response, RunInfo)
+
+    async def send_signal(self, run_id: str, name: str, payload: Any) -> str:
+        # Repeating it after a lost answer is harmless: a run takes one signal per wait.
+        response = await self._request(
+            "POST",
+            f"/v1/runs/{quote(run_id, safe='')}/signals/{quote(name, safe='')}",
+            json={"payload": payload},
+        )
+        return str(_decode(response, _SignalSent).status)
 
     async def check(self) -> str | None:
         try:

@@ -83,6 +83,8 @@ class Identified(msgspec.Struct, frozen=True, kw_only=True):
     """A user or channel reference in an interactivity payload."""
 
     id: str = ""
+    name: str = ""
+    username: str = ""
 
 
 class MessageRef(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,9 +1,10 @@
 """The Slack connector's actions, over the Slack port.
 
-``slack.post_message``, ``slack.update_message``, ``slack.list_messages``,
-``slack.list_users`` and ``slack.respond``; Slack's errors become the connector API's
-typed errors here, with Slack's own error string kept as ``upstream_code`` (the Slack
-bot falls back to the response_url on ``not_in_channel`` / ``channel_not_found``).
+``slack.post_message``, ``slack.update_message``, ``slack.request_approval``,
+``slack.list_messages``, ``slack.list_users`` and ``slack.respond``; Slack's errors
+become the connector API's typed errors here, with Slack's own error string kept as
+``upstream_code`` (the Slack bot falls back to the response_url on ``not_in_channel``
+/ ``channel_not_found``).
 Served in-process by the engine (``dev``) or as ``dataworkflows serve connector slack``.
 
 The field names are a contract with the Slack bot and with shipped workflows: add
@@ -16,6 +17,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
+from dataworkflows.connectors.slack.approval import (
+    ApprovalInput,
+    ApprovalPosted,
+    approval_blocks,
+)
 from dataworkflows.connectors.slack.blocks import message_problem
 from dataworkflows.connectors.slack.port import (
     PostedMessage,
@@ -264,6 +270,31 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
             data.channel, data.ts, text=data.text, blocks=data.blocks
         )
         return MessageRef(channel=message.channel, ts=message.ts)
+
+    @slack.action(
+        "request_approval",
+        effect="write",
+        description="Ask for a decision: a message with Approve and Reject buttons that "
+        "only `approvers` may use (others are told so, privately). The Slack bot sends "
+        "the run the `signal` (default `approval`) with `{decision, by, by_name, at}`: "
+        "follow with a `wait.signal` step, then `slack.update_message` to show the outcome.",
+    )
+    async def request_approval(data: ApprovalInput, call: ActionCall) -> ApprovalPosted:
+        run_id = call.context.run_id if call.context is not None else None
+        if not run_id:
+            raise ActionFailed.of(
+                "invalid_input", "request_approval works only as a step of a workflow run"
+            )
+        blocks = approval_blocks(data, run_id)
+        if (done := posted.get(call.idempotency_key)) is None:
+            done = await port.post_message(data.channel, text=data.text, blocks=blocks)
+            posted.put(call.idempotency_key, done)
+        return ApprovalPosted(
+            channel=done.channel,
+            ts=done.ts,
+            signal=data.signal,
+            approvers=list(dict.fromkeys(data.approvers)),
+        )
 
     @slack.action(
         "list_messages",
