@@ -35,6 +35,7 @@ from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASK
 from dataworkflows.engine.hook_service import HOOKS_FILE, HookService
 from dataworkflows.engine.hook_store import PostgresHookStore
 from dataworkflows.engine.links import links_actions
+from dataworkflows.engine.metrics import RunCounter
 from dataworkflows.engine.postgres_store import PostgresEngineStore
 from dataworkflows.engine.schedule_service import SCHEDULES_FILE, ScheduleService
 from dataworkflows.engine.schedule_store import PostgresScheduleStore
@@ -288,7 +289,7 @@ async def engine_parts(
 
 class _Background:
     """The engine's loops beside the executor: shipped workflows registered again,
-    schedules fired, waiting runs woken."""
+    schedules fired, waiting runs woken, unfinished runs counted (metrics)."""
 
     def __init__(
         self,
@@ -299,17 +300,20 @@ class _Background:
     ) -> None:
         self.scheduler = Scheduler(schedules, on_changes_from=executor)
         self.waker = Waker(store)
+        self.counter = RunCounter(store)
         executor.watchers["waiting"] = self.waker.changed
         self.tasks = [
             asyncio.create_task(register_again, name="register-shipped-workflows"),
             asyncio.create_task(self.scheduler.run(), name="engine-scheduler"),
             asyncio.create_task(self.waker.run(), name="engine-waker"),
+            asyncio.create_task(self.counter.run(), name="engine-run-counter"),
         ]
 
     async def stop(self) -> None:
         """Stop every loop (a stop flag too: a database call may swallow a cancel)."""
         self.scheduler.stop()
         self.waker.stop()
+        self.counter.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from dataworkflows.engine.journal import Journal, JournalUnavailable, RecordRefused, RunLost
 from dataworkflows.engine.lease import Lease
+from dataworkflows.engine.metrics import LEASE_TAKEOVERS
 from dataworkflows.engine.store import ClaimedRun, EngineStore, RunFinish
 from dataworkflows.engine.validation import CompiledWorkflow
 from dataworkflows.runtime.database import DatabaseUnavailable
@@ -137,6 +138,7 @@ class Claimer:
 
     async def _start(self, run: ClaimedRun) -> None:
         if run.previous_engine is not None:
+            LEASE_TAKEOVERS.inc()
             _log.info(
                 "resuming a run of a stopped engine",
                 run_id=str(run.id),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from dataworkflows.engine.intake import RunIntake
 from dataworkflows.engine.interpreter import StepInterpreter
 from dataworkflows.engine.journal import Journal, JournalUnavailable, RecordRefused, RunLost
 from dataworkflows.engine.lease import Lease
+from dataworkflows.engine.metrics import RUN_SECONDS, RUNS_FINISHED, RUNS_IN_FLIGHT, RUNS_STARTED
 from dataworkflows.engine.runs import RunState, StopReason, watch_attempts
 from dataworkflows.engine.store import EngineStore, NewRun, RunRecord, RunSuspend
 from dataworkflows.engine.validation import CompiledWorkflow
@@ -99,6 +101,8 @@ class Executor:
         self.lease.on_new_identity = self._new_identity
         self._intake = RunIntake(store)
         self._runs: dict[UUID, RunState] = {}
+        # Read when scraped; the newest executor of the process (the only one outside tests).
+        RUNS_IN_FLIGHT.set_function(lambda: len(self._runs))
         self._reserved = 0
         self._done: dict[UUID, asyncio.Future[None]] = {}
         self._claimer = Claimer(
@@ -241,6 +245,8 @@ class Executor:
                 )
             )
             # Only if still ours: an identity given up meanwhile leaves it to a claim.
+            if created:
+                RUNS_STARTED.labels(workflow.name).inc()
             if created and local and run.owner == self.engine_id:
                 self._launch(run.id, workflow, inputs, deadline=run.deadline_at, resume=False)
         finally:
@@ -339,6 +345,10 @@ class Executor:
                 await self._suspend(state, finish)
             elif finish is not None:
                 await self.journal.finish(finish)
+                RUNS_FINISHED.labels(state.workflow.name, finish.status).inc()
+                RUN_SECONDS.labels(state.workflow.name, finish.status).observe(
+                    time.monotonic() - state.began
+                )
                 _log.info(
                     "run finished",
                     run_id=state.id_text,

@@ -11,12 +11,18 @@ commits per step.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any, Final
 from uuid import UUID
 
 import stamina
 
+from dataworkflows.engine.metrics import (
+    JOURNAL_BATCH_RECORDS,
+    JOURNAL_COMMIT_SECONDS,
+    STEP_SECONDS,
+)
 from dataworkflows.engine.store import EngineStore, RunFinish, StepAttempt
 from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
@@ -159,6 +165,7 @@ class Journal:
         return batch
 
     async def _write(self, batch: _Pending) -> None:
+        started = time.perf_counter()
         try:
             lost = await self._write_with_retries(batch.attempts, batch.finishes, batch.events)
         except Exception as exc:
@@ -181,6 +188,9 @@ class Journal:
                     future.set_exception(failure)
             return
         self.batches += 1
+        JOURNAL_COMMIT_SECONDS.observe(time.perf_counter() - started)
+        JOURNAL_BATCH_RECORDS.observe(len(batch))
+        _observe_steps(batch.attempts)
         for _, run_id, future in batch.waiters:
             if future.done():
                 continue
@@ -223,3 +233,12 @@ class Journal:
                     engine=self.engine_id, attempts=attempts, finishes=finishes, events=events
                 )
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _observe_steps(attempts: Sequence[StepAttempt]) -> None:
+    """Each step attempt that ended, in ``dw_step_attempt_duration_seconds``."""
+    for attempt in attempts:
+        if attempt.finished_at is not None and not attempt.aggregate:
+            STEP_SECONDS.labels(attempt.action, attempt.status).observe(
+                (attempt.finished_at - attempt.started_at).total_seconds()
+            )

@@ -230,6 +230,10 @@ class PostgresEngineStore:
         rows = await self._rows(_Q["wake_runs"], {"limit": limit}, dict)
         return int(rows[0]["woken"])
 
+    async def count_unfinished_runs(self) -> dict[str, int]:
+        rows = await self._rows(_Q["count_unfinished_runs"], {}, dict)
+        return {status: int(count) for status, count in rows[0].items()}
+
     async def next_wake(self) -> datetime | None:
         rows = await self._rows(_Q["next_wake"], {}, dict)
         wake_at: datetime | None = rows[0]["wake_at"]

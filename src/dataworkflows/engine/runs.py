@@ -69,6 +69,8 @@ class RunState:
     task: asyncio.Task[None] | None = None
     in_flight: dict[tuple[str, int], InFlight] = field(default_factory=dict)
     id_text: str = ""
+    began: float = field(default_factory=time.monotonic)
+    """When this engine began (or resumed) executing it (``time.monotonic()``)."""
 
     def __post_init__(self) -> None:
         self.id_text = str(self.id)

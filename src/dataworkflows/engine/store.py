@@ -314,6 +314,10 @@ class EngineStore(Protocol):
         """Queue waiting runs whose time has come; how many."""
         ...
 
+    async def count_unfinished_runs(self) -> dict[str, int]:
+        """How many runs are queued, running and waiting, across every engine."""
+        ...
+
     async def next_wake(self) -> datetime | None:
         """When the next waiting run wakes by itself (None: none does)."""
         ...

@@ -9,6 +9,8 @@ connector API) or called in-process by the engine in ``dev``.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from dataworkflows.contracts import (
     Effect,
     UpstreamError,
 )
+from dataworkflows.runtime.metrics import CONNECTOR_CALL_SECONDS, CONNECTOR_CALLS
 
 __all__ = ["Action", "ActionCall", "ActionSet"]
 
@@ -131,17 +134,35 @@ class ActionSet:
                 "not_found",
                 f"{self.connector} has no action {short!r}; it has: {', '.join(self._actions)}",
             )
+        started = time.perf_counter()
+        outcome = "ok"
         try:
-            value = msgspec.convert(request.input, spec.input_type)
-        except msgspec.ValidationError as exc:
-            raise ActionFailed.of("invalid_input", _input_message(exc)) from None
-        try:
-            result = await spec.handler(
-                value, ActionCall(idempotency_key=request.idempotency_key, context=request.context)
+            try:
+                value = msgspec.convert(request.input, spec.input_type)
+            except msgspec.ValidationError as exc:
+                raise ActionFailed.of("invalid_input", _input_message(exc)) from None
+            try:
+                result = await spec.handler(
+                    value,
+                    ActionCall(idempotency_key=request.idempotency_key, context=request.context),
+                )
+            except UpstreamError as exc:
+                # The one place a vendor's error becomes the connector API's.
+                raise exc.action_failed() from None
+        except ActionFailed as failed:
+            outcome = failed.error.code
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except BaseException:
+            outcome = "exception"
+            raise
+        finally:
+            CONNECTOR_CALLS.labels(self.connector, short, outcome).inc()
+            CONNECTOR_CALL_SECONDS.labels(self.connector, short).observe(
+                time.perf_counter() - started
             )
-        except UpstreamError as exc:
-            # The one place a vendor's error becomes the connector API's.
-            raise exc.action_failed() from None
         output = msgspec.to_builtins(result)
         if not isinstance(output, dict):
             raise TypeError(

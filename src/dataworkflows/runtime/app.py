@@ -2,6 +2,7 @@
 
 It adds what each process needs in the same shape: ``GET /healthz`` (the process is
 alive), ``GET /readyz`` (its dependencies answer; 503 with the reasons otherwise),
+``GET /metrics`` (Prometheus' text format, see :mod:`.metrics`),
 errors as problem details, a request id on every response and log line, and one
 access log line per request.
 """
@@ -21,10 +22,18 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import MutableScopeHeaders
 from litestar.di import Provide
 from litestar.enums import ScopeType
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from dataworkflows.runtime.metrics import (
+    HTTP_REQUEST_SECONDS,
+    HTTP_REQUESTS,
+    UNMATCHED_ROUTE,
+    exposition,
+)
 from dataworkflows.runtime.openapi import complete_when_built
 from dataworkflows.runtime.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -40,7 +49,7 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]
 """Returns None when ready, else one line saying what is wrong."""
 
 READINESS_TIMEOUT_S: Final = 3.0
-_QUIET_PATHS: Final = frozenset({"/healthz", "/readyz"})
+_QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _log = get_logger("dataworkflows.http")
 
@@ -60,8 +69,9 @@ class Readiness(msgspec.Struct, frozen=True):
     checks: dict[str, str]
 
 
-def request_context(app: ASGIApp) -> ASGIApp:
-    """Middleware: bind a request id for logs and responses, and log each request."""
+def request_context(app: ASGIApp, component: str = "") -> ASGIApp:
+    """Middleware: bind a request id for logs and responses, log each request and count
+    it (``dw_http_requests_total``, by route template: never a path with ids)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -88,6 +98,7 @@ def request_context(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             path = scope["path"]
             log = _log.debug if path in _QUIET_PATHS and status < 400 else _log.info
             log(
@@ -95,8 +106,11 @@ def request_context(app: ASGIApp) -> ASGIApp:
                 method=scope["method"],
                 path=path,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
+            route = scope.get("path_template") or UNMATCHED_ROUTE
+            HTTP_REQUESTS.labels(component, scope["method"], route, str(status)).inc()
+            HTTP_REQUEST_SECONDS.labels(component, route).observe(elapsed)
             structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware
@@ -174,7 +188,17 @@ def _health_routes(component: str, checks: Mapping[str, ReadinessCheck]) -> list
         }
         return Response(body, status_code=503, media_type=PROBLEM_MEDIA_TYPE)  # type: ignore[arg-type]
 
-    return [healthz, readyz]
+    @get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def metrics() -> Response[bytes]:
+        return Response(exposition(), media_type=METRICS_CONTENT_TYPE)
+
+    return [healthz, readyz, metrics]
 
 
 async def _run_check(check: ReadinessCheck) -> str | None:
@@ -204,7 +228,7 @@ def create_app(
     """
     app = Litestar(
         route_handlers=[*_health_routes(component, readiness or {}), *route_handlers],
-        middleware=[request_context, exact_allow],
+        middleware=[DefineMiddleware(request_context, component=component), exact_allow],
         exception_handlers=exception_handlers(),
         lifespan=list(lifespan),
         dependencies=dict(dependencies or {}),

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Final, Literal
+
+from dataworkflows.runtime.metrics import BREAKER_STATE
 
 __all__ = ["CircuitBreaker", "CircuitOpen"]
 
 State = Literal["closed", "open", "half_open"]
+_STATE_VALUES: Final[dict[State, float]] = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
 class CircuitOpen(Exception):
@@ -39,6 +42,8 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._trial_running = False
+        # The gauge reads the state when scraped (the newest breaker of a name wins).
+        BREAKER_STATE.labels(name).set_function(lambda: _STATE_VALUES[self.state])
 
     @property
     def state(self) -> State:

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import msgspec
 from litestar import Litestar, Request, Response, post
+from prometheus_client import Counter
 
 from dataworkflows.contracts.approvals import APPROVE_ACTION, REJECT_ACTION, decode_ref
 from dataworkflows.contracts.slack_signing import SlackSignature
@@ -70,6 +71,12 @@ HANDLED_EVENTS: Final = frozenset({"app_mention"})
 
 _log = get_logger(__name__)
 _KEY_SAFE_RE: Final = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+BOT_COMMANDS: Final = Counter(
+    "dw_bot_commands",
+    "Commands the Slack bot received, by kind (run, status, runs, help, retry, approval, "
+    "...) and source (command, mention, button).",
+    ["kind", "source"],
+)
 _UUID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -171,6 +178,7 @@ class SlackEndpoints:
             raise Problem(400, str(exc)) from None
         command = msgspec.convert(form, SlashCommand)
         parsed = parse_command(command.text)
+        BOT_COMMANDS.labels(type(parsed).__name__.lower(), "command").inc()
         _log.info(
             "slack command",
             verb=type(parsed).__name__.lower(),
@@ -208,6 +216,7 @@ class SlackEndpoints:
         if event.bot_id or event.subtype or event.user == envelope.bot_user_id:
             return _ack()  # never answer a bot, least of all ourselves
         parsed = parse_command(strip_mention(event.text, envelope.bot_user_id))
+        BOT_COMMANDS.labels(type(parsed).__name__.lower(), "mention").inc()
         _log.info(
             "slack mention",
             verb=type(parsed).__name__.lower(),
@@ -239,6 +248,7 @@ class SlackEndpoints:
                 origin = _origin(
                     payload.user.id, payload.channel_id, response_url=payload.response_url
                 )
+                BOT_COMMANDS.labels("approval", "button").inc()
                 self.tasks.spawn(
                     self.conversation.decide(
                         origin,
@@ -256,6 +266,7 @@ class SlackEndpoints:
                 _log.warning("retry button without a run id ignored")
                 continue
             _log.info("slack retry", run_id=action.value, user=payload.user.id)
+            BOT_COMMANDS.labels("retry", "button").inc()
             origin = _origin(payload.user.id, payload.channel_id, response_url=payload.response_url)
             # The allow-list needs the run's workflow, which only the engine knows: the
             # background work checks it before retrying anything.

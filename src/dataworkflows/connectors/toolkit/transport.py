@@ -24,6 +24,7 @@ from typing import TypeVar
 import stamina
 
 from dataworkflows.contracts.upstream import RateLimited, Unavailable, UpstreamError
+from dataworkflows.runtime.metrics import RATE_LIMIT_WAIT_SECONDS
 from dataworkflows.runtime.resilience import CircuitBreaker, CircuitOpen
 
 __all__ = ["Upstream"]
@@ -116,4 +117,6 @@ class Upstream:
         if error.retry_after > self._longest_wait_s:
             return False
         # Retry-After is a minimum: jitter only upwards, a little.
-        return error.retry_after + random.uniform(0.0, RETRY_AFTER_JITTER_S)  # noqa: S311
+        wait = error.retry_after + random.uniform(0.0, RETRY_AFTER_JITTER_S)  # noqa: S311
+        RATE_LIMIT_WAIT_SECONDS.labels(self.breaker.name).inc(wait)
+        return wait

@@ -54,6 +54,9 @@ SELECT dw.wake_runs_v1(%(limit)s) AS woken
 -- next_wake --
 SELECT dw.next_wake_v1() AS wake_at
 
+-- count_unfinished_runs --
+SELECT queued, running, waiting FROM dw.count_unfinished_runs_v1()
+
 -- get_child_runs --
 SELECT * FROM dw.get_child_runs_v1(%(id)s)
 
