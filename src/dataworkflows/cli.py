@@ -12,9 +12,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from dataworkflows import __version__
+from dataworkflows.cli_runs import (
+    CliProblem,
+    EngineApi,
+    engine_target,
+    list_runs,
+    show_logs,
+    start_run,
+)
 from dataworkflows.composition.dev import run_dev
 from dataworkflows.composition.errors import ConfigurationProblem
 from dataworkflows.composition.sandboxes import run_sandbox, sandboxes
@@ -142,7 +150,62 @@ def _parser() -> argparse.ArgumentParser:
         "marked, and may also be read from <NAME>_FILE. Values are never printed.",
     )
     commands.add_parser("version", help="print the version", description="Print the version.")
+    _run_commands(commands)
     return parser
+
+
+def _run_commands(commands: Any) -> None:
+    """``run``, ``runs`` and ``logs``: clients of a running engine (see cli_runs)."""
+    engine_help = "the engine's URL (default DW_ENGINE_URL, else http://127.0.0.1:8080)"
+    run = commands.add_parser(
+        "run",
+        help="start a workflow run (and --follow it)",
+        description="Start a run of WORKFLOW with key=value inputs, typed by the "
+        "workflow's declared inputs. With --follow, show each step as it ends and the "
+        "output or error; the exit status is 0 when the run succeeded, 1 when it failed "
+        "or was cancelled, 2 when it was refused. The API key comes from "
+        "DW_ENGINE_API_KEY, DW_API_KEYS, or the one `dev` keeps.",
+    )
+    run.add_argument("workflow", help="the workflow's name")
+    run.add_argument("inputs", nargs="*", metavar="key=value", help="an input")
+    run.add_argument("--follow", "-f", action="store_true", help="follow the run to its end")
+    run.add_argument("--engine", metavar="URL", help=engine_help)
+    runs = commands.add_parser(
+        "runs", help="list recent runs", description="List recent runs, newest first."
+    )
+    runs.add_argument("--workflow", help="only this workflow's runs")
+    runs.add_argument(
+        "--status",
+        choices=("queued", "running", "waiting", "succeeded", "failed", "cancelled"),
+        help="only runs in this status",
+    )
+    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("--engine", metavar="URL", help=engine_help)
+    logs = commands.add_parser(
+        "logs",
+        help="print a run's steps and events",
+        description="Print a run's events and step attempts (with --follow, until it ends).",
+    )
+    logs.add_argument("run_id", metavar="RUN", help="the run's id")
+    logs.add_argument("--follow", "-f", action="store_true", help="follow the run to its end")
+    logs.add_argument("--engine", metavar="URL", help=engine_help)
+
+
+def _client_command(args: argparse.Namespace, settings: Settings) -> int:
+    url, key = engine_target(settings, args.engine)
+    api = EngineApi(url, key)
+    try:
+        if args.command == "run":
+            return start_run(
+                api, args.workflow, args.inputs, follow_run=args.follow, out=sys.stdout
+            )
+        if args.command == "runs":
+            return list_runs(
+                api, workflow=args.workflow, status=args.status, limit=args.limit, out=sys.stdout
+            )
+        return show_logs(api, args.run_id, follow_run=args.follow, out=sys.stdout)
+    finally:
+        api.close()
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -162,16 +225,24 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         settings = configuration.settings()
     except SettingsError as exc:
         _fail(str(exc), EXIT_USAGE)
-    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secrets())
+    # A client of the engine (run, runs, logs) prints for people: only its problems log.
+    client = args.command in ("run", "runs", "logs")
+    configure_logging(
+        level="warning" if client and settings.log_level == "info" else settings.log_level,
+        fmt=settings.log_format,
+        secrets=settings.secrets(),
+    )
     try:
         with sigterm_raises():
-            if args.command == "dev":
+            if client:
+                status = _client_command(args, settings)
+            elif args.command == "dev":
                 status = run_dev(configuration, open_browser=not args.no_browser)
             elif args.command == "serve":
                 status = _serve(args, settings, configuration)
             else:
                 status = _migrate(args, settings)
-    except _UserError as exc:
+    except (_UserError, CliProblem) as exc:
         _fail(str(exc), exc.status)
     except (ConfigurationProblem, SettingsError, PluginError) as exc:
         _fail(str(exc), EXIT_USAGE)

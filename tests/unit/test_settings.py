@@ -26,7 +26,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings.host == "127.0.0.1"
     assert settings.port is None
     assert settings.port_or(8080) == 8080
-    assert settings.log_format == "json"
+    assert settings.log_format == "auto"
     assert settings.log_level == "info"
     assert settings.database_url is None
 
@@ -81,7 +81,7 @@ def test_empty_values_mean_default() -> None:
         ("DW_PORT", "0", "between 1 and 65535"),
         ("DW_PORT", "eighty", "must be an integer"),
         ("DW_LOG_LEVEL", "verbose", "must be one of debug, info, warning, error, critical"),
-        ("DW_LOG_FORMAT", "xml", "must be one of json, console"),
+        ("DW_LOG_FORMAT", "xml", "must be one of json, console, auto"),
         ("DATABASE_URL", "mysql://root@localhost/db", "must be a postgresql:// URL"),
         ("DATABASE_URL", "localhost:5432", "must be a postgresql:// URL"),
         ("DATABASE_URL", "postgresql://u@h:notaport/db", "not a valid PostgreSQL connection URL"),

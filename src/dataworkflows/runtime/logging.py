@@ -76,7 +76,8 @@ def configure_logging(
     stream: TextIO | None = None,
     secrets: Iterable[str] = (),
 ) -> None:
-    """Route every log record of this process to ``stream`` (stderr) in format ``fmt``.
+    """Route every log record of this process to ``stream`` (stderr) in format ``fmt``
+    (``auto``: console on a terminal, else JSON).
 
     ``secrets`` (API keys, tokens) are masked wherever they appear, tracebacks included.
     """
@@ -91,6 +92,9 @@ def configure_logging(
         _SecretsProcessor(secrets),
     ]
     renderer: Processor
+    if fmt == "auto":
+        # People read a terminal; anything else (a file, a collector) reads JSON.
+        fmt = "console" if (stream or sys.stderr).isatty() else "json"
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
     else:

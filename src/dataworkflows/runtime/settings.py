@@ -55,9 +55,9 @@ __all__ = [
     "section_variables",
 ]
 
-LogFormat = Literal["json", "console"]
+LogFormat = Literal["json", "console", "auto"]
 LOG_LEVELS: Final = ("debug", "info", "warning", "error", "critical")
-LOG_FORMATS: Final = ("json", "console")
+LOG_FORMATS: Final = ("json", "console", "auto")
 FILE_SUFFIX: Final = "_FILE"
 MAX_SECRET_FILE_BYTES: Final = 64 * 1024
 
@@ -309,12 +309,14 @@ def parse_log_level(name: str, raw: str) -> str:
 
 
 def parse_log_format(name: str, raw: str) -> LogFormat:
-    """``json`` or ``console``, any case."""
+    """``json``, ``console`` or ``auto``, any case."""
     fmt = raw.lower()
     if fmt == "json":
         return "json"
     if fmt == "console":
         return "console"
+    if fmt == "auto":
+        return "auto"
     raise SettingsError(name, f"must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
 
 
@@ -426,8 +428,13 @@ class ProcessSettings(msgspec.Struct, frozen=True, kw_only=True):
         str, env("DW_LOG_LEVEL", parse_log_level, "debug, info, warning, error or critical")
     ] = "info"
     log_format: Annotated[
-        LogFormat, env("DW_LOG_FORMAT", parse_log_format, "json (default) or console")
-    ] = "json"
+        LogFormat,
+        env(
+            "DW_LOG_FORMAT",
+            parse_log_format,
+            "auto (default: console on a terminal, json otherwise), json or console",
+        ),
+    ] = "auto"
     data_dir: Annotated[
         Path, env("DW_DATA_DIR", parse_path, "where dev keeps the embedded database and keys")
     ] = Path(".dataworkflows")
