@@ -37,6 +37,7 @@ from dataworkflows.engine.hook_store import PostgresHookStore
 from dataworkflows.engine.links import links_actions
 from dataworkflows.engine.metrics import RunCounter
 from dataworkflows.engine.postgres_store import PostgresEngineStore
+from dataworkflows.engine.retention import Pruner
 from dataworkflows.engine.schedule_service import SCHEDULES_FILE, ScheduleService
 from dataworkflows.engine.schedule_store import PostgresScheduleStore
 from dataworkflows.engine.scheduler import Scheduler
@@ -245,6 +246,7 @@ async def engine_parts(
             store,
             schedules,
             _register_until_done(service, unregistered, schedules, schedule_files),
+            retention_days=settings.engine.run_retention_days,
         )
         try:
             checks = readiness_checks(pool, discover_migrations(bundled_dir("migrations")))
@@ -289,7 +291,8 @@ async def engine_parts(
 
 class _Background:
     """The engine's loops beside the executor: shipped workflows registered again,
-    schedules fired, waiting runs woken, unfinished runs counted (metrics)."""
+    schedules fired, waiting runs woken, unfinished runs counted (metrics), old run
+    history pruned (when DW_RUN_RETENTION_DAYS is set)."""
 
     def __init__(
         self,
@@ -297,10 +300,13 @@ class _Background:
         store: PostgresEngineStore,
         schedules: ScheduleService,
         register_again: Coroutine[Any, Any, None],
+        *,
+        retention_days: int,
     ) -> None:
         self.scheduler = Scheduler(schedules, on_changes_from=executor)
         self.waker = Waker(store)
         self.counter = RunCounter(store)
+        self.pruner = Pruner(store, days=retention_days) if retention_days else None
         executor.watchers["waiting"] = self.waker.changed
         self.tasks = [
             asyncio.create_task(register_again, name="register-shipped-workflows"),
@@ -308,12 +314,16 @@ class _Background:
             asyncio.create_task(self.waker.run(), name="engine-waker"),
             asyncio.create_task(self.counter.run(), name="engine-run-counter"),
         ]
+        if self.pruner is not None:
+            self.tasks.append(asyncio.create_task(self.pruner.run(), name="engine-pruner"))
 
     async def stop(self) -> None:
         """Stop every loop (a stop flag too: a database call may swallow a cancel)."""
         self.scheduler.stop()
         self.waker.stop()
         self.counter.stop()
+        if self.pruner is not None:
+            self.pruner.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:

@@ -193,6 +193,8 @@ class RunPage(msgspec.Struct, frozen=True, kw_only=True):
 
     runs: list[RunView]
     next_cursor: str | None
+    history_since: datetime | None = None
+    """Ended runs created before this were pruned (retention); None: none ever were."""
 
 
 class ConnectorView(msgspec.Struct, frozen=True, kw_only=True):

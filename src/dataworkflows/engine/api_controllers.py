@@ -297,7 +297,13 @@ class RunController(Controller):
     path = "/runs"
     tags = ("runs",)
 
-    @get("/", summary="List runs", description="Newest first; filter and page with `cursor`.")
+    @get(
+        "/",
+        summary="List runs",
+        description="Newest first; filter and page with `cursor`. `history_since`: ended "
+        "runs created before it have been pruned (DW_RUN_RETENTION_DAYS); null when none "
+        "ever were.",
+    )
     async def list_runs(
         self,
         *,
@@ -326,7 +332,11 @@ class RunController(Controller):
         next_cursor = (
             encode_cursor(runs[-1].created_at, runs[-1].id) if len(runs) == limit else None
         )
-        return RunPage(runs=[run_view(r, service.redact) for r in runs], next_cursor=next_cursor)
+        return RunPage(
+            runs=[run_view(r, service.redact) for r in runs],
+            next_cursor=next_cursor,
+            history_since=await service.store.history_since(),
+        )
 
     @get(
         "/{run_id:uuid}",

@@ -230,6 +230,15 @@ class PostgresEngineStore:
         rows = await self._rows(_Q["wake_runs"], {"limit": limit}, dict)
         return int(rows[0]["woken"])
 
+    async def prune_runs(self, *, before: datetime, limit: int) -> int:
+        rows = await self._rows(_Q["prune_runs"], {"before": before, "limit": limit}, dict)
+        return int(rows[0]["deleted"])
+
+    async def history_since(self) -> datetime | None:
+        rows = await self._rows(_Q["history_since"], {}, dict)
+        since: datetime | None = rows[0]["since"]
+        return since
+
     async def count_unfinished_runs(self) -> dict[str, int]:
         rows = await self._rows(_Q["count_unfinished_runs"], {}, dict)
         return {status: int(count) for status, count in rows[0].items()}

@@ -89,6 +89,14 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
             "seconds serve engine waits for the database and migrations",
         ),
     ] = 300.0
+    run_retention_days: Annotated[
+        int,
+        env(
+            "DW_RUN_RETENTION_DAYS",
+            int_between(0, 36_500),
+            "days of run history kept (older ended runs are pruned); 0 keeps all",
+        ),
+    ] = 0
     secrets_key: Annotated[
         str | None,
         env(

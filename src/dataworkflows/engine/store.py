@@ -314,6 +314,15 @@ class EngineStore(Protocol):
         """Queue waiting runs whose time has come; how many."""
         ...
 
+    async def prune_runs(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` ended runs created before ``before``, oldest first
+        (counted in the per-day totals first); how many went."""
+        ...
+
+    async def history_since(self) -> datetime | None:
+        """Before when run history has been pruned (None: never)."""
+        ...
+
     async def count_unfinished_runs(self) -> dict[str, int]:
         """How many runs are queued, running and waiting, across every engine."""
         ...

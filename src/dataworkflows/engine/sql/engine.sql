@@ -54,6 +54,12 @@ SELECT dw.wake_runs_v1(%(limit)s) AS woken
 -- next_wake --
 SELECT dw.next_wake_v1() AS wake_at
 
+-- prune_runs --
+SELECT dw.prune_runs_v1(%(before)s, %(limit)s) AS deleted
+
+-- history_since --
+SELECT dw.history_since_v1() AS since
+
 -- count_unfinished_runs --
 SELECT queued, running, waiting FROM dw.count_unfinished_runs_v1()
 
