@@ -57,6 +57,7 @@ from dataworkflows.runtime.serving import (
     sigterm_raises,
 )
 from dataworkflows.runtime.settings import SettingsError, section_variables
+from dataworkflows.runtime.tracing import configure_tracing, disable_tracing
 
 __all__ = ["main"]
 
@@ -232,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         fmt=settings.log_format,
         secrets=settings.secrets(),
     )
+    if args.command in ("dev", "serve"):
+        # Traces when the OTEL_* variables ask for them (see runtime/tracing.py).
+        configure_tracing(getattr(args, "component", None) or args.command)
     try:
         with sigterm_raises():
             if client:
@@ -258,12 +262,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Terminated:
         sys.exit(143)
     except Exception as exc:
+        disable_tracing()
         _log.debug("unexpected error", exc_info=True)
         _fail(
             f"unexpected error ({type(exc).__name__}: {exc}); "
             "set DW_LOG_LEVEL=debug to log the traceback",
             EXIT_FAILURE,
         )
+    disable_tracing()  # send the spans still buffered
     sys.exit(status)
 
 

@@ -20,6 +20,7 @@ from dataworkflows.engine.journal import Journal
 from dataworkflows.engine.runs import PROGRESS_ROW_AFTER_S, InFlight, RunState, error, now
 from dataworkflows.engine.store import StepAttempt, StepStatus
 from dataworkflows.engine.validation import CompiledStep
+from dataworkflows.runtime import tracing
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.redaction import Redactor
 
@@ -102,6 +103,26 @@ class StepAttempts:
         state.next_attempt[key] = number + 1
         return number
 
+    async def _invoke(self, action: str, request: ActionRequest, iteration: int) -> Any:
+        """The action's call; in a span of its own (one per step attempt) when traced."""
+        if not tracing.active():
+            return await self._connectors.invoke(action, request)
+        assert request.context is not None
+        attributes = {
+            "dw.run_id": request.context.run_id,
+            "dw.step": request.context.step_id,
+            "dw.action": action,
+            "dw.attempt": request.context.attempt,
+            "dw.iteration": iteration,
+        }
+        with tracing.span(f"step {request.context.step_id}", attributes=attributes) as current:
+            try:
+                return await self._connectors.invoke(action, request)
+            except ActionFailed as exc:
+                # The code only: a message may quote what the vendor was sent.
+                tracing.fail(current, exc.error.code)
+                raise
+
     async def call(
         self,
         state: RunState,
@@ -142,16 +163,14 @@ class StepAttempts:
             output: Any = None
             failure: ActionError | None = None
             try:
-                output = await self._connectors.invoke(
-                    step.action,
-                    ActionRequest(
-                        input=request_input,
-                        idempotency_key=idempotency_key,
-                        context=ActionContext(
-                            run_id=state.id_text, step_id=step.id, attempt=attempt.attempt
-                        ),
+                request = ActionRequest(
+                    input=request_input,
+                    idempotency_key=idempotency_key,
+                    context=ActionContext(
+                        run_id=state.id_text, step_id=step.id, attempt=attempt.attempt
                     ),
                 )
+                output = await self._invoke(step.action, request, iteration)
             except ActionFailed as exc:
                 failure = exc.error
             except asyncio.CancelledError:

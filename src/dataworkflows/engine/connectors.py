@@ -24,6 +24,7 @@ from dataworkflows.contracts import (
     ActionRequest,
     ActionResult,
 )
+from dataworkflows.runtime import tracing
 from dataworkflows.runtime.actions import ActionSet
 
 __all__ = [
@@ -118,7 +119,11 @@ class HttpConnector:
         self._session = session
 
     async def _send(self, method: str, url: str, body: bytes | None) -> tuple[int, bytes]:
-        async with self._session.request(method, url, data=body, headers=self._headers) as answer:
+        headers = self._headers
+        if tracing.active():
+            headers = dict(headers)
+            tracing.inject(headers)  # the connector process continues the step's trace
+        async with self._session.request(method, url, data=body, headers=headers) as answer:
             return answer.status, await answer.read()
 
     async def catalog(self) -> ActionCatalog:

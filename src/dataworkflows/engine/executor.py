@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
 
+from prometheus_client import Counter, Histogram
+
 from dataworkflows.engine.claiming import Claimer, WorkflowLoader
 from dataworkflows.engine.connectors import ConnectorRegistry
 from dataworkflows.engine.evaluation import Evaluator
@@ -42,14 +44,19 @@ from dataworkflows.engine.metrics import RUN_SECONDS, RUNS_FINISHED, RUNS_IN_FLI
 from dataworkflows.engine.runs import RunState, StopReason, watch_attempts
 from dataworkflows.engine.store import EngineStore, NewRun, RunRecord, RunSuspend
 from dataworkflows.engine.validation import CompiledWorkflow
+from dataworkflows.runtime import tracing
 from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.metrics import Children
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.sealing import Sealer
 
 __all__ = ["EngineConfig", "Executor", "WorkflowLoader"]
 
 _log = get_logger(__name__)
+_STARTED: Children[Counter] = Children(RUNS_STARTED)
+_FINISHED: Children[Counter] = Children(RUNS_FINISHED)
+_RUN_SECONDS: Children[Histogram] = Children(RUN_SECONDS)
 
 STOP_STEP_TIMEOUT_S: Final = 10.0
 
@@ -246,9 +253,12 @@ class Executor:
             )
             # Only if still ours: an identity given up meanwhile leaves it to a claim.
             if created:
-                RUNS_STARTED.labels(workflow.name).inc()
+                _STARTED.of(workflow.name).inc()
             if created and local and run.owner == self.engine_id:
                 self._launch(run.id, workflow, inputs, deadline=run.deadline_at, resume=False)
+                if tracing.active():
+                    # The run's span continues the trace of the request that started it.
+                    self._runs[run.id].trace_parent = tracing.current_context()
         finally:
             if local:
                 self._reserved -= 1
@@ -329,6 +339,21 @@ class Executor:
     # Executing a run --------------------------------------------------------------------
 
     async def _execute(self, state: RunState, deadline: datetime | None, resume: bool) -> None:
+        if not tracing.active():
+            await self._execute_run(state, deadline, resume)
+            return
+        attributes = {
+            "dw.run_id": state.id_text,
+            "dw.workflow": state.workflow.name,
+            "dw.workflow_version": state.workflow.version,
+            "dw.resumed": resume,
+        }
+        with tracing.span(
+            f"run {state.workflow.name}", attributes=attributes, parent=state.trace_parent
+        ):
+            await self._execute_run(state, deadline, resume)
+
+    async def _execute_run(self, state: RunState, deadline: datetime | None, resume: bool) -> None:
         timer = None
         if deadline is not None:
             remaining = (deadline - datetime.now(UTC)).total_seconds()
@@ -345,8 +370,10 @@ class Executor:
                 await self._suspend(state, finish)
             elif finish is not None:
                 await self.journal.finish(finish)
-                RUNS_FINISHED.labels(state.workflow.name, finish.status).inc()
-                RUN_SECONDS.labels(state.workflow.name, finish.status).observe(
+                _FINISHED.of(state.workflow.name, finish.status).inc()
+                if tracing.active():
+                    tracing.mark_outcome(finish.status, finish.error)
+                _RUN_SECONDS.of(state.workflow.name, finish.status).observe(
                     time.monotonic() - state.began
                 )
                 _log.info(

@@ -17,6 +17,7 @@ from typing import Any, Final
 from uuid import UUID
 
 import stamina
+from prometheus_client import Histogram
 
 from dataworkflows.engine.metrics import (
     JOURNAL_BATCH_RECORDS,
@@ -26,11 +27,13 @@ from dataworkflows.engine.metrics import (
 from dataworkflows.engine.store import EngineStore, RunFinish, StepAttempt
 from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.metrics import Children
 
 __all__ = ["Journal", "JournalUnavailable", "RecordRefused", "RunLost"]
 
 MAX_BATCH: Final = 2000
 _log = get_logger(__name__)
+_STEPS: Children[Histogram] = Children(STEP_SECONDS)
 
 
 class RunLost(Exception):
@@ -239,6 +242,6 @@ def _observe_steps(attempts: Sequence[StepAttempt]) -> None:
     """Each step attempt that ended, in ``dw_step_attempt_duration_seconds``."""
     for attempt in attempts:
         if attempt.finished_at is not None and not attempt.aggregate:
-            STEP_SECONDS.labels(attempt.action, attempt.status).observe(
+            _STEPS.of(attempt.action, attempt.status).observe(
                 (attempt.finished_at - attempt.started_at).total_seconds()
             )

@@ -69,6 +69,8 @@ class RunState:
     task: asyncio.Task[None] | None = None
     in_flight: dict[tuple[str, int], InFlight] = field(default_factory=dict)
     id_text: str = ""
+    trace_parent: Any = None
+    """The trace context its span continues (the request that started it), if any."""
     began: float = field(default_factory=time.monotonic)
     """When this engine began (or resumed) executing it (``time.monotonic()``)."""
 

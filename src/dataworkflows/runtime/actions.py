@@ -10,13 +10,13 @@ connector API) or called in-process by the engine in ``dev``.
 from __future__ import annotations
 
 import asyncio
-import time
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
+from prometheus_client import Counter
 
 from dataworkflows.contracts import (
     ActionCatalog,
@@ -27,12 +27,14 @@ from dataworkflows.contracts import (
     Effect,
     UpstreamError,
 )
-from dataworkflows.runtime.metrics import CONNECTOR_CALL_SECONDS, CONNECTOR_CALLS
+from dataworkflows.runtime.metrics import CONNECTOR_CALLS, Children
 
 __all__ = ["Action", "ActionCall", "ActionSet"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
+
+_CALLS: Children[Counter] = Children(CONNECTOR_CALLS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,10 @@ class ActionSet:
         """The short names of the actions, in registration order."""
         return list(self._actions)
 
+    def knows(self, action: str) -> bool:
+        """Whether ``action`` (short or qualified name) is one of these."""
+        return action.removeprefix(f"{self.connector}.") in self._actions
+
     def catalog(self) -> ActionCatalog:
         """The catalog served at ``GET /v1/actions``."""
         return ActionCatalog(
@@ -134,7 +140,6 @@ class ActionSet:
                 "not_found",
                 f"{self.connector} has no action {short!r}; it has: {', '.join(self._actions)}",
             )
-        started = time.perf_counter()
         outcome = "ok"
         try:
             try:
@@ -159,10 +164,7 @@ class ActionSet:
             outcome = "exception"
             raise
         finally:
-            CONNECTOR_CALLS.labels(self.connector, short, outcome).inc()
-            CONNECTOR_CALL_SECONDS.labels(self.connector, short).observe(
-                time.perf_counter() - started
-            )
+            _CALLS.of(self.connector, short, outcome).inc()
         output = msgspec.to_builtins(result)
         if not isinstance(output, dict):
             raise TypeError(

@@ -26,6 +26,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
 
+from dataworkflows.runtime import tracing
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from dataworkflows.runtime.metrics import (
@@ -96,7 +97,10 @@ def request_context(app: ASGIApp, component: str = "") -> ASGIApp:
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            if tracing.active():
+                await _traced(app, scope, receive, send_with_id, lambda: status)
+            else:
+                await app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             path = scope["path"]
@@ -114,6 +118,31 @@ def request_context(app: ASGIApp, component: str = "") -> ASGIApp:
             structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware
+
+
+async def _traced(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, status: Callable[[], int]
+) -> None:
+    """Answer the request in a server span that continues the caller's trace."""
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    method = str(scope.get("method", "GET"))
+    with tracing.span(
+        f"{method} {scope['path']}",
+        kind=tracing.SpanKind.SERVER,
+        attributes={"http.request.method": method, "url.path": scope["path"]},
+        parent=tracing.extract(headers),
+    ) as current:
+        try:
+            await app(scope, receive, send)
+        finally:
+            # Routed now: name the span by its template (bounded), as HTTP semconv says.
+            route = scope.get("path_template")
+            if route:
+                current.update_name(f"{method} {route}")
+                current.set_attribute("http.route", route)
+            current.set_attribute("http.response.status_code", status())
+            if status() >= 500:
+                tracing.fail(current, f"HTTP {status()}")
 
 
 _PARAM_TYPE_RE: Final = re.compile(r"\{(\w+):[^}]+\}")

@@ -21,6 +21,7 @@ from litestar import Litestar, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import BodyKwarg, FromPath
+from prometheus_client import Histogram
 
 from dataworkflows.contracts import (
     ERROR_STATUS,
@@ -34,6 +35,7 @@ from dataworkflows.contracts import (
 from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.app import ReadinessCheck, create_app
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.metrics import CONNECTOR_CALL_SECONDS, Children
 from dataworkflows.runtime.problems import Problem
 
 __all__ = [
@@ -63,6 +65,7 @@ class ConnectorParts:
 
 
 _log = get_logger(__name__)
+_SECONDS: Children[Histogram] = Children(CONNECTOR_CALL_SECONDS)
 
 
 def upstream_readiness(
@@ -128,6 +131,7 @@ def create_connector_app(
     async def invoke(
         action: FromPath[str], data: Annotated[ActionRequest, BodyKwarg()]
     ) -> Response[ActionResult | ActionErrorEnvelope]:
+        started = time.perf_counter()
         try:
             output = await actions.invoke(action, data)
         except ActionFailed as failed:
@@ -141,6 +145,10 @@ def create_connector_app(
                     retryable=False,
                 )
             )
+        finally:
+            if actions.knows(action):  # the path is the caller's: only catalogued names
+                short = action.removeprefix(f"{actions.connector}.")
+                _SECONDS.of(actions.connector, short).observe(time.perf_counter() - started)
         return Response(ActionResult(output=output))
 
     router = Router(

@@ -19,6 +19,8 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from dataworkflows.runtime import tracing
+
 __all__ = [
     "Engine",
     "EngineClient",
@@ -210,16 +212,19 @@ class EngineClient:
         problem = "no attempt"
         for attempt in range(1, attempts + 1):
             try:
+                sent = {
+                    **self._headers,
+                    **({"Content-Type": "application/json"} if json is not None else {}),
+                    **(headers or {}),
+                }
+                if tracing.active():
+                    tracing.inject(sent)  # the engine continues the command's trace
                 response = await self._http.request(
                     method,
                     self._base + path,
                     params=params,
                     content=None if json is None else msgspec.json.encode(json),
-                    headers={
-                        **self._headers,
-                        **({"Content-Type": "application/json"} if json is not None else {}),
-                        **(headers or {}),
-                    },
+                    headers=sent,
                     timeout=httpx.USE_CLIENT_DEFAULT
                     if timeout_s is None
                     else httpx.Timeout(timeout_s, connect=5.0),

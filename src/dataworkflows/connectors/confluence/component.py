@@ -18,6 +18,7 @@ from dataworkflows.runtime.connector_app import (
     ConnectorParts,
     upstream_readiness,
 )
+from dataworkflows.runtime.tracing import traced_http_client
 
 __all__ = ["confluence_client", "connector_parts"]
 
@@ -56,7 +57,7 @@ def confluence_client(settings: ConfluenceSettings, http: httpx.AsyncClient) -> 
 @asynccontextmanager
 async def connector_parts(settings: ConfluenceSettings) -> AsyncIterator[ConnectorParts]:
     """The Confluence connector's actions and readiness."""
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+    async with traced_http_client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         client = confluence_client(settings, http)
 
         async def probe() -> str | None:

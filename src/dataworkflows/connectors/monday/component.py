@@ -22,6 +22,7 @@ from dataworkflows.runtime.connector_app import (
     ConnectorParts,
     upstream_readiness,
 )
+from dataworkflows.runtime.tracing import traced_http_client
 
 __all__ = ["connector_parts", "monday_client"]
 
@@ -63,7 +64,7 @@ def _items_route(actions: ActionSet) -> Any:
 @asynccontextmanager
 async def connector_parts(settings: MondaySettings) -> AsyncIterator[ConnectorParts]:
     """The Monday connector's actions, readiness and the items route."""
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
+    async with traced_http_client(timeout=httpx.Timeout(30.0, connect=5.0)) as http:
         client = monday_client(settings, http)
         actions = monday_actions(client)
 

@@ -18,6 +18,7 @@ from dataworkflows.runtime.connector_app import (
     ConnectorParts,
     upstream_readiness,
 )
+from dataworkflows.runtime.tracing import traced_http_client
 
 __all__ = ["connector_parts", "slack_client"]
 
@@ -56,7 +57,7 @@ async def connector_parts(settings: SlackSettings) -> AsyncIterator[ConnectorPar
     _bot_token(settings)  # before opening anything
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S, connect=5)
     async with (
-        httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http,
+        traced_http_client(timeout=httpx.Timeout(15.0, connect=5.0)) as http,
         aiohttp.ClientSession(timeout=timeout) as session,
     ):
         client = slack_client(settings, http, session=session)

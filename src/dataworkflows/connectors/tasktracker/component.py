@@ -13,6 +13,7 @@ from dataworkflows.connectors.tasktracker.port import TrackerError
 from dataworkflows.connectors.tasktracker.service import tasktracker_actions
 from dataworkflows.connectors.tasktracker.spec import TaskTrackerSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
+from dataworkflows.runtime.tracing import traced_http_client
 
 __all__ = ["connector_parts", "tasktracker_client"]
 
@@ -47,7 +48,7 @@ def tasktracker_client(settings: TaskTrackerSettings, http: httpx.AsyncClient) -
 @asynccontextmanager
 async def connector_parts(settings: TaskTrackerSettings) -> AsyncIterator[ConnectorParts]:
     """The tracker actions, and a readiness check that logs in."""
-    async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
+    async with traced_http_client(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
         client = tasktracker_client(settings, http)
 
         async def tracker() -> str | None:
