@@ -140,7 +140,7 @@ async def test_run_command_starts_the_run_and_posts_its_result(bot: Bot) -> None
     assert post.thread_ts is None
     assert f"<@{USER}> started *greet*" in post.text
     assert str(run.id) in post.text
-    assert f"{PUBLIC_URL}/v1/runs/{run.id}" in post.latest
+    assert f"{PUBLIC_URL}/runs/{run.id}" in post.latest
     assert len(post.updates) == 1
     assert "✅ *greet* succeeded in" in post.latest
     assert "*greeting*: hello Ada Lovelace" in post.latest

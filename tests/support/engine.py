@@ -116,6 +116,10 @@ class Harness:
     probe: ProbeLog
     sleeps: list[float]
 
+    def browser(self) -> httpx.AsyncClient:
+        """A client as a browser is: no API key, cookies kept."""
+        return httpx.AsyncClient(transport=self.client._transport, base_url="http://engine.test")
+
     @property
     def service(self) -> Any:
         return self.parts.service

@@ -109,7 +109,7 @@ def test_options_come_from_settings() -> None:
         "weekly",
         "proj",
     )
-    assert options.run_link("r1") == "http://engine:8080/v1/runs/r1"
+    assert options.run_link("r1") == "http://engine:8080/runs/r1"
     assert options.follow_max_s == 24 * 3600
     public = BotOptions.from_settings(BotSettings(public_url="https://dw.example.com"))
-    assert public.run_link("r1") == "https://dw.example.com/v1/runs/r1"
+    assert public.run_link("r1") == "https://dw.example.com/runs/r1"

@@ -126,6 +126,7 @@ def print_banner(
     host = display_host(settings.host)
     lines = [
         f"Data Workflows {__version__} is running (dev).",
+        f"  Console    {base}/runs (sign in with the API key)",
         f"  API docs   {base}/docs",
         f"  API key    {key}",
         f"             (kept in {settings.data_dir / 'api-key'}; send it as "

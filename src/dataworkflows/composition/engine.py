@@ -29,6 +29,7 @@ from dataworkflows.engine.connectors import (
     InProcessConnector,
     connector_session,
 )
+from dataworkflows.engine.console.routes import console_router
 from dataworkflows.engine.evaluation import Evaluator
 from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
@@ -278,6 +279,9 @@ async def engine_parts(
                     extensions=[reports],
                 ),
                 extra_tags=reports.tags,
+                console=console_router(service, settings.engine.api_keys)
+                if settings.engine.api_keys
+                else None,
             )
             yield EngineParts(service, executor, schedules), app
         finally:

@@ -40,12 +40,16 @@ def create_engine_app(
     readiness: Mapping[str, ReadinessCheck],
     api: Router | None,
     extra_tags: Sequence[Tag] = (),
+    console: Router | None = None,
 ) -> Litestar:
     """The engine app: ``api`` is the ``/v1`` router (None: probes and docs only);
-    ``extra_tags`` document the resources extensions added to it."""
+    ``extra_tags`` document the resources extensions added to it; ``console`` is the
+    web console's pages at ``/``."""
     handlers: list[Router] = [docs_assets_router()]
     if api is not None:
         handlers.append(api)
+    if console is not None:
+        handlers.append(console)
     return create_app(
         component="engine",
         route_handlers=handlers,

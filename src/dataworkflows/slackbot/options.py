@@ -51,8 +51,8 @@ class BotOptions:
         return any(rule.allows(workflow, user=user, channel=channel) for rule in self.run_allow)
 
     def run_link(self, run_id: str) -> str:
-        """Where people see a run (the engine's API)."""
-        return f"{self.public_url}/v1/runs/{run_id}"
+        """Where people see a run: its page in the engine's web console."""
+        return f"{self.public_url}/runs/{run_id}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""The web console: runs and their steps, for people, served by the engine at ``/``."""

@@ -1,0 +1,98 @@
+"""The web console: nothing readable without signing in; a signed, HTTP-only session;
+the runs and a run's steps with their error; Retry and Cancel behind a CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.engine import API_KEY, running_engine
+
+FLOW = """
+name: flaky
+steps:
+  - {id: prepare, uses: core.echo, with: {n: 1}}
+  - id: call
+    uses: core.fail
+    needs: [prepare]
+    retry: {attempts: 1}
+    with: {code: invalid_input, message: the board is gone, retryable: false, times: 1}
+"""
+CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+async def test_pages_need_a_session_and_signing_in_gives_one(database_url: str) -> None:
+    """Without a session every page redirects to the sign-in (and back after it); a
+    wrong key is a 401; the cookie is HTTP-only, SameSite and holds no key."""
+    async with running_engine(database_url) as engine, engine.browser() as browser:
+        for path in ("/runs", "/runs/00000000-0000-4000-8000-000000000000"):
+            answer = await browser.get(path)
+            assert answer.status_code == 303
+            assert answer.headers["location"].startswith("/sign-in?next=")
+        form = await browser.get("/sign-in?next=/runs%3Fstatus%3Dfailed")
+        assert form.status_code == 200
+        assert 'name="next" value="/runs?status=failed"' in form.text
+        wrong = await browser.post(
+            "/sign-in", data={"api_key": "not-the-key-0000000", "next": "/runs"}
+        )
+        assert wrong.status_code == 401
+        assert "not one of the engine" in wrong.text
+        assert "dw_session" not in wrong.headers.get("set-cookie", "")
+
+        good = await browser.post("/sign-in", data={"api_key": API_KEY, "next": "//evil.example/"})
+        assert good.status_code == 303
+        assert good.headers["location"] == "/runs"
+        cookie = good.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+        assert API_KEY not in cookie
+        listed = await browser.get("/runs")
+        assert listed.status_code == 200
+        assert listed.headers["x-frame-options"] == "DENY"
+        assert "<h1>Runs</h1>" in listed.text
+
+        forged = browser.cookies.get("dw_session", "")[:-2] + "xx"
+        browser.cookies.set("dw_session", forged)
+        assert (await browser.get("/runs")).status_code == 303
+
+
+async def test_a_failed_run_is_read_and_retried_from_the_console(database_url: str) -> None:
+    """The runs page lists the failed run; its page shows the failing step's error;
+    Retry without the form's token is refused, with it the run succeeds."""
+    async with running_engine(database_url) as engine, engine.browser() as browser:
+        await engine.register(FLOW)
+        started = await engine.client.post("/v1/workflows/flaky/runs?wait=30", json={})
+        run_id = started.json()["id"]
+        assert started.json()["status"] == "failed"
+        await browser.post("/sign-in", data={"api_key": API_KEY, "next": "/runs"})
+
+        listed = await browser.get("/runs?status=failed")
+        assert f"/runs/{run_id}" in listed.text
+        page = await browser.get(f"/runs/{run_id}")
+        assert page.status_code == 200
+        assert "the board is gone" in page.text
+        assert "Retry from the failed step" in page.text
+        token = CSRF_RE.search(page.text)
+        assert token is not None
+
+        refused = await browser.post(f"/runs/{run_id}/retry", data={"csrf": "0" * 64})
+        assert refused.status_code == 403
+        other_site = await browser.post(
+            f"/runs/{run_id}/retry",
+            data={"csrf": token.group(1)},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert other_site.status_code == 403
+        retried = await browser.post(f"/runs/{run_id}/retry", data={"csrf": token.group(1)})
+        assert retried.status_code == 303
+        assert retried.headers["location"] == f"/runs/{run_id}"
+        finished = await engine.client.get(f"/v1/runs/{run_id}?wait=30")
+        assert finished.json()["run"]["status"] == "succeeded"
+        again = await browser.get(f"/runs/{run_id}")
+        assert "succeeded" in again.text
+        assert "Retry from the failed step" not in again.text
+
+        missing = await browser.get("/runs/00000000-0000-4000-8000-000000000000")
+        assert missing.status_code == 404
+        stylesheet = await browser.get("/console/static/console.css")
+        assert stylesheet.status_code == 200
+        assert "text/css" in stylesheet.headers["content-type"]
