@@ -96,3 +96,61 @@ async def test_a_failed_run_is_read_and_retried_from_the_console(database_url: s
         stylesheet = await browser.get("/console/static/console.css")
         assert stylesheet.status_code == 200
         assert "text/css" in stylesheet.headers["content-type"]
+
+
+TYPED = """
+name: typed
+description: Echoes typed inputs.
+inputs:
+  name: {type: string, description: Who}
+  times: {type: integer, default: 1}
+  tags: {type: list, default: []}
+steps:
+  - {id: echo, uses: core.echo, with: {name: "{{ inputs.name }}", times: "{{ inputs.times }}"}}
+output: {name: "{{ steps.echo.output.name }}", times: "{{ steps.echo.output.times }}"}
+"""
+
+
+async def test_a_workflow_is_started_from_its_form_with_errors_at_the_field(
+    database_url: str,
+) -> None:
+    """The form has a field per declared input; a bad one is named at its field and
+    starts nothing; good values start a run typed as declared; versions diff."""
+    async with running_engine(database_url) as engine, engine.browser() as browser:
+        await engine.register(TYPED)
+        await engine.register(TYPED.replace("Echoes typed inputs.", "Echoes them back."))
+        await browser.post("/sign-in", data={"api_key": API_KEY, "next": "/workflows"})
+        listed = await browser.get("/workflows")
+        assert '<a href="/workflows/typed">typed</a>' in listed.text
+
+        page = await browser.get("/workflows/typed")
+        assert page.status_code == 200
+        for field in ("in-name", "in-times", "in-tags"):
+            assert f'id="{field}"' in page.text
+        token = CSRF_RE.search(page.text)
+        assert token is not None
+        csrf = token.group(1)
+
+        bad = await browser.post(
+            "/workflows/typed/runs", data={"csrf": csrf, "name": "Ada", "times": "many"}
+        )
+        assert bad.status_code == 422
+        assert 'id="err-times"' in bad.text
+        assert "must be a whole number" in bad.text
+        assert 'value="many"' in bad.text, "what was typed is kept"
+        assert (await engine.client.get("/v1/runs?workflow=typed")).json()["runs"] == []
+
+        good = await browser.post(
+            "/workflows/typed/runs", data={"csrf": csrf, "name": "Ada", "times": "3", "tags": "[]"}
+        )
+        assert good.status_code == 303
+        run_id = good.headers["location"].rsplit("/", 1)[-1]
+        run = (await engine.client.get(f"/v1/runs/{run_id}?wait=30")).json()["run"]
+        assert run["status"] == "succeeded"
+        assert run["inputs"] == {"name": "Ada", "times": 3, "tags": []}
+        assert run["trigger"]["source"] == "console"
+
+        diff = await browser.get("/workflows/typed?from=1&to=2")
+        assert "-description: Echoes typed inputs." in diff.text
+        assert "+description: Echoes them back." in diff.text
+        assert (await browser.get("/workflows/nope")).status_code == 404

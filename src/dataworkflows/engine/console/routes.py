@@ -9,89 +9,29 @@ POST from another origin is refused. Pages are never cached and never framed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Final
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
-from jinja2 import Environment, FileSystemLoader
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from dataworkflows.engine.api_bodies import attempt_view, run_view
+from dataworkflows.engine.console.pages import HERE, PAGE_SIZE, STATUSES, Pages, Req, safe_next
 from dataworkflows.engine.console.session import COOKIE, SESSION_S, Sessions
+from dataworkflows.engine.console.workflows import workflow_handlers
 from dataworkflows.engine.errors import EngineError, NotFound
 from dataworkflows.engine.service import WorkflowService
 
 __all__ = ["console_router"]
 
-HERE: Final = Path(__file__).parent
-STATUSES: Final = ("queued", "running", "waiting", "succeeded", "failed", "cancelled")
-PAGE_SIZE: Final = 50
-HEADERS: Final = {
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-}
-_ENV: Final = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
-
-Req = Request[Any, Any, Any]
-
-
-def _safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path of this site only (never ``//host``)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/runs"
-    return target
-
-
-class _Pages:
-    """Rendering, sessions and form checks shared by the console's handlers."""
-
-    def __init__(self, sessions: Sessions) -> None:
-        self.sessions = sessions
-
-    def cookie_of(self, request: Req) -> str | None:
-        value = request.cookies.get(COOKIE)
-        return value if self.sessions.valid(value) else None
-
-    def page(
-        self, request: Req, template: str, *, code: int = 200, **context: Any
-    ) -> Response[str]:
-        cookie = self.cookie_of(request)
-        html = _ENV.get_template(template).render(
-            signed_in=cookie is not None,
-            csrf=self.sessions.csrf(cookie) if cookie else "",
-            **context,
-        )
-        return Response(html, media_type="text/html", status_code=code, headers=HEADERS)
-
-    def message(self, request: Req, heading: str, text: str, code: int) -> Response[str]:
-        return self.page(request, "message.html", code=code, heading=heading, message=text)
-
-    @staticmethod
-    def to_sign_in(request: Req) -> Redirect:
-        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Redirect(f"/sign-in?next={quote(here, safe='')}", status_code=303)
-
-    async def form_ok(self, request: Req) -> bool:
-        """Whether a form may act: same origin, signed in, the session's CSRF token."""
-        form = await request.form()
-        origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-            return False
-        return self.sessions.csrf_ok(self.cookie_of(request), str(form.get("csrf", "")))
-
 
 def console_router(service: WorkflowService, api_keys: Sequence[str]) -> Router:
     """The console's routes over ``service``, signing in with ``api_keys``."""
-    pages = _Pages(Sessions(api_keys))
+    pages = Pages(Sessions(api_keys))
 
     @get("/", sync_to_thread=False)
     def home() -> Redirect:
@@ -99,14 +39,12 @@ def console_router(service: WorkflowService, api_keys: Sequence[str]) -> Router:
 
     @get("/sign-in", sync_to_thread=False)
     def sign_in_form(request: Req) -> Response[str]:
-        return pages.page(
-            request, "sign_in.html", next=_safe_next(request.query_params.get("next"))
-        )
+        return pages.page(request, "sign_in.html", next=safe_next(request.query_params.get("next")))
 
     @post("/sign-in", status_code=303)
     async def sign_in(request: Req) -> Response[Any]:
         form = await request.form()
-        target = _safe_next(str(form.get("next", "")))
+        target = safe_next(str(form.get("next", "")))
         key = str(form.get("api_key", ""))
         if not pages.sessions.key_matches(key):
             return pages.page(
@@ -211,6 +149,17 @@ def console_router(service: WorkflowService, api_keys: Sequence[str]) -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[home, sign_in_form, sign_in, sign_out, runs, run, retry, cancel, static],
+        route_handlers=[
+            home,
+            sign_in_form,
+            sign_in,
+            sign_out,
+            runs,
+            run,
+            retry,
+            cancel,
+            *workflow_handlers(pages, service),
+            static,
+        ],
         include_in_schema=False,
     )

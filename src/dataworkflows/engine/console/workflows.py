@@ -1,0 +1,184 @@
+"""The console's workflow pages: each workflow with its versions, a diff between two,
+its recent runs, and a form that starts a run from its declared inputs."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any, Final
+
+import msgspec
+from litestar import Response, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from dataworkflows.engine.api_bodies import run_view
+from dataworkflows.engine.console.pages import Pages, Req
+from dataworkflows.engine.errors import EngineError, Invalid, NotFound
+from dataworkflows.engine.service import WorkflowService
+
+__all__ = ["workflow_handlers"]
+
+RECENT_RUNS: Final = 10
+MAX_FIELD_CHARS: Final = 20_000
+
+
+def _fields(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The start form's fields, one per declared input."""
+    fields = []
+    for name, declared in (definition.get("inputs") or {}).items():
+        spec = declared if isinstance(declared, dict) else {}
+        kind = str(spec.get("type", "string"))
+        default = spec.get("default")
+        shown = (
+            ""
+            if default is None
+            else (json.dumps(default) if kind in ("list", "object") else str(default))
+        )
+        fields.append(
+            {
+                "name": name,
+                "type": kind,
+                "description": str(spec.get("description", "")),
+                "required": "default" not in spec and spec.get("required", True) is not False,
+                "value": shown,
+                "checked": default is True,
+            }
+        )
+    return fields
+
+
+def _typed(
+    fields: list[dict[str, Any]], form: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's values typed by each input's type; and a problem per field."""
+    inputs: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for field in fields:
+        name, kind = field["name"], field["type"]
+        raw = str(form.get(name, ""))[:MAX_FIELD_CHARS]
+        field["value"] = raw
+        if kind == "boolean":
+            field["checked"] = raw == "true"
+            inputs[name] = raw == "true"
+            continue
+        if raw == "":
+            if field["required"]:
+                problems[name] = "is required"
+            continue
+        try:
+            if kind == "integer":
+                inputs[name] = int(raw)
+            elif kind == "number":
+                inputs[name] = float(raw)
+            elif kind in ("list", "object"):
+                value = msgspec.json.decode(raw.encode())
+                expected = list if kind == "list" else dict
+                if not isinstance(value, expected):
+                    raise ValueError
+                inputs[name] = value
+            else:
+                inputs[name] = raw
+        except (ValueError, msgspec.DecodeError):
+            problems[name] = {
+                "integer": "must be a whole number, e.g. 42",
+                "number": "must be a number, e.g. 2.5",
+                "list": 'must be a JSON list, e.g. ["a", "b"]',
+                "object": 'must be a JSON object, e.g. {"key": "value"}',
+            }.get(kind, "is not valid")
+    return inputs, problems
+
+
+def workflow_handlers(pages: Pages, service: WorkflowService) -> list[HTTPRouteHandler]:
+    """The handlers of ``/workflows`` and ``/workflows/{name}``."""
+
+    def _no_such(request: Req, name: str) -> Response[Any]:
+        return pages.message(request, "No such workflow", f"There is no workflow {name!r}.", 404)
+
+    @get("/workflows")
+    async def workflows(request: Req) -> Response[Any]:
+        if pages.cookie_of(request) is None:
+            return pages.to_sign_in(request)
+        listed = msgspec.to_builtins(await service.store.list_workflows())
+        return pages.page(request, "workflows.html", workflows=listed)
+
+    async def workflow_page(
+        request: Req, name: str, *, code: int = 200, fields: list[dict[str, Any]] | None = None,
+        problems: dict[str, str] | None = None, problem: str | None = None,
+    ) -> Response[Any]:  # fmt: skip
+        stored = await service.store.get_workflow_version(name)
+        if stored is None:
+            return pages.message(
+                request, "No such workflow", f"There is no workflow {name!r}.", 404
+            )
+        versions = msgspec.to_builtins(await service.store.get_workflow_versions(name))
+        recent = await service.list_runs(
+            workflow=name, status=None, created_after=None, created_before=None, after=None,
+            limit=RECENT_RUNS,
+        )  # fmt: skip
+        diff = await _diff(request, name)
+        return pages.page(
+            request,
+            "workflow.html",
+            code=code,
+            workflow=msgspec.to_builtins(stored),
+            versions=versions,
+            runs=[msgspec.to_builtins(run_view(r, service.redact)) for r in recent],
+            fields=fields if fields is not None else _fields(stored.definition),
+            problems=problems or {},
+            problem=problem,
+            diff=diff,
+        )
+
+    async def _diff(request: Req, name: str) -> dict[str, Any] | None:
+        try:
+            old = int(request.query_params.get("from", ""))
+            new = int(request.query_params.get("to", ""))
+        except ValueError:
+            return None
+        before = await service.store.get_workflow_version(name, old)
+        after = await service.store.get_workflow_version(name, new)
+        if before is None or after is None:
+            return None
+        lines = difflib.unified_diff(
+            before.source.splitlines(), after.source.splitlines(),
+            fromfile=f"version {old}", tofile=f"version {new}", lineterm="",
+        )  # fmt: skip
+        return {"from": old, "to": new, "lines": list(lines)}
+
+    @get("/workflows/{name:str}")
+    async def workflow(request: Req, name: FromPath[str]) -> Response[Any]:
+        if pages.cookie_of(request) is None:
+            return pages.to_sign_in(request)
+        return await workflow_page(request, name)
+
+    @post("/workflows/{name:str}/runs", status_code=303)
+    async def start(request: Req, name: FromPath[str]) -> Response[Any]:
+        if pages.cookie_of(request) is None:
+            return pages.to_sign_in(request)
+        if not await pages.form_ok(request):
+            return pages.message(request, "Not started", "The form has expired; reload it.", 403)
+        stored = await service.store.get_workflow_version(name)
+        if stored is None:
+            return pages.message(
+                request, "No such workflow", f"There is no workflow {name!r}.", 404
+            )
+        fields = _fields(stored.definition)
+        inputs, problems = _typed(fields, dict(await request.form()))
+        if problems:
+            return await workflow_page(request, name, code=422, fields=fields, problems=problems)
+        try:
+            run, _ = await service.start_run(
+                name, inputs=inputs, idempotency_key=None, trigger={"source": "console"}
+            )
+        except Invalid as exc:
+            by_field = {e.field.removeprefix("inputs."): e.message for e in exc.errors}
+            return await workflow_page(
+                request, name, code=422, fields=fields, problems=by_field, problem=exc.detail
+            )
+        except (NotFound, EngineError) as exc:
+            return pages.message(request, "Not started", str(exc), 409)
+        return Redirect(f"/runs/{run.id}", status_code=303)
+
+    return [workflows, workflow, start]
