@@ -154,3 +154,25 @@ async def test_a_workflow_is_started_from_its_form_with_errors_at_the_field(
         assert "-description: Echoes typed inputs." in diff.text
         assert "+description: Echoes them back." in diff.text
         assert (await browser.get("/workflows/nope")).status_code == 404
+
+
+async def test_connectors_and_run_filters(database_url: str) -> None:
+    """The connectors page says each one answers and counts this engine's calls; the
+    runs list filters by day and pages to older runs."""
+    async with running_engine(database_url) as engine, engine.browser() as browser:
+        await engine.register(TYPED)
+        for _ in range(3):
+            started = await engine.client.post(
+                "/v1/workflows/typed/runs?wait=30", json={"inputs": {"name": "Ada"}}
+            )
+            assert started.json()["status"] == "succeeded"
+        await browser.post("/sign-in", data={"api_key": API_KEY, "next": "/runs"})
+        page = await browser.get("/connectors")
+        assert page.status_code == 200
+        assert "<td>core</td>" in page.text
+        assert "answers" in page.text
+
+        today = (await browser.get("/runs?since=2000-01-01")).text
+        assert today.count('href="/runs/') >= 3
+        future = (await browser.get("/runs?since=2999-01-01")).text
+        assert "No runs match." in future
