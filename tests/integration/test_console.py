@@ -155,6 +155,18 @@ async def test_a_workflow_is_started_from_its_form_with_errors_at_the_field(
         assert "+description: Echoes them back." in diff.text
         assert (await browser.get("/workflows/nope")).status_code == 404
 
+        schedule = {
+            "workflow": "typed",
+            "cron": "0 9 * * MON",
+            "timezone": "Europe/London",
+            "inputs": {"name": "Ada"},
+        }
+        put = await engine.client.put("/v1/schedules/typed-weekly", json=schedule)
+        assert put.status_code == 201, put.text
+        with_schedule = await browser.get("/workflows/typed")
+        assert "typed-weekly" in with_schedule.text
+        assert "0 9 * * MON" in with_schedule.text
+
 
 async def test_connectors_and_run_filters(database_url: str) -> None:
     """The connectors page says each one answers and counts this engine's calls; the

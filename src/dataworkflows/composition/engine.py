@@ -279,7 +279,7 @@ async def engine_parts(
                     extensions=[reports],
                 ),
                 extra_tags=reports.tags,
-                console=console_router(service, settings.engine.api_keys)
+                console=console_router(service, settings.engine.api_keys, schedules=schedules)
                 if settings.engine.api_keys
                 else None,
             )

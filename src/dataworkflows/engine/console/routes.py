@@ -20,13 +20,20 @@ from dataworkflows.engine.console.pages import HERE, Pages, Req, safe_next
 from dataworkflows.engine.console.runs import run_handlers
 from dataworkflows.engine.console.session import COOKIE, SESSION_S, Sessions
 from dataworkflows.engine.console.workflows import workflow_handlers
+from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
 
 __all__ = ["console_router"]
 
 
-def console_router(service: WorkflowService, api_keys: Sequence[str]) -> Router:
-    """The console's routes over ``service``, signing in with ``api_keys``."""
+def console_router(
+    service: WorkflowService,
+    api_keys: Sequence[str],
+    *,
+    schedules: ScheduleService | None = None,
+) -> Router:
+    """The console's routes over ``service`` (and ``schedules``), signing in with
+    ``api_keys``."""
     pages = Pages(Sessions(api_keys))
 
     @get("/", sync_to_thread=False)
@@ -82,7 +89,7 @@ def console_router(service: WorkflowService, api_keys: Sequence[str]) -> Router:
             sign_in,
             sign_out,
             *run_handlers(pages, service),
-            *workflow_handlers(pages, service),
+            *workflow_handlers(pages, service, schedules),
             *connector_handlers(pages, service),
             static,
         ],

@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from dataworkflows.engine.api_bodies import run_view
 from dataworkflows.engine.console.pages import Pages, Req
 from dataworkflows.engine.errors import EngineError, Invalid, NotFound
+from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
 
 __all__ = ["workflow_handlers"]
@@ -90,7 +91,9 @@ def _typed(
     return inputs, problems
 
 
-def workflow_handlers(pages: Pages, service: WorkflowService) -> list[HTTPRouteHandler]:
+def workflow_handlers(
+    pages: Pages, service: WorkflowService, schedules: ScheduleService | None
+) -> list[HTTPRouteHandler]:
     """The handlers of ``/workflows`` and ``/workflows/{name}``."""
 
     def _no_such(request: Req, name: str) -> Response[Any]:
@@ -118,6 +121,7 @@ def workflow_handlers(pages: Pages, service: WorkflowService) -> list[HTTPRouteH
             limit=RECENT_RUNS,
         )  # fmt: skip
         diff = await _diff(request, name)
+        timed = await schedules.list_schedules(name) if schedules is not None else []
         return pages.page(
             request,
             "workflow.html",
@@ -129,6 +133,18 @@ def workflow_handlers(pages: Pages, service: WorkflowService) -> list[HTTPRouteH
             problems=problems or {},
             problem=problem,
             diff=diff,
+            # Not their inputs: a schedule's secret inputs are stored sealed.
+            schedules=[
+                {
+                    "name": t.name,
+                    "cron": t.cron,
+                    "timezone": t.timezone,
+                    "paused": t.paused,
+                    "next_fire_at": t.next_fire_at.isoformat(timespec="seconds"),
+                    "last_error": t.last_error,
+                }
+                for t in timed
+            ],
         )
 
     async def _diff(request: Req, name: str) -> dict[str, Any] | None:
