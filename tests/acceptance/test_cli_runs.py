@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.engine import API_KEY
-from tests.support.net import free_port
+from tests.support.engine import API_KEY, engine_process_env
 from tests.support.processes import CliProcess, run_cli
 
 pytestmark = pytest.mark.acceptance
@@ -36,18 +35,9 @@ steps:
 def test_run_follow_runs_and_logs(empty_database_url: str, tmp_path: Path) -> None:
     """A succeeded run exits 0 with its output, a failed one 1 with its error, bad inputs
     2 naming the input; `runs` and `logs` show what happened."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "greet.yaml").write_text(GREET)
-    (workflows / "boom.yaml").write_text(BOOM)
-    port = free_port()
-    engine_url = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": empty_database_url,
-        "DW_API_KEYS": API_KEY,
-        "DW_WORKFLOWS_DIR": str(workflows),
-        "DW_PORT": str(port),
-    }
+    engine_url, env = engine_process_env(
+        empty_database_url, tmp_path, {"greet.yaml": GREET, "boom.yaml": BOOM}
+    )
     client = {"DW_ENGINE_URL": engine_url, "DW_ENGINE_API_KEY": API_KEY}
     with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
         engine.wait_http(f"{engine_url}/readyz")

@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.engine import API_KEY
-from tests.support.net import free_port
+from tests.support.engine import API_KEY, engine_process_env
 from tests.support.processes import CliProcess
 
 pytestmark = pytest.mark.acceptance
@@ -40,18 +39,9 @@ def poll(check: Any, *, within_s: float = 20.0) -> Any:
 
 def test_cancelling_a_parent_run_cancels_its_child(empty_database_url: str, tmp_path: Path) -> None:
     """POST /v1/runs/{parent}/cancel stops the parent and the child it waits for."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "long-child.yaml").write_text(CHILD)
-    (workflows / "long-parent.yaml").write_text(PARENT)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": empty_database_url,
-        "DW_API_KEYS": API_KEY,
-        "DW_WORKFLOWS_DIR": str(workflows),
-        "DW_PORT": str(port),
-    }
+    base, env = engine_process_env(
+        empty_database_url, tmp_path, {"long-child.yaml": CHILD, "long-parent.yaml": PARENT}
+    )
     with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
         engine.wait_http(f"{base}/readyz")
         started = httpx.post(f"{base}/v1/workflows/long-parent/runs", json={}, headers=AUTH)

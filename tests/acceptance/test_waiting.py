@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.engine import API_KEY
-from tests.support.net import free_port
+from tests.support.engine import API_KEY, engine_process_env
 from tests.support.processes import CliProcess
 
 pytestmark = pytest.mark.acceptance
@@ -41,18 +40,9 @@ def poll(check: Any, *, within_s: float = 20.0) -> Any:
 def test_a_waiting_run_survives_a_killed_engine(empty_database_url: str, tmp_path: Path) -> None:
     """SIGKILL the engine while the run waits; a new engine takes the signal and
     finishes the run without running the first step again."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "confirm-first.yaml").write_text(FLOW)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": empty_database_url,
-        "DW_API_KEYS": API_KEY,
-        "DW_WORKFLOWS_DIR": str(workflows),
-        "DW_PORT": str(port),
-        "DW_LEASE_SECONDS": "2",
-    }
+    base, env = engine_process_env(
+        empty_database_url, tmp_path, {"confirm-first.yaml": FLOW}, DW_LEASE_SECONDS="2"
+    )
 
     def run_of(run_id: str) -> dict[str, Any]:
         return dict(httpx.get(f"{base}/v1/runs/{run_id}", headers=AUTH).json())

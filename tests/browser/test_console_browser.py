@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.support.engine import API_KEY
-from tests.support.net import free_port
+from tests.support.engine import API_KEY, engine_process_env
 from tests.support.processes import CliProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,18 +47,9 @@ def shot(page: Page, name: str) -> None:
 
 def test_the_console_in_a_browser(empty_database_url: str, tmp_path: Path) -> None:
     """What a user does in the console, clicked through in Chromium."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "nightly-sync.yaml").write_text(FLAKY)
-    (workflows / "greet.yaml").write_text(TYPED)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": empty_database_url,
-        "DW_API_KEYS": API_KEY,
-        "DW_WORKFLOWS_DIR": str(workflows),
-        "DW_PORT": str(port),
-    }
+    base, env = engine_process_env(
+        empty_database_url, tmp_path, {"nightly-sync.yaml": FLAKY, "greet.yaml": TYPED}
+    )
     with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
         engine.wait_http(f"{base}/readyz")
         auth = {"Authorization": f"Bearer {API_KEY}"}

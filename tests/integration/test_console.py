@@ -38,6 +38,13 @@ async def test_pages_need_a_session_and_signing_in_gives_one(database_url: str) 
         assert "not one of the engine" in wrong.text
         assert "dw_session" not in wrong.headers.get("set-cookie", "")
 
+        elsewhere = await browser.post(
+            "/sign-in",
+            data={"api_key": API_KEY, "next": "/runs"},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert elsewhere.status_code == 403
+        assert "dw_session" not in elsewhere.headers.get("set-cookie", "")
         good = await browser.post("/sign-in", data={"api_key": API_KEY, "next": "//evil.example/"})
         assert good.status_code == 303
         assert good.headers["location"] == "/runs"

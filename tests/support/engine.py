@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,7 @@ from dataworkflows.engine.executor import EngineConfig
 from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.engine.store import RunRecord
 from dataworkflows.runtime.actions import ActionCall, ActionSet
+from tests.support.net import free_port
 
 API_KEY = "test-api-key-0123456789abcdef"
 SECRET = "configured-secret-value-42"
@@ -185,3 +187,24 @@ async def running_engine(
             transport=transport, base_url="http://engine.test", headers=headers
         ) as client:
             yield Harness(parts=parts, client=client, probe=log, sleeps=sleeps)
+
+
+def engine_process_env(
+    database_url: str, directory: Path, definitions: Mapping[str, str], **extra: str
+) -> tuple[str, dict[str, str]]:
+    """For a ``serve engine`` process: ``definitions`` (file name -> YAML) written to a
+    workflows directory under ``directory``, a free port; (its base URL, the
+    environment, with ``extra`` variables on top)."""
+    workflows = directory / "workflows"
+    workflows.mkdir(exist_ok=True)
+    for name, text in definitions.items():
+        (workflows / name).write_text(text)
+    port = free_port()
+    env = {
+        "DATABASE_URL": database_url,
+        "DW_API_KEYS": API_KEY,
+        "DW_WORKFLOWS_DIR": str(workflows),
+        "DW_PORT": str(port),
+        **extra,
+    }
+    return f"http://127.0.0.1:{port}", env

@@ -47,6 +47,8 @@ def console_router(
     @post("/sign-in", status_code=303)
     async def sign_in(request: Req) -> Response[Any]:
         form = await request.form()
+        if not pages.same_origin(request):  # no signing a victim in from another site
+            return pages.message(request, "Not signed in", "Sign in from this site.", 403)
         target = safe_next(str(form.get("next", "")))
         key = str(form.get("api_key", ""))
         if not pages.sessions.key_matches(key):
