@@ -130,6 +130,12 @@ def test_a_file_hook_reads_its_secret_from_a_mounted_file(tmp_path: Path) -> Non
     assert spec.verify.secret == SECRET
     with pytest.raises(DefinitionError, match="HOOK_S_FILE"):
         parse_hook(hook(verify={"kind": "monday", "secret_env": "HOOK_S"}), environ={})
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(DefinitionError, match="is empty"):
+        parse_hook(
+            hook(verify={"kind": "monday", "secret_env": "HOOK_S"}),
+            environ={"HOOK_S_FILE": str(tmp_path / "empty")},
+        )
 
 
 MONDAY_SECRET = "monday-app-signing-secret-0123456789abcdef"

@@ -34,6 +34,7 @@ from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import FieldError
 from dataworkflows.runtime.sealing import Sealer
+from dataworkflows.runtime.settings import SettingsError
 
 __all__ = ["HOOKS_FILE", "HookService"]
 
@@ -131,7 +132,7 @@ class HookService:
         async def put(entry: Any) -> object:
             verify = entry.get("verify") if isinstance(entry, dict) else None
             variable = verify.get("secret_env") if isinstance(verify, dict) else None
-            if isinstance(variable, str) and not secret_from_environment(variable, self._environ):
+            if isinstance(variable, str) and not _secret_is_set(variable, self._environ):
                 _log.info(
                     "hook skipped: its secret is not set",
                     hook=str(entry.get("name")),
@@ -261,6 +262,15 @@ class HookService:
             self._compiled = {k: v for k, v in self._compiled.items() if k[0] != record.name}
             self._compiled[key] = compiled
         return compiled
+
+
+def _secret_is_set(variable: str, environ: Mapping[str, str]) -> bool:
+    """Whether ``variable`` (or its ``_FILE``) is set; a file that cannot be read counts
+    as set, so that declaring the hook names the problem."""
+    try:
+        return secret_from_environment(variable, environ) is not None
+    except SettingsError:
+        return True
 
 
 def _decode_body(body: bytes) -> Any:

@@ -43,6 +43,7 @@ from dataworkflows.engine.definitions import (
 from dataworkflows.engine.expressions import CompiledValue, compile_value
 from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.problems import FieldError
+from dataworkflows.runtime.settings import FILE_SUFFIX, SettingsError, read_credential_file
 
 __all__ = [
     "DELIVERY_HEADER",
@@ -68,7 +69,6 @@ HOOK_ROOTS: Final = frozenset({"body", "headers", "query"})
 DEFAULT_TOLERANCE_S: Final = 300.0
 MAX_TOLERANCE_S: Final = 3600.0
 MIN_SECRET_CHARS: Final = 16
-MAX_SECRET_FILE_CHARS: Final = 4096
 HOOK_NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SIGNATURE_RE: Final = re.compile(r"^v1=([0-9a-f]{64})$")
 MONDAY_LEEWAY_S: Final = 300.0
@@ -182,15 +182,19 @@ def _resolve_secret(verify: Verify, environ: Mapping[str, str] | None) -> list[F
                 )
             )
         else:
-            verify.secret = secret_from_environment(verify.secret_env, environ)
-            if verify.secret is None:
-                problems.append(
-                    FieldError(
-                        field="verify.secret_env",
-                        message=f"the environment variable {verify.secret_env} (or "
-                        f"{verify.secret_env}_FILE, a file holding it) is not set",
+            try:
+                verify.secret = secret_from_environment(verify.secret_env, environ)
+            except SettingsError as exc:
+                problems.append(FieldError(field="verify.secret_env", message=str(exc)))
+            else:
+                if verify.secret is None:
+                    problems.append(
+                        FieldError(
+                            field="verify.secret_env",
+                            message=f"the environment variable {verify.secret_env} (or "
+                            f"{verify.secret_env}_FILE, a file holding it) is not set",
+                        )
                     )
-                )
     elif verify.secret is None:
         problems.append(FieldError(field="verify.secret", message="is required"))
     if verify.secret is not None and len(verify.secret) < MIN_SECRET_CHARS:
@@ -204,19 +208,18 @@ def _resolve_secret(verify: Verify, environ: Mapping[str, str] | None) -> list[F
 
 
 def secret_from_environment(name: str, environ: Mapping[str, str]) -> str | None:
-    """``name``'s value, or the content of the file ``<name>_FILE`` names (trailing
-    newline dropped, as every credential is read); None when neither is set."""
+    """``name``'s value, or else the content of the file ``<name>_FILE`` names, read as
+    every credential is (runtime.settings); None when neither is set.
+
+    :class:`SettingsError` names a file that is missing, unreadable, too large or empty.
+    """
     value = environ.get(name)
     if value:
         return value
-    path = environ.get(f"{name}_FILE")
-    if not path:
-        return None
-    try:
-        with open(path, encoding="utf-8") as file:
-            return file.read(MAX_SECRET_FILE_CHARS).rstrip("\r\n") or None
-    except OSError:
-        return None
+    file_variable = name + FILE_SUFFIX
+    values = {file_variable: environ[file_variable]} if file_variable in environ else {}
+    read_credential_file(values, name)
+    return values.get(name) or None
 
 
 def compile_hook(spec: HookSpec) -> CompiledHook:

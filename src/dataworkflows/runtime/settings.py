@@ -50,6 +50,7 @@ __all__ = [
     "parse_secret",
     "parse_text",
     "parse_token",
+    "read_credential_file",
     "read_environment",
     "secret_values",
     "section_variables",
@@ -203,12 +204,12 @@ def read_environment(
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     values.update(os.environ if environ is None else environ)
     for name in credentials:
-        _read_credential_file(values, name)
+        read_credential_file(values, name)
     values.update(overrides or {})
     return values
 
 
-def _read_credential_file(values: dict[str, str], name: str) -> None:
+def read_credential_file(values: dict[str, str], name: str) -> None:
     """Replace ``<name>_FILE`` by the file's content.
 
     Setting both forms, or naming a file that is missing, unreadable or empty, is a
