@@ -31,9 +31,19 @@ from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
 from dataworkflows.runtime.problems import Problem, problem_response
 
-__all__ = ["api_router"]
+__all__ = ["api_router", "key_accepted"]
 
 # Authentication -----------------------------------------------------------------------
+
+
+def key_accepted(given: str, keys: Sequence[bytes]) -> bool:
+    """Whether ``given`` is one of the (encoded) API ``keys``: compared with every key,
+    in constant time each, so timing reveals nothing."""
+    candidate = given.strip().encode()
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(candidate, key)
+    return matched
 
 
 def api_key_guard(keys: Sequence[str]) -> Any:
@@ -54,12 +64,7 @@ def api_key_guard(keys: Sequence[str]) -> Any:
                 "Send an API key as 'Authorization: Bearer <key>'.",
                 headers={"WWW-Authenticate": 'Bearer realm="dataworkflows"'},
             )
-        given = token.strip().encode()
-        # Compare against every key, in constant time each, so timing reveals nothing.
-        matched = False
-        for key in encoded:
-            matched |= hmac.compare_digest(given, key)
-        if not matched:
+        if not key_accepted(token, encoded):
             raise Problem(
                 401,
                 "The API key is not valid.",

@@ -20,6 +20,8 @@ from typing import Final
 
 import msgspec
 
+from dataworkflows.engine.api import key_accepted
+
 __all__ = ["COOKIE", "SESSION_S", "Sessions"]
 
 COOKIE: Final = "dw_session"
@@ -46,12 +48,8 @@ class Sessions:
         self._secret = hashlib.sha256(b"dataworkflows-console-v1\0" + material).digest()
 
     def key_matches(self, given: str) -> bool:
-        """Whether ``given`` is one of the API keys (compared in constant time)."""
-        candidate = given.strip().encode()
-        matched = False
-        for key in self._keys:
-            matched |= hmac.compare_digest(candidate, key)
-        return matched
+        """Whether ``given`` is one of the API keys (as the API's guard checks it)."""
+        return key_accepted(given, self._keys)
 
     def issue(self, key: str, now: float | None = None) -> str:
         """A cookie value for a session signed in with ``key``."""
