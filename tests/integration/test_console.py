@@ -4,7 +4,12 @@ the runs and a run's steps with their error; Retry and Cancel behind a CSRF toke
 from __future__ import annotations
 
 import re
+from uuid import uuid4
 
+from dataworkflows.reports import PostgresReportStore
+from dataworkflows.reports.registry import register_project
+from dataworkflows.reports.store import NewReport
+from dataworkflows.runtime.database import open_pool
 from tests.support.engine import API_KEY, running_engine
 
 FLOW = """
@@ -195,3 +200,129 @@ async def test_connectors_and_run_filters(database_url: str) -> None:
         assert today.count('href="/runs/') >= 3
         future = (await browser.get("/runs?since=2999-01-01")).text
         assert "No runs match." in future
+
+
+LINKER = """
+name: linker
+inputs:
+  item: {type: string}
+steps:
+  - id: link
+    uses: links.put
+    with: {system: monday, id: "{{ inputs.item }}", other_system: tasktracker, other_id: "TT-{{ inputs.item }}"}
+  - id: page
+    uses: core.echo
+    with: {task: {key: "TT-{{ inputs.item }}", url: "https://tracker.example/TT-{{ inputs.item }}"}}
+"""
+
+
+async def test_runs_are_found_by_trigger_and_text_and_show_what_they_touched(
+    database_url: str,
+) -> None:
+    """The runs list (and GET /v1/runs) filters by what started a run and by text in
+    its inputs, error or id; a run's page lists the records it linked and the pages its
+    steps returned."""
+    async with running_engine(database_url) as engine, engine.browser() as browser:
+        await engine.register(LINKER)
+        item = uuid4().hex[:10]
+        by_api = await engine.client.post(
+            "/v1/workflows/linker/runs?wait=30", json={"inputs": {"item": item}}
+        )
+        assert by_api.json()["status"] == "succeeded", by_api.text
+        run_id = by_api.json()["id"]
+        await browser.post("/sign-in", data={"api_key": API_KEY, "next": "/runs"})
+        token = CSRF_RE.search((await browser.get("/workflows/linker")).text)
+        assert token is not None
+        other = uuid4().hex[:10]
+        from_form = await browser.post(
+            "/workflows/linker/runs", data={"csrf": token.group(1), "item": other}
+        )
+        other_id = from_form.headers["location"].rsplit("/", 1)[-1]
+        await engine.client.get(f"/v1/runs/{other_id}?wait=30")
+
+        found = await browser.get(f"/runs?q={item.upper()}")
+        assert f"/runs/{run_id}" in found.text
+        assert f"/runs/{other_id}" not in found.text
+        by_id = await browser.get(f"/runs?q={run_id[:8]}")
+        assert f"/runs/{run_id}" in by_id.text
+        console_only = await browser.get("/runs?trigger=console&workflow=linker")
+        assert f"/runs/{other_id}" in console_only.text
+        assert f"/runs/{run_id}" not in console_only.text
+        wildcard = await browser.get("/runs?q=%25&workflow=linker")
+        assert "No runs match." in wildcard.text, "% is matched literally"
+
+        api = await engine.client.get("/v1/runs", params={"trigger": "api", "q": item})
+        assert [r["id"] for r in api.json()["runs"]] == [run_id]
+        bad = await engine.client.get("/v1/runs", params={"trigger": "Not A Source"})
+        assert bad.status_code == 400
+
+        page = await browser.get(f"/runs/{run_id}")
+        assert "What it touched" in page.text
+        assert f"TT-{item}" in page.text
+        assert f'href="https://tracker.example/TT-{item}"' in page.text
+        detail = (await engine.client.get(f"/v1/runs/{run_id}")).json()
+        assert [(link["system"], link["id"]) for link in detail["links"]] == [("monday", item)]
+
+
+async def test_reports_are_read_in_the_console_with_what_changed(database_url: str) -> None:
+    """The reports page lists a project's reports; a report shows its health, what
+    changed since the previous one (linked) and its markdown rendering."""
+    pool = await open_pool(database_url, max_size=2, name="console-reports-test")
+    store = PostgresReportStore(pool)
+    key = f"con-{uuid4().hex[:8]}"
+    try:
+        await register_project(store, key, {"name": "Console project"})
+        first, _ = await store.save_report(
+            NewReport(
+                project=key,
+                run_id=None,
+                idempotency_key=None,
+                outputs={"markdown": "# Console project\n\nAll quiet."},
+                snapshot={},
+                summary={"health": {"status": "on_track", "label": "On track", "reason": "ok"}},
+                changes={"first_report": True},
+            )
+        )
+        change = {
+            "id": "TT-7",
+            "title": "Ship <the> console",
+            "owner": "Ada",
+            "url": "https://tracker.example/TT-7",
+            "old": "Working on it",
+            "new": "Done",
+        }
+        second, _ = await store.save_report(
+            NewReport(
+                project=key,
+                run_id=None,
+                idempotency_key=None,
+                outputs={"markdown": "# Console project\n\n<b>Done</b>: 1", "slack": {"blocks": []}},
+                snapshot={},
+                summary={"health": {"status": "at_risk", "label": "At risk", "reason": "late"}},
+                changes={
+                    "first_report": False,
+                    "previous_report_id": str(first.id),
+                    "newly_done": [change],
+                    "total": 1,
+                    "counts_delta": {"done": 1},
+                    "more": {"newly_done": 0},
+                },
+            )
+        )
+        async with running_engine(database_url) as engine, engine.browser() as browser:
+            await browser.post("/sign-in", data={"api_key": API_KEY, "next": "/reports"})
+            listed = await browser.get(f"/reports?project={key}")
+            assert listed.status_code == 200
+            assert f"/reports/{second.id}" in listed.text
+            assert f"/reports/{first.id}" in listed.text
+            shown = await browser.get(f"/reports/{second.id}")
+            assert shown.status_code == 200
+            assert "At risk" in shown.text
+            assert "Ship &lt;the&gt; console" in shown.text, "report data is escaped"
+            assert f'href="/reports/{first.id}"' in shown.text
+            assert "&lt;b&gt;Done&lt;/b&gt;: 1" in shown.text
+            slack = await browser.get(f"/reports/{second.id}?format=slack")
+            assert '<pre class="report">{\n  "blocks": []\n}</pre>' in slack.text
+            assert (await browser.get(f"/reports/{uuid4()}")).status_code == 404
+    finally:
+        await pool.close()

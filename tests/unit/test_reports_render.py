@@ -297,11 +297,13 @@ def report_data(draw: st.DrawFn) -> dict[str, Any]:
         summary=summary,
         changes=changes(previous, current, cap=draw(st.integers(1, 30))),
         missing=draw(st.lists(TEXT, max_size=3)),
+        run_url=draw(st.none() | st.just(RUN_URL)),
     )
     result: dict[str, Any] = msgspec.to_builtins(data)
     return result
 
 
+RUN_URL = "https://dw.example.com/runs/8a1f0c52-0000-4000-8000-000000000001"
 FAST = settings(
     max_examples=40,
     deadline=None,
@@ -513,6 +515,21 @@ def test_the_shipped_markdown_report_renders(data: dict[str, Any]) -> None:
     assert output["format"] == "markdown"
     assert output["text"].startswith("# ")
     assert "## What changed" in output["text"]
+
+
+@FAST
+@given(report_data())
+def test_every_shipped_report_links_the_run_that_made_it(data: dict[str, Any]) -> None:
+    """With the console's address known, each rendering links the run's console page
+    (and says nothing of it otherwise)."""
+    slack = msgspec.to_builtins(render(shipped("project-status.slack"), data))
+    markdown = msgspec.to_builtins(render(shipped("project-status.md"), data))["text"]
+    confluence = msgspec.to_builtins(render(shipped("project-status.confluence"), data))["body"]
+    slack_text = msgspec.json.encode(slack).decode()
+    linked = data["run_url"] is not None
+    assert (f"<{RUN_URL}|the run>" in slack_text) is linked
+    assert (f"[the run]({RUN_URL})" in markdown) is linked
+    assert (f'<a href="{RUN_URL}">the run</a>' in confluence) is linked
 
 
 def test_markdown_escapes_with_the_md_filters() -> None:

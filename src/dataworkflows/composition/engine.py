@@ -20,6 +20,8 @@ from litestar import Litestar
 
 from dataworkflows.composition.settings import Settings, connector_specs
 from dataworkflows.connectors.core import core_actions
+from dataworkflows.console.local import EngineBackend
+from dataworkflows.console.routes import console_router
 from dataworkflows.engine.api import api_router
 from dataworkflows.engine.app import create_engine_app
 from dataworkflows.engine.connectors import (
@@ -29,7 +31,6 @@ from dataworkflows.engine.connectors import (
     InProcessConnector,
     connector_session,
 )
-from dataworkflows.engine.console.routes import console_router
 from dataworkflows.engine.evaluation import Evaluator
 from dataworkflows.engine.executor import EngineConfig, Executor
 from dataworkflows.engine.expressions import EVALUATION_TASKS as EXPRESSION_TASKS
@@ -187,7 +188,7 @@ async def engine_parts(
             stack,
             extra_actions=[
                 core_actions(StoredTemplateSource(report_store, evaluations)),
-                reports_actions(report_store),
+                reports_actions(report_store, console_url=settings.engine.public_url),
                 wait_actions(),
                 *extra_actions,
             ],
@@ -279,7 +280,10 @@ async def engine_parts(
                     extensions=[reports],
                 ),
                 extra_tags=reports.tags,
-                console=console_router(service, settings.engine.api_keys, schedules=schedules)
+                console=console_router(
+                    EngineBackend(service, schedules=schedules, reports=report_store),
+                    settings.engine.api_keys,
+                )
                 if settings.engine.api_keys
                 else None,
             )

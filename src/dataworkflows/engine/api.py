@@ -18,11 +18,11 @@ from litestar.handlers.base import BaseRouteHandler
 
 from dataworkflows.engine.api_controllers import (
     ConnectorController,
-    LinkController,
     RunController,
     WorkflowController,
 )
 from dataworkflows.engine.api_hooks import HookController
+from dataworkflows.engine.api_links import LinkController
 from dataworkflows.engine.api_schedules import ScheduleController
 from dataworkflows.engine.api_signals import SignalController
 from dataworkflows.engine.errors import EngineError, as_problem

@@ -79,6 +79,8 @@ class WorkflowDetail(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str
     latest_version: int
+    version: int
+    """The version shown (``?version=``, else the latest)."""
     description: str
     definition: dict[str, Any]
     source: str
@@ -186,6 +188,8 @@ class RunDetail(msgspec.Struct, frozen=True, kw_only=True):
     events: list[RunEvent]
     children: list[RunView] = msgspec.field(default_factory=list)
     """The runs its steps started (sub-workflows), oldest first."""
+    links: list[EntityLink] = msgspec.field(default_factory=list)
+    """The records it linked (a Monday item and the tracker task made from it...)."""
 
 
 class RunPage(msgspec.Struct, frozen=True, kw_only=True):

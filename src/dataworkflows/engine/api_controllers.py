@@ -38,7 +38,6 @@ from dataworkflows.engine.api_bodies import (
     ConnectorList,
     ConnectorView,
     InvokeAction,
-    LinkList,
     RunDetail,
     RunPage,
     RunView,
@@ -70,7 +69,6 @@ from dataworkflows.runtime.problems import (
 __all__ = [
     "PROBLEM_RESPONSES",
     "ConnectorController",
-    "LinkController",
     "RunController",
     "WorkflowController",
     "load_yaml_or_problem",
@@ -208,6 +206,7 @@ class WorkflowController(Controller):
         return WorkflowDetail(
             name=stored.name,
             latest_version=versions[-1].version,
+            version=stored.version,
             description=stored.description,
             definition=stored.definition,
             source=stored.source,
@@ -313,6 +312,23 @@ class RunController(Controller):
         status: FromQuery[
             Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"] | None
         ] = None,
+        trigger: Annotated[
+            str | None,
+            QueryParameter(
+                pattern=r"^[a-z][a-z_-]{0,31}$",
+                description="What started it: api, console, schedule, hook, slack, workflow, cli",
+            ),
+        ] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                min_length=1,
+                max_length=100,
+                pattern=r"^[^\x00-\x1f]+$",
+                description="The start of a run id, or words of the workflow's name, the "
+                "inputs or the error (any case)",
+            ),
+        ] = None,
         created_after: Annotated[datetime | None, QueryParameter(description="Inclusive")] = None,
         created_before: Annotated[datetime | None, QueryParameter(description="Exclusive")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
@@ -324,6 +340,8 @@ class RunController(Controller):
         runs = await service.list_runs(
             workflow=workflow,
             status=status,
+            trigger=trigger,
+            text=q,
             created_after=created_after,
             created_before=created_before,
             after=decode_cursor(cursor) if cursor else None,
@@ -360,12 +378,13 @@ class RunController(Controller):
     ) -> RunDetail:
         if wait > 0:
             await service.wait(await service.run(run_id), wait)
-        run, attempts, events, children = await service.run_detail(run_id)
+        run, attempts, events, children, links = await service.run_detail(run_id)
         return RunDetail(
             run=run_view(run, service.redact),
             steps=[attempt_view(a) for a in attempts],
             events=events,
             children=[run_view(child, service.redact) for child in children],
+            links=links,
         )
 
     @post(
@@ -431,36 +450,6 @@ class ConnectorController(Controller):
         ],
     ) -> ActionOutput:
         return ActionOutput(output=await service.invoke_once(connector, action, data.input))
-
-
-class LinkController(Controller):
-    """Which record in one system corresponds to which in another."""
-
-    path = "/links"
-    tags = ("links",)
-
-    @get(
-        "/",
-        summary="A record's links",
-        description="Links recorded by workflows (for example a Monday item and the tracker "
-        "task made from it), from the given record's side.",
-    )
-    async def links(
-        self,
-        service: NamedDependency[WorkflowService],
-        system: Annotated[
-            str,
-            QueryParameter(
-                pattern=r"^[a-z][a-z0-9_]*$", description="monday, tasktracker, confluence..."
-            ),
-        ],
-        id: Annotated[
-            str,
-            # No control characters: an id with a NUL cannot have been stored.
-            QueryParameter(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f]+$"),
-        ],
-    ) -> LinkList:
-        return LinkList(links=await service.store.get_entity_links(system=system, id=id))
 
 
 _INSTANT_RE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ].*)?$")

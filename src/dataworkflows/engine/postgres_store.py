@@ -181,12 +181,16 @@ class PostgresEngineStore:
         created_to: datetime | None,
         after: tuple[datetime, UUID] | None,
         limit: int,
+        trigger: str | None = None,
+        text: str | None = None,
     ) -> list[RunRecord]:
         return await self._rows(
             _Q["list_runs"],
             {
                 "workflow_name": workflow_name,
                 "status": status,
+                "trigger": trigger,
+                "text": text,
                 "created_from": created_from,
                 "created_to": created_to,
                 "after_created_at": after[0] if after else None,
@@ -311,6 +315,9 @@ class PostgresEngineStore:
 
     async def get_entity_links(self, *, system: str, id: str) -> list[EntityLink]:
         return await self._rows(_Q["get_entity_links"], {"system": system, "id": id}, EntityLink)
+
+    async def get_run_links(self, run_id: UUID) -> list[EntityLink]:
+        return await self._rows(_Q["get_run_links"], {"run_id": run_id}, EntityLink)
 
     async def claim_runs(self, *, engine: str, limit: int) -> list[ClaimedRun]:
         return await self._rows(_Q["claim_runs"], {"engine": engine, "limit": limit}, ClaimedRun)

@@ -12,7 +12,7 @@ import dataclasses
 import re
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -38,6 +38,7 @@ from dataworkflows.engine.executor import Executor
 from dataworkflows.engine.intake import EngineStopping
 from dataworkflows.engine.store import (
     EngineStore,
+    EntityLink,
     Registration,
     RunEvent,
     RunRecord,
@@ -87,6 +88,18 @@ def validate_inputs(definition: WorkflowDefinition, inputs: dict[str, Any]) -> d
     if problems:
         raise DefinitionError(problems)
     return resolved
+
+
+class RunHistory(NamedTuple):
+    """A run with everything recorded about it."""
+
+    run: RunRecord
+    attempts: list[StepAttemptRecord]
+    events: list[RunEvent]
+    children: list[RunRecord]
+    """The runs its steps started, oldest first."""
+    links: list[EntityLink]
+    """The records it linked (dw.entity_links), as it last wrote them."""
 
 
 class WorkflowService:
@@ -328,18 +341,17 @@ class WorkflowService:
             raise NotFound(f"There is no run {run_id}.")
         return run
 
-    async def run_detail(
-        self, run_id: UUID
-    ) -> tuple[RunRecord, list[StepAttemptRecord], list[RunEvent], list[RunRecord]]:
-        """A run with every step attempt, its event log and the runs it started; 404
-        when unknown."""
+    async def run_detail(self, run_id: UUID) -> RunHistory:
+        """A run with every step attempt, its event log, the runs it started and the
+        records it linked; 404 when unknown."""
         run = await self.run(run_id)
-        attempts, events, children = await asyncio.gather(
+        attempts, events, children, links = await asyncio.gather(
             self.store.get_step_attempts(run_id),
             self.store.get_run_events(run_id),
             self.store.get_child_runs(run_id),
+            self.store.get_run_links(run_id),
         )
-        return run, attempts, events, children
+        return RunHistory(run, attempts, events, children, links)
 
     async def cancel(self, run_id: UUID) -> RunRecord:
         """Cancel a run (at once when queued, between steps when running) and the runs
@@ -396,11 +408,16 @@ class WorkflowService:
         created_before: datetime | None,
         after: tuple[datetime, UUID] | None,
         limit: int,
+        trigger: str | None = None,
+        text: str | None = None,
     ) -> list[RunRecord]:
-        """Runs newest first."""
+        """Runs newest first (``trigger``: the trigger's source; ``text``: the start of
+        a run id, or words of the workflow's name, the inputs or the error)."""
         return await self.store.list_runs(
             workflow_name=workflow,
             status=status,
+            trigger=trigger,
+            text=text,
             created_from=created_after,
             created_to=created_before,
             after=after,

@@ -13,6 +13,7 @@ from dataworkflows.runtime.settings import (
     env,
     float_between,
     int_between,
+    parse_http_url,
     parse_path,
     parse_tokens,
 )
@@ -97,6 +98,14 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
             "days of run history kept (older ended runs are pruned); 0 keeps all",
         ),
     ] = 0
+    public_url: Annotated[
+        str | None,
+        env(
+            "DW_PUBLIC_URL",
+            parse_http_url,
+            "the engine's URL as people reach it, for links to the console's pages",
+        ),
+    ] = None
     secrets_key: Annotated[
         str | None,
         env(

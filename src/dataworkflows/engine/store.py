@@ -277,8 +277,12 @@ class EngineStore(Protocol):
         created_to: datetime | None,
         after: tuple[datetime, UUID] | None,
         limit: int,
+        trigger: str | None = None,
+        text: str | None = None,
     ) -> list[RunRecord]:
-        """Runs, newest first, after the (created_at, id) cursor."""
+        """Runs, newest first, after the (created_at, id) cursor; ``trigger`` is the
+        trigger's source, ``text`` the start of a run id or words of its workflow's name,
+        inputs or error."""
         ...
 
     async def get_step_attempts(self, run_id: UUID) -> list[StepAttemptRecord]:
@@ -384,6 +388,10 @@ class EngineStore(Protocol):
 
     async def get_entity_links(self, *, system: str, id: str) -> list[EntityLink]:
         """The links of one record, from its side."""
+        ...
+
+    async def get_run_links(self, run_id: UUID) -> list[EntityLink]:
+        """The links a run wrote (at most 200), oldest first."""
         ...
 
     def notifications(self) -> AsyncIterator[str]:

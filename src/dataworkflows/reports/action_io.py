@@ -108,6 +108,8 @@ class ReportData(msgspec.Struct, kw_only=True):
     summary: Summary
     changes: Changes
     missing: list[str]
+    run_url: str | None = None
+    """The console's page of the run that made the report (when DW_PUBLIC_URL is set)."""
 
 
 class ComposeOutput(msgspec.Struct, kw_only=True):

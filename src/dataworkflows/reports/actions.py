@@ -163,8 +163,14 @@ def _today(given: str | None, options: ReportOptions, now: datetime) -> date:
 # The actions -----------------------------------------------------------------------------
 
 
-def reports_actions(store: ReportStore, *, clock: Callable[[], datetime] = _utc_now) -> ActionSet:
-    """The ``reports`` actions over the report store; ``clock`` gives the current time."""
+def reports_actions(
+    store: ReportStore,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+    console_url: str | None = None,
+) -> ActionSet:
+    """The ``reports`` actions over the report store; ``clock`` gives the current time;
+    with ``console_url`` a report links to the console's page of the run that made it."""
     reports = ActionSet(
         "reports", description="Project status reports: registry, summary, history."
     )
@@ -264,6 +270,9 @@ def reports_actions(store: ReportStore, *, clock: Callable[[], datetime] = _utc_
                 summary=summary,
                 changes=found_changes,
                 missing=list(data.missing),
+                run_url=f"{console_url.rstrip('/')}/runs/{call.context.run_id}"
+                if console_url and call.context is not None
+                else None,
             ),
             snapshot=snapshot,
         )

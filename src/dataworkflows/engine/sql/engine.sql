@@ -23,8 +23,8 @@ SELECT * FROM dw.create_runs_v2(
 SELECT * FROM dw.get_run_v1(%(id)s)
 
 -- list_runs --
-SELECT * FROM dw.list_runs_v1(
-    %(workflow_name)s, %(status)s, %(created_from)s, %(created_to)s,
+SELECT * FROM dw.list_runs_v2(
+    %(workflow_name)s, %(status)s, %(trigger)s, %(text)s, %(created_from)s, %(created_to)s,
     %(after_created_at)s, %(after_id)s, %(limit)s
 )
 
@@ -86,6 +86,9 @@ SELECT * FROM dw.put_entity_link_v1(
 
 -- get_entity_links --
 SELECT * FROM dw.get_entity_links_v1(%(system)s, %(id)s)
+
+-- get_run_links --
+SELECT * FROM dw.get_run_links_v1(%(run_id)s)
 
 -- claim_runs --
 SELECT id, workflow_name, workflow_version, inputs, deadline_at, claim_count, previous_engine

@@ -10,7 +10,7 @@ from jinja2 import Environment, FileSystemLoader
 from litestar import Request, Response
 from litestar.response import Redirect
 
-from dataworkflows.engine.console.session import COOKIE, Sessions
+from dataworkflows.console.session import COOKIE, Sessions
 
 __all__ = ["HERE", "PAGE_SIZE", "STATUSES", "Pages", "Req", "safe_next"]
 
@@ -40,8 +40,9 @@ def safe_next(target: str | None) -> str:
 class Pages:
     """Rendering, sessions and form checks shared by the console's handlers."""
 
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, *, api_docs: bool = True) -> None:
         self.sessions = sessions
+        self.api_docs = api_docs
 
     def cookie_of(self, request: Req) -> str | None:
         value = request.cookies.get(COOKIE)
@@ -53,6 +54,7 @@ class Pages:
         cookie = self.cookie_of(request)
         html = _ENV.get_template(template).render(
             signed_in=cookie is not None,
+            api_docs=self.api_docs,
             csrf=self.sessions.csrf(cookie) if cookie else "",
             **context,
         )

@@ -1,4 +1,5 @@
-"""The console's pages: sign-in, the runs, one run (with Retry and Cancel).
+"""The console's pages: sign-in, the runs, one run (with Retry and Cancel), the
+workflows, the reports and the connectors, over a :class:`~.backend.Backend`.
 
 Server-rendered (jinja2, autoescaped) with one local stylesheet. Every page but the
 sign-in needs a session (:mod:`.session`); without one a page redirects to the
@@ -15,26 +16,32 @@ from litestar import Response, Router, get, post
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from dataworkflows.engine.console.connectors import connector_handlers
-from dataworkflows.engine.console.pages import HERE, Pages, Req, safe_next
-from dataworkflows.engine.console.runs import run_handlers
-from dataworkflows.engine.console.session import COOKIE, SESSION_S, Sessions
-from dataworkflows.engine.console.workflows import workflow_handlers
-from dataworkflows.engine.schedule_service import ScheduleService
-from dataworkflows.engine.service import WorkflowService
+from dataworkflows.console.backend import Backend, Refused, Unreachable
+from dataworkflows.console.connectors import connector_handlers
+from dataworkflows.console.pages import HERE, Pages, Req, safe_next
+from dataworkflows.console.reports import report_handlers
+from dataworkflows.console.runs import run_handlers
+from dataworkflows.console.session import COOKIE, SESSION_S, Sessions
+from dataworkflows.console.workflows import workflow_handlers
+from dataworkflows.runtime.logging import get_logger
 
 __all__ = ["console_router"]
 
+_log = get_logger(__name__)
 
-def console_router(
-    service: WorkflowService,
-    api_keys: Sequence[str],
-    *,
-    schedules: ScheduleService | None = None,
-) -> Router:
-    """The console's routes over ``service`` (and ``schedules``), signing in with
-    ``api_keys``."""
-    pages = Pages(Sessions(api_keys))
+
+def console_router(backend: Backend, api_keys: Sequence[str], *, api_docs: bool = True) -> Router:
+    """The console's routes over ``backend``, signing in with ``api_keys``
+    (``api_docs``: the API's documentation is served beside it, at ``/docs``)."""
+    pages = Pages(Sessions(api_keys), api_docs=api_docs)
+
+    def unreachable(request: Req, exc: Exception) -> Response[str]:
+        _log.warning("console: the engine did not answer", error=str(exc))
+        return pages.message(request, "The engine does not answer", str(exc), 503)
+
+    def refused(request: Req, exc: Exception) -> Response[str]:
+        assert isinstance(exc, Refused)
+        return pages.message(request, "Not done", exc.detail, exc.status)
 
     @get("/", sync_to_thread=False)
     def home() -> Redirect:
@@ -90,10 +97,12 @@ def console_router(
             sign_in_form,
             sign_in,
             sign_out,
-            *run_handlers(pages, service),
-            *workflow_handlers(pages, service, schedules),
-            *connector_handlers(pages, service),
+            *run_handlers(pages, backend),
+            *workflow_handlers(pages, backend),
+            *report_handlers(pages, backend),
+            *connector_handlers(pages, backend),
             static,
         ],
         include_in_schema=False,
+        exception_handlers={Unreachable: unreachable, Refused: refused},
     )

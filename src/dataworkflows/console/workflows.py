@@ -13,11 +13,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from dataworkflows.engine.api_bodies import run_view
-from dataworkflows.engine.console.pages import Pages, Req
-from dataworkflows.engine.errors import EngineError, Invalid, NotFound
-from dataworkflows.engine.schedule_service import ScheduleService
-from dataworkflows.engine.service import WorkflowService
+from dataworkflows.console.backend import Backend, Refused, RunQuery
+from dataworkflows.console.pages import Pages, Req
 
 __all__ = ["workflow_handlers"]
 
@@ -91,9 +88,7 @@ def _typed(
     return inputs, problems
 
 
-def workflow_handlers(
-    pages: Pages, service: WorkflowService, schedules: ScheduleService | None
-) -> list[HTTPRouteHandler]:
+def workflow_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
     """The handlers of ``/workflows`` and ``/workflows/{name}``."""
 
     def _no_such(request: Req, name: str) -> Response[Any]:
@@ -103,48 +98,28 @@ def workflow_handlers(
     async def workflows(request: Req) -> Response[Any]:
         if pages.cookie_of(request) is None:
             return pages.to_sign_in(request)
-        listed = msgspec.to_builtins(await service.store.list_workflows())
-        return pages.page(request, "workflows.html", workflows=listed)
+        return pages.page(request, "workflows.html", workflows=await backend.workflows())
 
     async def workflow_page(
         request: Req, name: str, *, code: int = 200, fields: list[dict[str, Any]] | None = None,
         problems: dict[str, str] | None = None, problem: str | None = None,
     ) -> Response[Any]:  # fmt: skip
-        stored = await service.store.get_workflow_version(name)
+        stored = await backend.workflow(name)
         if stored is None:
-            return pages.message(
-                request, "No such workflow", f"There is no workflow {name!r}.", 404
-            )
-        versions = msgspec.to_builtins(await service.store.get_workflow_versions(name))
-        recent = await service.list_runs(
-            workflow=name, status=None, created_after=None, created_before=None, after=None,
-            limit=RECENT_RUNS,
-        )  # fmt: skip
-        diff = await _diff(request, name)
-        timed = await schedules.list_schedules(name) if schedules is not None else []
+            return _no_such(request, name)
+        recent = await backend.runs(RunQuery(workflow=name, limit=RECENT_RUNS))
         return pages.page(
             request,
             "workflow.html",
             code=code,
-            workflow=msgspec.to_builtins(stored),
-            versions=versions,
-            runs=[msgspec.to_builtins(run_view(r, service.redact)) for r in recent],
-            fields=fields if fields is not None else _fields(stored.definition),
+            workflow=stored,
+            versions=stored["versions"],
+            runs=recent["runs"],
+            fields=fields if fields is not None else _fields(stored["definition"]),
             problems=problems or {},
             problem=problem,
-            diff=diff,
-            # Not their inputs: a schedule's secret inputs are stored sealed.
-            schedules=[
-                {
-                    "name": t.name,
-                    "cron": t.cron,
-                    "timezone": t.timezone,
-                    "paused": t.paused,
-                    "next_fire_at": t.next_fire_at.isoformat(timespec="seconds"),
-                    "last_error": t.last_error,
-                }
-                for t in timed
-            ],
+            diff=await _diff(request, name),
+            schedules=await backend.schedules(name),
         )
 
     async def _diff(request: Req, name: str) -> dict[str, Any] | None:
@@ -153,12 +128,12 @@ def workflow_handlers(
             new = int(request.query_params.get("to", ""))
         except ValueError:
             return None
-        before = await service.store.get_workflow_version(name, old)
-        after = await service.store.get_workflow_version(name, new)
+        before = await backend.workflow(name, old)
+        after = await backend.workflow(name, new)
         if before is None or after is None:
             return None
         lines = difflib.unified_diff(
-            before.source.splitlines(), after.source.splitlines(),
+            before["source"].splitlines(), after["source"].splitlines(),
             fromfile=f"version {old}", tofile=f"version {new}", lineterm="",
         )  # fmt: skip
         return {"from": old, "to": new, "lines": list(lines)}
@@ -175,26 +150,22 @@ def workflow_handlers(
             return pages.to_sign_in(request)
         if not await pages.form_ok(request):
             return pages.message(request, "Not started", "The form has expired; reload it.", 403)
-        stored = await service.store.get_workflow_version(name)
+        stored = await backend.workflow(name)
         if stored is None:
-            return pages.message(
-                request, "No such workflow", f"There is no workflow {name!r}.", 404
-            )
-        fields = _fields(stored.definition)
+            return _no_such(request, name)
+        fields = _fields(stored["definition"])
         inputs, problems = _typed(fields, dict(await request.form()))
         if problems:
             return await workflow_page(request, name, code=422, fields=fields, problems=problems)
         try:
-            run, _ = await service.start_run(
-                name, inputs=inputs, idempotency_key=None, trigger={"source": "console"}
-            )
-        except Invalid as exc:
-            by_field = {e.field.removeprefix("inputs."): e.message for e in exc.errors}
-            return await workflow_page(
-                request, name, code=422, fields=fields, problems=by_field, problem=exc.detail
-            )
-        except (NotFound, EngineError) as exc:
-            return pages.message(request, "Not started", str(exc), 409)
-        return Redirect(f"/runs/{run.id}", status_code=303)
+            run_id = await backend.start(name, inputs)
+        except Refused as exc:
+            if exc.status == 422:
+                return await workflow_page(
+                    request, name, code=422, fields=fields, problems=exc.fields,
+                    problem=exc.detail,
+                )  # fmt: skip
+            return pages.message(request, "Not started", exc.detail, exc.status)
+        return Redirect(f"/runs/{run_id}", status_code=303)
 
     return [workflows, workflow, start]
