@@ -29,6 +29,7 @@ from dataworkflows.composition.sandboxes import run_sandbox, sandboxes
 from dataworkflows.composition.serve import (
     database,
     run_connector,
+    run_console,
     run_engine,
     run_slack_bot,
     run_tracker,
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
         "serve",
         help="run one component (the container entrypoint)",
         description="Run one component in this process. Components: engine, "
-        f"connector {{{','.join(connectors)}}}, slack-bot, tracker, "
+        f"connector {{{','.join(connectors)}}}, slack-bot, console, tracker, "
         f"sandbox {{{','.join(stand_ins)}}}.",
     )
     components = serve.add_subparsers(dest="component", required=True, metavar="<component>")
@@ -121,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     connector.add_argument("name", choices=connectors, help="which connector")
     components.add_parser("slack-bot", help="Slack slash commands, events and interactivity")
+    components.add_parser(
+        "console", help="the web console, reading an engine over its API (DW_ENGINE_URL)"
+    )
     components.add_parser("tracker", help="the mock Task Tracker API")
     sandbox = components.add_parser("sandbox", help="a local stand-in for a SaaS API")
     sandbox.add_argument("name", choices=stand_ins, help="which service to stand in for")
@@ -360,6 +364,8 @@ def _serve(args: argparse.Namespace, settings: Settings, configuration: Configur
         return run_tracker(settings)
     if args.component == "slack-bot":
         return run_slack_bot(settings)
+    if args.component == "console":
+        return run_console(settings)
     if args.component == "connector" and args.name in connector_specs():
         return run_connector(settings, args.name)
     if args.component == "sandbox" and args.name in sandboxes():
@@ -377,6 +383,7 @@ def _available() -> tuple[str, ...]:
         "engine",
         "tracker",
         "slack-bot",
+        "console",
         *(f"connector {n}" for n in connector_specs()),
         *(f"sandbox {n}" for n in sandboxes()),
     )

@@ -296,7 +296,10 @@ async def test_reports_are_read_in_the_console_with_what_changed(database_url: s
                 project=key,
                 run_id=None,
                 idempotency_key=None,
-                outputs={"markdown": "# Console project\n\n<b>Done</b>: 1", "slack": {"blocks": []}},
+                outputs={
+                    "markdown": "# Console project\n\n<b>Done</b>: 1",
+                    "slack": {"blocks": []},
+                },
                 snapshot={},
                 summary={"health": {"status": "at_risk", "label": "At risk", "reason": "late"}},
                 changes={

@@ -1,5 +1,5 @@
 """The components, composed and served: ``serve engine | connector <name> | slack-bot |
-tracker``, each in a process of its own (``dev`` runs the engine with the others).
+console | tracker``, each in a process of its own (``dev`` runs the engine with the others).
 
 A component whose settings are incomplete raises :class:`ConfigurationProblem`
 naming what to set.
@@ -41,6 +41,7 @@ __all__ = [
     "TRACKER_STAND_IN",
     "database",
     "run_connector",
+    "run_console",
     "run_engine",
     "run_slack_bot",
     "run_tracker",
@@ -141,6 +142,27 @@ def run_slack_bot(settings: Settings) -> int:
         host=settings.host,
         announce=lambda url: _log.info(
             "slack bot listening", url=url, engine=settings.bot.engine_url
+        ),
+    )
+
+
+def run_console(settings: Settings) -> int:
+    """``serve console``: the web console, reading an engine over its REST API."""
+    from dataworkflows.composition.console import (
+        CONSOLE_DEFAULT_PORT,
+        check_console,
+        console_component,
+    )
+
+    check_console(settings)
+    sock = bind_socket(settings.host, settings.port_or(CONSOLE_DEFAULT_PORT))
+    return serve_app(
+        "console",
+        sock,
+        console_component(settings),
+        host=settings.host,
+        announce=lambda url: _log.info(
+            "console listening", url=url, engine=settings.console.engine_url
         ),
     )
 

@@ -1,7 +1,7 @@
 """The whole configuration: every component's section, nested, parsed once.
 
 :class:`Settings` is what the process reads (:class:`ProcessSettings`'s fields) with
-a section per component: the engine's, the bot's, the tracker's, and one per
+a section per component: the engine's, the bot's, the console's, the tracker's, and one per
 installed connector, keyed by its name. Each section is declared next to its
 component; this module only gathers them, so a new connector brings its settings
 with its spec.
@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 
+from dataworkflows.console.settings import ConsoleSettings
 from dataworkflows.engine.settings import EngineSettings
 from dataworkflows.runtime.plugins import ConnectorSpec, discover_connectors, load_sandbox
 from dataworkflows.runtime.settings import (
@@ -50,6 +51,7 @@ class Settings(ProcessSettings, frozen=True, kw_only=True):
 
     engine: EngineSettings = msgspec.field(default_factory=EngineSettings)
     bot: BotSettings = msgspec.field(default_factory=BotSettings)
+    console: ConsoleSettings = msgspec.field(default_factory=ConsoleSettings)
     tracker: TrackerSettings = msgspec.field(default_factory=TrackerSettings)
     connectors: dict[str, Any] = msgspec.field(default_factory=dict)
     """Each connector's section (its spec's ``settings`` type), by connector name."""
@@ -81,6 +83,7 @@ def settings_sections(
         ("process", ProcessSettings),
         ("engine", EngineSettings),
         ("slack-bot", BotSettings),
+        ("console", ConsoleSettings),
         ("tracker", TrackerSettings),
     ]
     for spec in specs.values():

@@ -9,12 +9,17 @@ JSON values, so a page cannot tell which one it is talking to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from uuid import UUID
 
-__all__ = ["Backend", "BackendError", "Refused", "RunQuery", "Stats", "Unreachable"]
+from prometheus_client.metrics_core import Metric
+
+__all__ = ["Backend", "BackendError", "Refused", "RunQuery", "Stats", "Unreachable", "stats_of"]
+
+BREAKER_STATES: Final = {0.0: "closed", 1.0: "half-open", 2.0: "open"}
 
 Json = dict[str, Any]
 
@@ -62,6 +67,25 @@ class Stats:
     failed: Mapping[str, int] = field(default_factory=dict)
     breakers: list[dict[str, str]] = field(default_factory=list)
     """``{"upstream": ..., "state": "closed" | "half-open" | "open"}``"""
+
+
+def stats_of(families: Iterable[Metric]) -> Stats:
+    """:class:`Stats` from the metric families ``dw_connector_calls`` and
+    ``dw_circuit_breaker_state`` (collected here, or parsed from an engine's /metrics)."""
+    calls: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    breakers = []
+    for family in families:
+        for sample in family.samples:
+            if sample.name == "dw_connector_calls_total":
+                connector = sample.labels.get("connector", "")
+                calls[connector] += int(sample.value)
+                if sample.labels.get("outcome") != "ok":
+                    failed[connector] += int(sample.value)
+            elif sample.name == "dw_circuit_breaker_state":
+                state = BREAKER_STATES.get(sample.value, str(sample.value))
+                breakers.append({"upstream": sample.labels.get("upstream", ""), "state": state})
+    return Stats(calls, failed, sorted(breakers, key=lambda b: b["upstream"]))
 
 
 class Backend(Protocol):

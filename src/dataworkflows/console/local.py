@@ -3,14 +3,13 @@ with the REST API's documents (so the standalone console's pages read the same).
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from dataworkflows.console.backend import Json, Refused, RunQuery, Stats
+from dataworkflows.console.backend import Json, Refused, RunQuery, Stats, stats_of
 from dataworkflows.engine.api_bodies import RunDetail, RunPage, attempt_view, run_view
 from dataworkflows.engine.api_schedules import schedule_view
 from dataworkflows.engine.errors import EngineError, Invalid, NotFound
@@ -23,8 +22,6 @@ from dataworkflows.runtime.paging import decode_cursor, encode_cursor
 from dataworkflows.runtime.problems import Problem
 
 __all__ = ["EngineBackend", "metric_stats"]
-
-BREAKER_STATES = {0.0: "closed", 1.0: "half-open", 2.0: "open"}
 
 
 def _builtins(value: Any) -> Any:
@@ -44,20 +41,7 @@ def _cursor(text: str | None) -> tuple[datetime, UUID] | None:
 
 def metric_stats() -> Stats:
     """Connector calls, failures and breakers as this process's metrics count them."""
-    calls: Counter[str] = Counter()
-    failed: Counter[str] = Counter()
-    for family in CONNECTOR_CALLS.collect():
-        for sample in family.samples:
-            if sample.name.endswith("_total"):
-                calls[sample.labels["connector"]] += int(sample.value)
-                if sample.labels["outcome"] != "ok":
-                    failed[sample.labels["connector"]] += int(sample.value)
-    breakers = [
-        {"upstream": s.labels["upstream"], "state": BREAKER_STATES.get(s.value, str(s.value))}
-        for family in BREAKER_STATE.collect()
-        for s in family.samples
-    ]
-    return Stats(calls, failed, sorted(breakers, key=lambda b: b["upstream"]))
+    return stats_of([*CONNECTOR_CALLS.collect(), *BREAKER_STATE.collect()])
 
 
 class EngineBackend:
