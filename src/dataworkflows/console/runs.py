@@ -17,7 +17,7 @@ from litestar.response import Redirect
 from dataworkflows.console.backend import Backend, Refused, RunQuery
 from dataworkflows.console.pages import PAGE_SIZE, STATUSES, Pages, Req
 
-__all__ = ["TRIGGERS", "run_handlers", "touched"]
+__all__ = ["TRIGGERS", "run_handlers", "timeline", "touched"]
 
 TRIGGERS: Final = ("api", "console", "cli", "schedule", "hook", "slack", "workflow")
 """What starts runs (a run's ``trigger.source``)."""
@@ -61,6 +61,44 @@ def touched(steps: list[dict[str, Any]]) -> list[dict[str, str]]:
         if step.get("status") == "succeeded":
             visit(step.get("output"), str(step.get("step_id", "")), 0)
     return list(found.values())
+
+
+def _at(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def timeline(run: dict[str, Any], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each attempt placed on the run's time axis, in percent of the run's span: where
+    it waited (queued, or backing off before a retry) and where it ran; and how long
+    it waited, in ms. Attempts still running extend to now."""
+    now = datetime.now(UTC)
+    queued = [t for t in (_at(s.get("queued_at")) for s in steps) if t is not None]
+    begin = _at(run.get("started_at")) or _at(run.get("created_at")) or now
+    begin = min([begin, *queued])
+    ends = [_at(s.get("finished_at")) or now for s in steps]
+    end = _at(run.get("finished_at")) or max([now, *ends])
+    span = max((end - begin).total_seconds(), 0.001)
+
+    def pct(at: datetime) -> float:
+        return round(min(max((at - begin).total_seconds() / span * 100, 0.0), 100.0), 2)
+
+    placed = []
+    for step, finished in zip(steps, ends, strict=True):
+        started = _at(step.get("started_at")) or begin
+        waiting_since = _at(step.get("queued_at")) or started
+        placed.append(
+            {
+                "wait_x": pct(waiting_since),
+                "wait_w": max(pct(started) - pct(waiting_since), 0.0),
+                "run_x": pct(started),
+                "run_w": max(pct(finished) - pct(started), 0.3),
+                "waited_ms": max((started - waiting_since).total_seconds() * 1000, 0.0),
+            }
+        )
+    return placed
 
 
 def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
@@ -123,6 +161,7 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
             "run.html",
             run=view,
             steps=detail["steps"],
+            bars=timeline(view, detail["steps"]),
             events=detail["events"],
             children=detail.get("children", []),
             links=detail.get("links", []),
