@@ -25,6 +25,7 @@ from litestar import Response
 
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.sandboxes.monday.complexity import estimate_complexity
+from dataworkflows.sandboxes.monday.unmodelled import answer_unmodelled, strip_unmodelled
 
 if TYPE_CHECKING:
     from dataworkflows.sandboxes.monday.app import MondaySandbox
@@ -90,6 +91,9 @@ async def execute(sandbox: MondaySandbox, schema: GraphQLSchema, request: GraphQ
         document = parse(request.query)
     except GraphQLError as exc:
         return Answer(200, {"errors": [_formatted(exc, "GRAPHQL_PARSE_FAILED")]})
+    # monday's fields the sandbox does not model are answered as fields the account may
+    # not use (null, and an error at their path), not refused as unknown.
+    document, unmodelled = strip_unmodelled(schema, document)
     problems = validate(schema, document)
     if problems:
         errors = [_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in problems]
@@ -111,7 +115,12 @@ async def execute(sandbox: MondaySandbox, schema: GraphQLSchema, request: GraphQ
     )
     if isawaitable(result):
         result = await result
-    return Answer(200, _result_body(result))
+    body = _result_body(result)
+    if unmodelled and "data" in body:
+        errors = answer_unmodelled(body["data"], unmodelled)
+        if errors:
+            body["errors"] = [*body.get("errors", []), *errors]
+    return Answer(200, body)
 
 
 def _result_body(result: ExecutionResult) -> dict[str, Any]:
