@@ -21,7 +21,7 @@ from urllib.parse import quote
 import httpx
 
 from dataworkflows.composition.settings import Settings
-from dataworkflows.slackbot.inputs import coerce_inputs, declared_inputs
+from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
 
 __all__ = ["CliProblem", "EngineApi", "engine_target", "list_runs", "show_logs", "start_run"]
 

@@ -15,6 +15,7 @@ from litestar.response import Redirect
 
 from dataworkflows.console.backend import Backend, Refused, RunQuery
 from dataworkflows.console.pages import Pages, Req
+from dataworkflows.runtime.inputs import convert_input, declared_inputs
 
 __all__ = ["workflow_handlers"]
 
@@ -23,23 +24,22 @@ MAX_FIELD_CHARS: Final = 20_000
 
 
 def _fields(definition: dict[str, Any]) -> list[dict[str, Any]]:
-    """The start form's fields, one per declared input."""
+    """The start form's fields, one per declared input (read as the bot and the CLI
+    read them)."""
     fields = []
-    for name, declared in (definition.get("inputs") or {}).items():
-        spec = declared if isinstance(declared, dict) else {}
-        kind = str(spec.get("type", "string"))
-        default = spec.get("default")
+    for name, declared in declared_inputs(definition).items():
+        default = None if declared.default is msgspec.UNSET else declared.default
         shown = (
             ""
             if default is None
-            else (json.dumps(default) if kind in ("list", "object") else str(default))
+            else (json.dumps(default) if declared.type in ("list", "object") else str(default))
         )
         fields.append(
             {
                 "name": name,
-                "type": kind,
-                "description": str(spec.get("description", "")),
-                "required": "default" not in spec and spec.get("required", True) is not False,
+                "type": declared.type,
+                "description": declared.description,
+                "required": declared.is_required,
                 "value": shown,
                 "checked": default is True,
             }
@@ -50,14 +50,15 @@ def _fields(definition: dict[str, Any]) -> list[dict[str, Any]]:
 def _typed(
     fields: list[dict[str, Any]], form: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The form's values typed by each input's type; and a problem per field."""
+    """The form's values typed by each input's type (as ``/dw run`` and the CLI type
+    their words); and a problem per field."""
     inputs: dict[str, Any] = {}
     problems: dict[str, str] = {}
     for field in fields:
         name, kind = field["name"], field["type"]
         raw = str(form.get(name, ""))[:MAX_FIELD_CHARS]
         field["value"] = raw
-        if kind == "boolean":
+        if kind == "boolean":  # a checkbox: sent when ticked, absent when not
             field["checked"] = raw == "true"
             inputs[name] = raw == "true"
             continue
@@ -66,25 +67,9 @@ def _typed(
                 problems[name] = "is required"
             continue
         try:
-            if kind == "integer":
-                inputs[name] = int(raw)
-            elif kind == "number":
-                inputs[name] = float(raw)
-            elif kind in ("list", "object"):
-                value = msgspec.json.decode(raw.encode())
-                expected = list if kind == "list" else dict
-                if not isinstance(value, expected):
-                    raise ValueError
-                inputs[name] = value
-            else:
-                inputs[name] = raw
-        except (ValueError, msgspec.DecodeError):
-            problems[name] = {
-                "integer": "must be a whole number, e.g. 42",
-                "number": "must be a number, e.g. 2.5",
-                "list": 'must be a JSON list, e.g. ["a", "b"]',
-                "object": 'must be a JSON object, e.g. {"key": "value"}',
-            }.get(kind, "is not valid")
+            inputs[name] = convert_input(kind, raw)
+        except ValueError as exc:
+            problems[name] = str(exc)
     return inputs, problems
 
 

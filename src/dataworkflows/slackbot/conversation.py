@@ -19,6 +19,7 @@ import structlog
 
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.contracts.approvals import ApprovalRef
+from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.slackbot.approvals import decide
 from dataworkflows.slackbot.commands import Run
@@ -30,7 +31,6 @@ from dataworkflows.slackbot.engine_client import (
     RunInfo,
     StartedRun,
 )
-from dataworkflows.slackbot.inputs import coerce_inputs, declared_inputs
 from dataworkflows.slackbot.messages import (
     Message,
     StatusOutputInvalid,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dataworkflows.slackbot.inputs import InputDecl, coerce_inputs, declared_inputs
+from dataworkflows.runtime.inputs import InputDecl, coerce_inputs, declared_inputs
 
 DEFINITION: dict[str, Any] = {
     "inputs": {

@@ -1,4 +1,5 @@
-"""``key=value`` text from Slack into a workflow's typed inputs.
+"""Text into a workflow's typed inputs: ``key=value`` words from Slack and the CLI, and
+the console's form fields.
 
 The types come from the workflow's declared inputs (``GET /v1/workflows/{name}``):
 ``integer``, ``number``, ``boolean``, ``list`` and ``object`` are converted from text,
@@ -17,7 +18,7 @@ from typing import Any, Final
 
 import msgspec
 
-__all__ = ["InputDecl", "coerce_inputs", "declared_inputs"]
+__all__ = ["InputDecl", "coerce_inputs", "convert_input", "declared_inputs"]
 
 _INT_RE: Final = re.compile(r"^[+-]?[0-9]{1,18}$")
 _TRUE: Final = frozenset({"true", "yes", "y", "on", "1"})
@@ -54,7 +55,7 @@ def declared_inputs(definition: Mapping[str, Any]) -> dict[str, InputDecl]:
     return declared
 
 
-def _convert(kind: str, text: str) -> Any:
+def convert_input(kind: str, text: str) -> Any:
     """``text`` as a value of input type ``kind``; ``ValueError`` saying what is expected."""
     if kind == "integer":
         if not _INT_RE.match(text.strip()):
@@ -120,7 +121,7 @@ def coerce_inputs(
             values[key] = None
             continue
         try:
-            values[key] = _convert(spec.type, text)
+            values[key] = convert_input(spec.type, text)
         except ValueError as exc:
             problems.append(f"`{key}` {exc}")
             values[key] = None
