@@ -15,7 +15,7 @@ from dataworkflows.engine.api_schedules import schedule_view
 from dataworkflows.engine.errors import EngineError, Invalid, NotFound
 from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
-from dataworkflows.reports.api_schema import ReportDetail, ReportPage, report_item, report_links
+from dataworkflows.reports.api_schema import ReportPage, report_detail, report_item
 from dataworkflows.reports.store import ReportStore
 from dataworkflows.runtime.metrics import BREAKER_STATE, CONNECTOR_CALLS
 from dataworkflows.runtime.paging import decode_cursor, encode_cursor
@@ -184,14 +184,4 @@ class EngineBackend:
         stored = await self.report_store.get_report(report_id)
         if stored is None:
             return None
-        detail = ReportDetail(
-            id=stored.id,
-            project=stored.project,
-            created_at=stored.created_at,
-            run_id=stored.run_id,
-            outputs=stored.outputs,
-            summary=stored.summary,
-            changes=stored.changes,
-            links=report_links(stored.id, stored.project, stored.run_id),
-        )
-        return _builtins(detail)  # type: ignore[no-any-return]
+        return _builtins(report_detail(stored))  # type: ignore[no-any-return]

@@ -37,8 +37,8 @@ from dataworkflows.reports.api_schema import (
     TemplateDetail,
     TemplateList,
     TemplateRegistered,
+    report_detail,
     report_item,
-    report_links,
 )
 from dataworkflows.reports.registry import ProjectProblem, register_project, register_template
 from dataworkflows.reports.render import Rendered, render_isolated
@@ -315,19 +315,7 @@ class ReportController(Controller):
                     404, f"Report {report_id} has no {format!r} rendering; it has {have}."
                 )
             return Response(stored.outputs[format])
-        return Response(
-            ReportDetail(
-                id=stored.id,
-                project=stored.project,
-                created_at=stored.created_at,
-                run_id=stored.run_id,
-                outputs=stored.outputs,
-                summary=stored.summary,
-                changes=stored.changes,
-                snapshot=stored.snapshot if snapshot else None,
-                links=report_links(stored.id, stored.project, stored.run_id),
-            )
-        )
+        return Response(report_detail(stored, snapshot=snapshot))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from dataworkflows.reports.store import (
     Project,
     ProjectFields,
     ReportHeader,
+    StoredReport,
     TemplateFormat,
     TemplateSummary,
     TemplateVersionInfo,
@@ -49,6 +50,7 @@ __all__ = [
     "TemplateDetail",
     "TemplateList",
     "TemplateRegistered",
+    "report_detail",
     "report_item",
     "report_links",
 ]
@@ -161,6 +163,21 @@ class ReportDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     changes: dict[str, Any]
     snapshot: dict[str, Any] | None = None
     links: ReportLinks
+
+
+def report_detail(stored: StoredReport, *, snapshot: bool = False) -> ReportDetail:
+    """A stored report as the API shows it (its snapshot only when asked for)."""
+    return ReportDetail(
+        id=stored.id,
+        project=stored.project,
+        created_at=stored.created_at,
+        run_id=stored.run_id,
+        outputs=stored.outputs,
+        summary=stored.summary,
+        changes=stored.changes,
+        snapshot=stored.snapshot if snapshot else None,
+        links=report_links(stored.id, stored.project, stored.run_id),
+    )
 
 
 def report_links(report_id: UUID, project: str, run_id: UUID | None) -> ReportLinks:
