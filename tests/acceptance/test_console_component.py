@@ -60,16 +60,18 @@ def test_a_standalone_console_reads_and_drives_an_engine(
         "DW_API_KEYS": API_KEY,
         "DW_PORT": str(console_port),
     }
-    with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
+    with (
+        CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine,
+        httpx.Client(base_url=engine_url, headers={"Authorization": f"Bearer {API_KEY}"}) as api,
+        httpx.Client(base_url=console_url, timeout=30) as browser,
+    ):
         engine.wait_http(f"{engine_url}/readyz")
-        api = httpx.Client(base_url=engine_url, headers={"Authorization": f"Bearer {API_KEY}"})
         failed = api.post("/v1/workflows/flaky/runs?wait=30", json={"inputs": {"nights": 2}})
         assert failed.json()["status"] == "failed", failed.text
         run_id = failed.json()["id"]
 
         with CliProcess("serve", "console", env=console_env, cwd=tmp_path) as console:
             console.wait_http(f"{console_url}/readyz")
-            browser = httpx.Client(base_url=console_url, timeout=30)
             assert browser.get("/runs").status_code == 303, "no page without a session"
             signed = browser.post("/sign-in", data={"api_key": API_KEY, "next": "/runs"})
             assert signed.status_code == 303
@@ -97,7 +99,7 @@ def test_a_standalone_console_reads_and_drives_an_engine(
         refused_env = {**console_env, "DW_ENGINE_API_KEY": "not-the-engine-key-000"}
         with CliProcess("serve", "console", env=refused_env, cwd=tmp_path) as console:
             console.wait_http(f"{console_url}/healthz")
-            browser = httpx.Client(base_url=console_url, timeout=30)
+            browser.cookies.clear()
             browser.post("/sign-in", data={"api_key": API_KEY, "next": "/runs"})
             answer = browser.get("/runs")
             assert answer.status_code == 503
