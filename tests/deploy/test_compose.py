@@ -34,6 +34,8 @@ class Deployment:
     engine: httpx.Client
     engine_2: httpx.Client
     slack_sandbox: httpx.Client
+    console: httpx.Client
+    api_key: str
 
     def labelled(self) -> list[str]:
         """Names of every container of this project, running or not."""
@@ -65,12 +67,13 @@ def _ready(client: httpx.Client) -> dict[str, Any] | None:
 def deployment(containers: Containers) -> Iterator[Deployment]:
     """`deploy/compose-secrets.sh` then `compose up -d --build`, as the README says."""
     project = f"dwci{os.getpid()}"
-    ports = {name: free_port() for name in ("engine", "engine_2", "bot", "slack")}
+    ports = {name: free_port() for name in ("engine", "engine_2", "bot", "slack", "console")}
     env = {
         "DW_ENGINE_PORT": str(ports["engine"]),
         "DW_ENGINE_2_PORT": str(ports["engine_2"]),
         "DW_BOT_PORT": str(ports["bot"]),
         "DW_SLACK_SANDBOX_PORT": str(ports["slack"]),
+        "DW_CONSOLE_PORT": str(ports["console"]),
         # A killed engine's runs move to the other replica after this many seconds.
         "DW_LEASE_SECONDS": "10",
     }
@@ -89,8 +92,9 @@ def deployment(containers: Containers) -> Iterator[Deployment]:
                 base_url=f"http://127.0.0.1:{ports['engine_2']}", headers=headers, timeout=90
             ) as engine_2,
             httpx.Client(base_url=f"http://127.0.0.1:{ports['slack']}", timeout=30) as slack,
+            httpx.Client(base_url=f"http://127.0.0.1:{ports['console']}", timeout=30) as console,
         ):
-            yield Deployment(project, compose, engine, engine_2, slack)
+            yield Deployment(project, compose, engine, engine_2, slack, console, api_key)
     finally:
         compose.compose_run(project, "down", "-v", "-t", "5", timeout=300, check=False)
 
@@ -271,6 +275,26 @@ def test_a_run_survives_losing_its_engine(deployment: Deployment) -> None:
     assert not recovered[-1]["detail"]["engine"].startswith(container)
     done = [a["step_id"] for a in detail["steps"] if a["status"] == "succeeded"]
     assert sorted(done) == [f"pause{i}" for i in range(6)], "every step once"
+
+
+def test_the_console_container_shows_the_engines_runs(deployment: Deployment) -> None:
+    """The console service signs a person in with an API key and lists a run the
+    engines made, reading them over their API from its own container."""
+    # engine-2: an earlier test stops the first replica; "engine" reaches either.
+    started = deployment.engine_2.post("/v1/workflows/hello-world/runs?wait=30", json={})
+    assert started.status_code in (200, 201), started.text
+    run_id = started.json()["id"]
+    eventually(
+        lambda: _ready(deployment.console), timeout=120, every=0.5, what="the console's /readyz"
+    )
+    signed_in = deployment.console.post(
+        "/sign-in", data={"api_key": deployment.api_key, "next": f"/runs/{run_id}"}
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    page = deployment.console.get(f"/runs/{run_id}")
+    assert page.status_code == 200, page.text
+    assert "hello-world" in page.text
+    assert "succeeded" in page.text
 
 
 def test_down_leaves_nothing_running(deployment: Deployment) -> None:
