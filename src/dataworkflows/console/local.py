@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 
 from dataworkflows.console.backend import Json, Refused, RunQuery, Stats, stats_of
-from dataworkflows.engine.api_bodies import RunDetail, RunPage, attempt_view, run_view
+from dataworkflows.engine.api_bodies import RunPage, run_detail, run_view
 from dataworkflows.engine.api_schedules import schedule_view
 from dataworkflows.engine.errors import EngineError, Invalid, NotFound
 from dataworkflows.engine.schedule_service import ScheduleService
@@ -80,18 +80,10 @@ class EngineBackend:
 
     async def run(self, run_id: UUID) -> Json | None:
         try:
-            run, attempts, events, children, links = await self.service.run_detail(run_id)
+            history = await self.service.run_detail(run_id)
         except NotFound:
             return None
-        redact = self.service.redact
-        detail = RunDetail(
-            run=run_view(run, redact),
-            steps=[attempt_view(a) for a in attempts],
-            events=events,
-            children=[run_view(c, redact) for c in children],
-            links=links,
-        )
-        return _builtins(detail)  # type: ignore[no-any-return]
+        return _builtins(run_detail(history, self.service.redact))  # type: ignore[no-any-return]
 
     async def _act(self, run_id: UUID, what: str) -> None:
         try:

@@ -19,6 +19,7 @@ from dataworkflows.engine.definitions import validation_problem
 from dataworkflows.engine.store import (
     EntityLink,
     RunEvent,
+    RunHistory,
     RunRecord,
     StepAttemptRecord,
     WorkflowSummary,
@@ -274,6 +275,17 @@ def run_view(run: RunRecord, redact: Redactor) -> RunView:
 def _parent_link(trigger: dict[str, Any]) -> str | None:
     parent = trigger.get("parent_run") if trigger.get("source") == "workflow" else None
     return f"/v1/runs/{parent}" if isinstance(parent, str) else None
+
+
+def run_detail(history: RunHistory, redact: Redactor) -> RunDetail:
+    """A run with everything recorded about it, as the API shows it."""
+    return RunDetail(
+        run=run_view(history.run, redact),
+        steps=[attempt_view(a) for a in history.attempts],
+        events=history.events,
+        children=[run_view(child, redact) for child in history.children],
+        links=history.links,
+    )
 
 
 def attempt_view(a: StepAttemptRecord) -> StepAttemptView:

@@ -45,7 +45,7 @@ from dataworkflows.engine.api_bodies import (
     WorkflowDetail,
     WorkflowList,
     WorkflowRegistered,
-    attempt_view,
+    run_detail,
     run_view,
     trigger_record,
 )
@@ -378,14 +378,7 @@ class RunController(Controller):
     ) -> RunDetail:
         if wait > 0:
             await service.wait(await service.run(run_id), wait)
-        run, attempts, events, children, links = await service.run_detail(run_id)
-        return RunDetail(
-            run=run_view(run, service.redact),
-            steps=[attempt_view(a) for a in attempts],
-            events=events,
-            children=[run_view(child, service.redact) for child in children],
-            links=links,
-        )
+        return run_detail(await service.run_detail(run_id), service.redact)
 
     @post(
         "/{run_id:uuid}/cancel",

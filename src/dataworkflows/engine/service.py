@@ -12,7 +12,7 @@ import dataclasses
 import re
 import time
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -38,12 +38,10 @@ from dataworkflows.engine.executor import Executor
 from dataworkflows.engine.intake import EngineStopping
 from dataworkflows.engine.store import (
     EngineStore,
-    EntityLink,
     Registration,
-    RunEvent,
+    RunHistory,
     RunRecord,
     SignalAnswer,
-    StepAttemptRecord,
 )
 from dataworkflows.engine.subworkflows import recursion_problems
 from dataworkflows.engine.validation import CompiledWorkflow, compile_workflow
@@ -88,18 +86,6 @@ def validate_inputs(definition: WorkflowDefinition, inputs: dict[str, Any]) -> d
     if problems:
         raise DefinitionError(problems)
     return resolved
-
-
-class RunHistory(NamedTuple):
-    """A run with everything recorded about it."""
-
-    run: RunRecord
-    attempts: list[StepAttemptRecord]
-    events: list[RunEvent]
-    children: list[RunRecord]
-    """The runs its steps started, oldest first."""
-    links: list[EntityLink]
-    """The records it linked (dw.entity_links), as it last wrote them."""
 
 
 class WorkflowService:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 from uuid import UUID
 
 import msgspec
@@ -22,6 +22,7 @@ __all__ = [
     "Registration",
     "RunEvent",
     "RunFinish",
+    "RunHistory",
     "RunRecord",
     "RunStatus",
     "RunSuspend",
@@ -151,6 +152,18 @@ class EntityLink(msgspec.Struct, frozen=True, kw_only=True):
     run_id: UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+class RunHistory(NamedTuple):
+    """A run with everything recorded about it."""
+
+    run: RunRecord
+    attempts: list[StepAttemptRecord]
+    events: list[RunEvent]
+    children: list[RunRecord]
+    """The runs its steps started, oldest first."""
+    links: list[EntityLink]
+    """The records it linked (dw.entity_links), as it last wrote them."""
 
 
 class ClaimedRun(msgspec.Struct, frozen=True, kw_only=True):
