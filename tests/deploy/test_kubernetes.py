@@ -152,6 +152,19 @@ def test_each_connector_and_the_bot_have_a_deployment_and_service(
     named(rendered, "Service", "slack-bot")
 
 
+def test_the_console_runs_apart_and_reads_the_engine(rendered: list[dict[str, Any]]) -> None:
+    """`serve console` has its Deployment and Service; it reads the engine at the
+    configured DW_ENGINE_URL with its own key, and signs people in with the API keys."""
+    console = named(rendered, "Deployment", "console")
+    container = console["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["serve", "console"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DW_ENGINE_URL"]["valueFrom"]["configMapKeyRef"]["key"] == "DW_ENGINE_URL"
+    assert {"DW_API_KEYS_FILE", "DW_ENGINE_API_KEY_FILE"} <= set(env)
+    service = named(rendered, "Service", "console")
+    assert service["spec"]["ports"][0]["port"] == container["ports"][0]["containerPort"] == 8092
+
+
 def test_connectors_accept_traffic_only_from_the_engine(rendered: list[dict[str, Any]]) -> None:
     """Every connector pod is selected by a NetworkPolicy that admits the engine (and, for
     Slack, the bot) and nothing else."""
