@@ -22,6 +22,7 @@ import httpx
 
 from dataworkflows.composition.settings import Settings
 from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
+from dataworkflows.runtime.problems import read_problem
 
 __all__ = ["CliProblem", "EngineApi", "engine_target", "list_runs", "show_logs", "start_run"]
 
@@ -93,13 +94,9 @@ def _status_for(http_status: int) -> int:
 
 
 def _problem_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"the engine answered HTTP {response.status_code}"
-    detail = str(body.get("detail") or body.get("title") or f"HTTP {response.status_code}")
-    errors = body.get("errors") or []
-    lines = [f"{e.get('field')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
+    body = read_problem(response.content)
+    detail = body.detail or body.title or f"the engine answered HTTP {response.status_code}"
+    lines = [f"{e.field}: {e.message}" for e in body.errors]
     return "\n".join([detail, *(f"  - {line}" for line in lines)])
 
 

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dataworkflows.console.backend import Json, Refused, RunQuery, Stats, Unreachable, stats_of
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.problems import read_problem
 
 __all__ = ["ApiBackend"]
 
@@ -75,18 +76,9 @@ class ApiBackend:
 
     @staticmethod
     def _refused(answer: httpx.Response) -> Refused:
-        try:
-            problem = answer.json()
-        except ValueError:
-            problem = {}
-        if not isinstance(problem, dict):
-            problem = {}
-        fields = {
-            str(e.get("field", "")).removeprefix("inputs."): str(e.get("message", ""))
-            for e in problem.get("errors") or []
-            if isinstance(e, dict)
-        }
-        detail = str(problem.get("detail") or f"The engine answered {answer.status_code}.")
+        problem = read_problem(answer.content)
+        fields = {e.field.removeprefix("inputs."): e.message for e in problem.errors}
+        detail = problem.detail or f"The engine answered {answer.status_code}."
         return Refused(answer.status_code, detail, fields)
 
     async def _get(self, path: str, **params: Any) -> Json | None:

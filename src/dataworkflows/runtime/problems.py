@@ -30,9 +30,12 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "FieldError",
     "Problem",
+    "ProblemAnswer",
     "ProblemDocument",
+    "ProblemField",
     "current_request_id",
     "exception_handlers",
+    "read_problem",
 ]
 
 PROBLEM_MEDIA_TYPE: Final = "application/problem+json"
@@ -59,6 +62,29 @@ class ProblemDocument(msgspec.Struct, frozen=True, kw_only=True):
     instance: str
     request_id: str
     errors: list[FieldError] | None = None
+
+
+class ProblemField(msgspec.Struct, frozen=True, kw_only=True):
+    """One field error of a problem document another component answered."""
+
+    field: str = ""
+    message: str = ""
+
+
+class ProblemAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A problem document as its client reads it (the bot, the CLI, the console)."""
+
+    detail: str = ""
+    title: str = ""
+    errors: list[ProblemField] = msgspec.field(default_factory=list)
+
+
+def read_problem(content: bytes) -> ProblemAnswer:
+    """The problem document in ``content``; an empty one when it is not one."""
+    try:
+        return msgspec.json.decode(content, type=ProblemAnswer)
+    except msgspec.DecodeError:  # ValidationError too
+        return ProblemAnswer()
 
 
 class Problem(Exception):

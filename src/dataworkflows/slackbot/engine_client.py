@@ -20,6 +20,7 @@ import httpx
 import msgspec
 
 from dataworkflows.runtime import tracing
+from dataworkflows.runtime.problems import ProblemField, read_problem
 
 __all__ = [
     "Engine",
@@ -37,16 +38,8 @@ _T = TypeVar("_T")
 _TRANSIENT: Final = frozenset({502, 503, 504})
 
 
-class FieldProblem(msgspec.Struct, frozen=True, kw_only=True):
-    """One field error of a problem document."""
-
-    field: str = ""
-    message: str = ""
-
-
-class _ProblemBody(msgspec.Struct, frozen=True, kw_only=True):
-    detail: str = ""
-    errors: list[FieldProblem] = msgspec.field(default_factory=list)
+FieldProblem = ProblemField
+"""One field error of the engine's problem document."""
 
 
 class RunInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -235,7 +228,7 @@ class EngineClient:
                 if response.status_code < 400:
                     return response
                 if response.status_code not in _TRANSIENT:
-                    body = _problem(response.content)
+                    body = read_problem(response.content)
                     raise EngineRefused(response.status_code, body.detail, body.errors)
                 problem = f"the engine at {self._base} answered HTTP {response.status_code}"
             if attempt < attempts:
@@ -314,13 +307,6 @@ class EngineClient:
         except EngineUnavailable as exc:
             return str(exc)
         return None
-
-
-def _problem(content: bytes) -> _ProblemBody:
-    try:
-        return msgspec.json.decode(content, type=_ProblemBody)
-    except msgspec.DecodeError:
-        return _ProblemBody()
 
 
 def _decode(response: httpx.Response, kind: type[_T]) -> _T:
