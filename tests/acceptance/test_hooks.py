@@ -11,8 +11,7 @@ import msgspec
 import pytest
 
 from dataworkflows.engine.hooks import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from tests.support.engine import API_KEY
-from tests.support.net import free_port
+from tests.support.engine import API_KEY, engine_process_env
 from tests.support.processes import CliProcess
 
 pytestmark = pytest.mark.acceptance
@@ -38,20 +37,13 @@ def test_a_signed_webhook_runs_and_a_forged_one_does_not(
     empty_database_url: str, tmp_path: Path
 ) -> None:
     """The sender signs with the secret from the environment; a forger cannot."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "on-event.yaml").write_text(FLOW)
-    (workflows / "hooks.yaml").write_text(HOOKS)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "DATABASE_URL": empty_database_url,
-        "DW_API_KEYS": API_KEY,
-        "DW_WORKFLOWS_DIR": str(workflows),
-        "DW_PORT": str(port),
-        "DW_SECRETS_KEY": "00" * 32,
-        "EVENTS_HOOK_SECRET": SECRET,
-    }
+    base, env = engine_process_env(
+        empty_database_url,
+        tmp_path,
+        {"on-event.yaml": FLOW, "hooks.yaml": HOOKS},
+        DW_SECRETS_KEY="00" * 32,
+        EVENTS_HOOK_SECRET=SECRET,
+    )
     with CliProcess("serve", "engine", env=env, cwd=tmp_path) as engine:
         engine.wait_http(f"{base}/readyz")
         body = msgspec.json.encode({"item": 7})

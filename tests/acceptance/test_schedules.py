@@ -13,8 +13,7 @@ import psycopg
 import pytest
 
 from dataworkflows.engine.schedules import Calendar
-from tests.support.engine import API_KEY
-from tests.support.net import free_port
+from tests.support.engine import API_KEY, engine_process_env
 from tests.support.processes import CliProcess
 
 pytestmark = pytest.mark.acceptance
@@ -28,14 +27,11 @@ steps:
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
-def engine_env(database_url: str, workflows: Path, port: int) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "DW_API_KEYS": API_KEY,
-        "DW_LEASE_SECONDS": "2",
-        "DW_WORKFLOWS_DIR": str(workflows),
-        "DW_PORT": str(port),
-    }
+def engine_env(
+    database_url: str, directory: Path, definitions: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """An engine process's URL and environment, with a short lease."""
+    return engine_process_env(database_url, directory, definitions, DW_LEASE_SECONDS="2")
 
 
 def move_next_fire_at(database_url: str, name: str, when: datetime) -> None:
@@ -64,22 +60,16 @@ def wait_until(check: Any, *, within_s: float = 20.0) -> Any:
 
 def test_a_tick_runs_once_with_two_engines_up(empty_database_url: str, tmp_path: Path) -> None:
     """Two engine processes on one database: a due tick starts exactly one run."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "stamp.yaml").write_text(FLOW)
-    (workflows / "schedules.yaml").write_text(
-        "schedules:\n"
-        "  - {name: every-minute, workflow: stamp, cron: '* * * * *', inputs: {label: tick}}\n"
-    )
-    port_a, port_b = free_port(), free_port()
-    a_url, b_url = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
+    definitions = {
+        "stamp.yaml": FLOW,
+        "schedules.yaml": "schedules:\n"
+        "  - {name: every-minute, workflow: stamp, cron: '* * * * *', inputs: {label: tick}}\n",
+    }
+    a_url, a_env = engine_env(empty_database_url, tmp_path, definitions)
+    b_url, b_env = engine_env(empty_database_url, tmp_path, definitions)
     with (
-        CliProcess(
-            "serve", "engine", env=engine_env(empty_database_url, workflows, port_a), cwd=tmp_path
-        ) as a,
-        CliProcess(
-            "serve", "engine", env=engine_env(empty_database_url, workflows, port_b), cwd=tmp_path
-        ) as b,
+        CliProcess("serve", "engine", env=a_env, cwd=tmp_path) as a,
+        CliProcess("serve", "engine", env=b_env, cwd=tmp_path) as b,
     ):
         a.wait_http(f"{a_url}/readyz")
         b.wait_http(f"{b_url}/readyz")
@@ -106,17 +96,12 @@ def test_a_tick_runs_once_with_two_engines_up(empty_database_url: str, tmp_path:
 def test_ticks_missed_while_stopped_are_caught_up(empty_database_url: str, tmp_path: Path) -> None:
     """An hourly schedule with missed: each (limit 2): the next engine to start runs the
     latest two of the five ticks missed while none ran, then waits for the next."""
-    workflows = tmp_path / "workflows"
-    workflows.mkdir()
-    (workflows / "stamp.yaml").write_text(FLOW)
     now = datetime.now(UTC)
     # Ticks half an hour from now: none of them is on time, whatever the minute.
     cron = f"{(now.minute + 30) % 60} * * * *"
     latest = Calendar.parse(cron, "UTC").after(now - timedelta(hours=1))
     missed = [latest - timedelta(hours=h) for h in (4, 3, 2, 1, 0)]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = engine_env(empty_database_url, workflows, port)
+    base, env = engine_env(empty_database_url, tmp_path, {"stamp.yaml": FLOW})
     with CliProcess("serve", "engine", env=env, cwd=tmp_path) as first:
         first.wait_http(f"{base}/readyz")
         declared = httpx.put(
