@@ -10,15 +10,15 @@ from uuid import UUID
 import msgspec
 
 from dataworkflows.console.backend import Json, Refused, RunQuery, Stats, stats_of
-from dataworkflows.engine.api_bodies import RunPage, run_detail, run_view
+from dataworkflows.engine.api_bodies import run_detail, run_page
 from dataworkflows.engine.api_schedules import schedule_view
 from dataworkflows.engine.errors import EngineError, Invalid, NotFound
 from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
-from dataworkflows.reports.api_schema import ReportPage, report_detail, report_item
+from dataworkflows.reports.api_schema import report_detail, report_page
 from dataworkflows.reports.store import ReportStore
 from dataworkflows.runtime.metrics import BREAKER_STATE, CONNECTOR_CALLS
-from dataworkflows.runtime.paging import decode_cursor, encode_cursor
+from dataworkflows.runtime.paging import decode_cursor
 from dataworkflows.runtime.problems import Problem
 
 __all__ = ["EngineBackend", "metric_stats"]
@@ -70,10 +70,10 @@ class EngineBackend:
             after=_cursor(query.cursor),
             limit=query.limit,
         )
-        last = found[-1] if len(found) == query.limit else None
-        page = RunPage(
-            runs=[run_view(r, self.service.redact) for r in found],
-            next_cursor=encode_cursor(last.created_at, last.id) if last else None,
+        page = run_page(
+            found,
+            limit=query.limit,
+            redact=self.service.redact,
             history_since=await self.service.store.history_since(),
         )
         return _builtins(page)  # type: ignore[no-any-return]
@@ -163,12 +163,7 @@ class EngineBackend:
         headers = await self.report_store.list_reports(
             project=project, after=_cursor(cursor), limit=limit
         )
-        last = headers[-1] if len(headers) == limit else None
-        page = ReportPage(
-            reports=[report_item(h) for h in headers],
-            next_cursor=encode_cursor(last.created_at, last.id) if last else None,
-        )
-        return _builtins(page)  # type: ignore[no-any-return]
+        return _builtins(report_page(headers, limit=limit))  # type: ignore[no-any-return]
 
     async def report(self, report_id: UUID) -> Json | None:
         if self.report_store is None:

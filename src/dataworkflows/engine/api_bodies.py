@@ -25,6 +25,7 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
+from dataworkflows.runtime.paging import next_cursor
 from dataworkflows.runtime.problems import Problem
 from dataworkflows.runtime.redaction import Redactor
 
@@ -45,6 +46,8 @@ __all__ = [
     "WorkflowList",
     "WorkflowRegistered",
     "attempt_view",
+    "run_detail",
+    "run_page",
     "run_view",
     "trigger_record",
 ]
@@ -275,6 +278,17 @@ def run_view(run: RunRecord, redact: Redactor) -> RunView:
 def _parent_link(trigger: dict[str, Any]) -> str | None:
     parent = trigger.get("parent_run") if trigger.get("source") == "workflow" else None
     return f"/v1/runs/{parent}" if isinstance(parent, str) else None
+
+
+def run_page(
+    runs: list[RunRecord], *, limit: int, redact: Redactor, history_since: datetime | None
+) -> RunPage:
+    """A page of runs (asked for ``limit``) as the API shows it."""
+    return RunPage(
+        runs=[run_view(r, redact) for r in runs],
+        next_cursor=next_cursor(runs, limit),
+        history_since=history_since,
+    )
 
 
 def run_detail(history: RunHistory, redact: Redactor) -> RunDetail:

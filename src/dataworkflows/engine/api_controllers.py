@@ -46,6 +46,7 @@ from dataworkflows.engine.api_bodies import (
     WorkflowList,
     WorkflowRegistered,
     run_detail,
+    run_page,
     run_view,
     trigger_record,
 )
@@ -58,7 +59,7 @@ from dataworkflows.runtime.documents import (
     read_text_body,
     registered,
 )
-from dataworkflows.runtime.paging import decode_cursor, encode_cursor
+from dataworkflows.runtime.paging import decode_cursor
 from dataworkflows.runtime.problems import (
     PROBLEM_MEDIA_TYPE,
     FieldError,
@@ -347,12 +348,10 @@ class RunController(Controller):
             after=decode_cursor(cursor) if cursor else None,
             limit=limit,
         )
-        next_cursor = (
-            encode_cursor(runs[-1].created_at, runs[-1].id) if len(runs) == limit else None
-        )
-        return RunPage(
-            runs=[run_view(r, service.redact) for r in runs],
-            next_cursor=next_cursor,
+        return run_page(
+            runs,
+            limit=limit,
+            redact=service.redact,
             history_since=await service.store.history_since(),
         )
 

@@ -38,7 +38,7 @@ from dataworkflows.reports.api_schema import (
     TemplateList,
     TemplateRegistered,
     report_detail,
-    report_item,
+    report_page,
 )
 from dataworkflows.reports.registry import ProjectProblem, register_project, register_template
 from dataworkflows.reports.render import Rendered, render_isolated
@@ -52,7 +52,7 @@ from dataworkflows.runtime.documents import (
     registered,
 )
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
-from dataworkflows.runtime.paging import decode_cursor, encode_cursor
+from dataworkflows.runtime.paging import decode_cursor
 from dataworkflows.runtime.problems import FieldError, Problem
 
 __all__ = [
@@ -275,10 +275,7 @@ class ReportController(Controller):
         headers = await report_store.list_reports(
             project=project, after=decode_cursor(cursor) if cursor else None, limit=limit
         )
-        next_cursor = (
-            encode_cursor(headers[-1].created_at, headers[-1].id) if len(headers) == limit else None
-        )
-        return ReportPage(reports=[report_item(h) for h in headers], next_cursor=next_cursor)
+        return report_page(headers, limit=limit)
 
     @get(
         "/{report_id:uuid}",

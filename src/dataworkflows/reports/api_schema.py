@@ -34,6 +34,7 @@ from dataworkflows.reports.store import (
 )
 from dataworkflows.reports.summary import ReportOptions
 from dataworkflows.runtime.openapi import struct_schema
+from dataworkflows.runtime.paging import next_cursor
 from dataworkflows.runtime.problems import PROBLEM_MEDIA_TYPE, ProblemDocument
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "report_detail",
     "report_item",
     "report_links",
+    "report_page",
 ]
 
 EXAMPLE_TEMPLATE = """\
@@ -163,6 +165,13 @@ class ReportDetail(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     changes: dict[str, Any]
     snapshot: dict[str, Any] | None = None
     links: ReportLinks
+
+
+def report_page(headers: list[ReportHeader], *, limit: int) -> ReportPage:
+    """A page of reports (asked for ``limit``) as the API shows it."""
+    return ReportPage(
+        reports=[report_item(h) for h in headers], next_cursor=next_cursor(headers, limit)
+    )
 
 
 def report_detail(stored: StoredReport, *, snapshot: bool = False) -> ReportDetail:
