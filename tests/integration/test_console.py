@@ -29,10 +29,21 @@ async def test_pages_need_a_session_and_signing_in_gives_one(database_url: str) 
     """Without a session every page redirects to the sign-in (and back after it); a
     wrong key is a 401; the cookie is HTTP-only, SameSite and holds no key."""
     async with running_engine(database_url) as engine, engine.browser() as browser:
-        for path in ("/runs", "/runs/00000000-0000-4000-8000-000000000000"):
+        for path in (
+            "/runs",
+            "/runs/00000000-0000-4000-8000-000000000000",
+            "/workflows",
+            "/reports",
+            "/connectors",
+        ):
             answer = await browser.get(path)
             assert answer.status_code == 303
             assert answer.headers["location"].startswith("/sign-in?next=")
+        unsigned = await browser.post("/runs/00000000-0000-4000-8000-000000000000/retry")
+        assert unsigned.status_code == 303
+        assert unsigned.headers["location"].startswith("/sign-in?next=")
+        stylesheet = await browser.get("/console/static/console.css")
+        assert stylesheet.status_code == 200, "the sign-in page's stylesheet needs no session"
         form = await browser.get("/sign-in?next=/runs%3Fstatus%3Dfailed")
         assert form.status_code == 200
         assert 'name="next" value="/runs?status=failed"' in form.text

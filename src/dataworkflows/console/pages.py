@@ -12,9 +12,13 @@ from litestar.response import Redirect
 
 from dataworkflows.console.session import COOKIE, Sessions
 
-__all__ = ["HERE", "PAGE_SIZE", "STATUSES", "Pages", "Req", "safe_next"]
+__all__ = ["HERE", "PAGE_SIZE", "STATIC_PREFIX", "STATUSES", "Pages", "Req", "safe_next"]
 
 HERE: Final = Path(__file__).parent
+STATIC_PREFIX: Final = "/console/static"
+OPEN_PATHS: Final = frozenset({"/", "/sign-in", "/sign-out"})
+"""Pages that answer without a session: ``/`` only redirects to ``/runs``, and sign-out
+refuses on its own (no CSRF token)."""
 STATUSES: Final = ("queued", "running", "waiting", "succeeded", "failed", "cancelled")
 PAGE_SIZE: Final = 50
 HEADERS: Final = {
@@ -62,6 +66,14 @@ class Pages:
 
     def message(self, request: Req, heading: str, text: str, code: int) -> Response[str]:
         return self.page(request, "message.html", code=code, heading=heading, message=text)
+
+    async def require_session(self, request: Req) -> Redirect | None:
+        """The console router's ``before_request``: every page but the sign-in (and the
+        stylesheet) redirects there without a session, and comes back after it."""
+        path = request.url.path
+        if path in OPEN_PATHS or path.startswith(STATIC_PREFIX + "/"):
+            return None
+        return self.to_sign_in(request) if self.cookie_of(request) is None else None
 
     @staticmethod
     def to_sign_in(request: Req) -> Redirect:

@@ -90,6 +90,19 @@ class ApiBackend:
         found: Json = answer.json()
         return found
 
+    async def _page(self, path: str, params: dict[str, Any], cursor: str | None) -> Json | None:
+        """A page of a list from ``cursor``; a cursor the engine refuses (400) starts from
+        the newest, as the engine's own console does. None when there is no such list."""
+        answer = await self._call("GET", path, params={**params, "cursor": cursor})
+        if answer.status_code == 400 and cursor:
+            answer = await self._call("GET", path, params=params)
+        if answer.status_code == 404:
+            return None
+        if answer.status_code != 200:
+            raise self._refused(answer)
+        page: Json = answer.json()
+        return page
+
     async def runs(self, query: RunQuery) -> Json:
         params = {
             "workflow": query.workflow,
@@ -100,13 +113,9 @@ class ApiBackend:
             "created_before": query.created_before,
             "limit": query.limit,
         }
-        answer = await self._call("GET", "/v1/runs", params={**params, "cursor": query.cursor})
-        if answer.status_code == 400 and query.cursor:
-            # A mangled cursor starts from the newest, as the engine's own console does.
-            answer = await self._call("GET", "/v1/runs", params=params)
-        if answer.status_code != 200:
-            raise self._refused(answer)
-        page: Json = answer.json()
+        page = await self._page("/v1/runs", params, query.cursor)
+        if page is None:  # the engine always has /v1/runs
+            raise Refused(404, f"The engine at {self.base_url} has no run history.")
         return page
 
     async def run(self, run_id: UUID) -> Json | None:
@@ -164,15 +173,7 @@ class ApiBackend:
 
     async def reports(self, project: str | None, cursor: str | None) -> Json | None:
         params = {"project": project, "limit": REPORTS_PER_PAGE}
-        answer = await self._call("GET", "/v1/reports", params={**params, "cursor": cursor})
-        if answer.status_code == 400 and cursor:
-            answer = await self._call("GET", "/v1/reports", params=params)
-        if answer.status_code == 404:
-            return None
-        if answer.status_code != 200:
-            raise self._refused(answer)
-        page: Json = answer.json()
-        return page
+        return await self._page("/v1/reports", params, cursor)
 
     async def report(self, report_id: UUID) -> Json | None:
         return await self._get(f"/v1/reports/{report_id}")

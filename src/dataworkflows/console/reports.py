@@ -38,8 +38,6 @@ def report_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
 
     @get("/reports")
     async def reports(request: Req) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         projects = await backend.projects()
         if projects is None:
             return _none(request)
@@ -66,8 +64,6 @@ def report_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
 
     @get("/reports/{report_id:uuid}")
     async def report(request: Req, report_id: FromPath[UUID]) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         found = await backend.report(report_id)
         if found is None:
             return pages.message(request, "No such report", f"There is no report {report_id}.", 404)

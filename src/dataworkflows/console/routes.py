@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 
 from dataworkflows.console.backend import Backend, Refused, Unreachable
 from dataworkflows.console.connectors import connector_handlers
-from dataworkflows.console.pages import HERE, Pages, Req, safe_next
+from dataworkflows.console.pages import HERE, STATIC_PREFIX, Pages, Req, safe_next
 from dataworkflows.console.reports import report_handlers
 from dataworkflows.console.runs import run_handlers
 from dataworkflows.console.session import COOKIE, SESSION_S, Sessions
@@ -88,7 +88,7 @@ def console_router(backend: Backend, api_keys: Sequence[str], *, api_docs: bool 
         return answer
 
     static = create_static_files_router(
-        path="/console/static", directories=[HERE / "static"], include_in_schema=False
+        path=STATIC_PREFIX, directories=[HERE / "static"], include_in_schema=False
     )
     return Router(
         path="/",
@@ -104,5 +104,6 @@ def console_router(backend: Backend, api_keys: Sequence[str], *, api_docs: bool 
             static,
         ],
         include_in_schema=False,
+        before_request=pages.require_session,
         exception_handlers={Unreachable: unreachable, Refused: refused},
     )

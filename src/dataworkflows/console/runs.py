@@ -106,8 +106,6 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
 
     @get("/runs")
     async def runs(request: Req) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         query = request.query_params
         status = query.get("status") if query.get("status") in STATUSES else None
         trigger = query.get("trigger") if query.get("trigger") in TRIGGERS else None
@@ -150,8 +148,6 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
 
     @get("/runs/{run_id:uuid}")
     async def run(request: Req, run_id: FromPath[UUID]) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         detail = await backend.run(run_id)
         if detail is None:
             return pages.message(request, "No such run", f"There is no run {run_id}.", 404)
@@ -170,8 +166,6 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
         )
 
     async def act(request: Req, run_id: UUID, what: str) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         if not await pages.form_ok(request):
             return pages.message(request, "Not done", "The form has expired; reload the page.", 403)
         try:

@@ -81,8 +81,6 @@ def workflow_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
 
     @get("/workflows")
     async def workflows(request: Req) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         return pages.page(request, "workflows.html", workflows=await backend.workflows())
 
     async def workflow_page(
@@ -125,14 +123,10 @@ def workflow_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
 
     @get("/workflows/{name:str}")
     async def workflow(request: Req, name: FromPath[str]) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         return await workflow_page(request, name)
 
     @post("/workflows/{name:str}/runs", status_code=303)
     async def start(request: Req, name: FromPath[str]) -> Response[Any]:
-        if pages.cookie_of(request) is None:
-            return pages.to_sign_in(request)
         if not await pages.form_ok(request):
             return pages.message(request, "Not started", "The form has expired; reload it.", 403)
         stored = await backend.workflow(name)
