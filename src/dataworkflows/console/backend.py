@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, Protocol
 from uuid import UUID
 
@@ -51,10 +52,10 @@ class RunQuery:
     status: str | None = None
     trigger: str | None = None
     text: str | None = None
-    created_after: str | None = None
-    """An RFC 3339 instant, inclusive."""
-    created_before: str | None = None
-    """An RFC 3339 instant, exclusive."""
+    created_after: datetime | None = None
+    """Inclusive."""
+    created_before: datetime | None = None
+    """Exclusive."""
     cursor: str | None = None
     limit: int = 50
 

@@ -28,10 +28,6 @@ def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-def _instant(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def _cursor(text: str | None) -> tuple[datetime, UUID] | None:
     try:
         return decode_cursor(text) if text else None
@@ -65,8 +61,8 @@ class EngineBackend:
             status=query.status,
             trigger=query.trigger,
             text=query.text,
-            created_after=_instant(query.created_after),
-            created_before=_instant(query.created_before),
+            created_after=query.created_after,
+            created_before=query.created_before,
             after=_cursor(query.cursor),
             limit=query.limit,
         )

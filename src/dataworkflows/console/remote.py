@@ -109,8 +109,8 @@ class ApiBackend:
             "status": query.status,
             "trigger": query.trigger,
             "q": query.text,
-            "created_after": query.created_after,
-            "created_before": query.created_before,
+            "created_after": query.created_after.isoformat() if query.created_after else None,
+            "created_before": query.created_before.isoformat() if query.created_before else None,
             "limit": query.limit,
         }
         page = await self._page("/v1/runs", params, query.cursor)

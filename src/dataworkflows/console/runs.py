@@ -119,8 +119,8 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
                 status=status,
                 trigger=trigger,
                 text=text,
-                created_after=since.isoformat() if since else None,
-                created_before=(until + timedelta(days=1)).isoformat() if until else None,
+                created_after=since,
+                created_before=until + timedelta(days=1) if until else None,
                 cursor=cursor,
                 limit=PAGE_SIZE,
             )
