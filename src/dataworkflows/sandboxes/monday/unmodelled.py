@@ -242,19 +242,8 @@ def strip_unmodelled(
                         seen,
                     )
                 elif name in UNMODELLED.get(parent.name, ()):
-                    where = (
-                        selection.loc.source.get_location(selection.loc.start)
-                        if selection.loc
-                        else None
-                    )
-                    found.append(
-                        Unmodelled(
-                            path=(*path, key),
-                            field=f"{parent.name}.{name}",
-                            line=where.line if where else 0,
-                            column=where.column if where else 0,
-                        )
-                    )
+                    line, column = _location(selection)
+                    found.append(Unmodelled((*path, key), f"{parent.name}.{name}", line, column))
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 inner = schema.get_type(condition.name.value) if condition else parent
