@@ -714,7 +714,8 @@ async def test_response_url_visibility(served: Served) -> None:
     """in_channel responses join the channel's history as the app; ephemeral ones are
     shown to the invoking user only; thread_ts puts a response in a thread."""
     url = (await _command(served, channel_id=APOLLO))["response_url"]
-    parent = served.sandbox.workspace.channels[APOLLO].messages[-1].ts
+    history = served.sandbox.workspace.channels[APOLLO].messages
+    parent = next(m.ts for m in reversed(history) if m.thread_ts in (None, m.ts))
     await served.http.post(url, json={"text": "public", "response_type": "in_channel"})
     await served.http.post(url, json={"text": "private"})
     await served.http.post(

@@ -98,3 +98,25 @@ def test_calendars_hold_upcoming_and_past_meetings_and_a_cancelled_one() -> None
     organizer_box = t.mailbox_of(organizer)
     assert organizer_box is not None
     assert not any("design critique" in e.subject for e in organizer_box.events)
+
+
+def test_blocked_mail_names_tickets_stuck_on_the_monday_sprint_board() -> None:
+    """A "Blocked:" thread names a ticket that the Monday sandbox shows as Stuck, same seed."""
+    from dataworkflows.sandboxes.monday.cells import StatusCell
+    from dataworkflows.sandboxes.monday.demo_data import DemoWorkspace
+
+    workspace = DemoWorkspace.seeded(7)
+    stuck = {
+        item.name
+        for board in workspace.boards
+        for item in board.items
+        if item.cells.get("status") == StatusCell(2)
+    }
+    blocked = {
+        m.subject.removeprefix("Blocked: ")
+        for b in tenant().mailboxes.values()
+        for m in b.messages
+        if m.subject.startswith("Blocked: ")
+    }
+    assert blocked
+    assert blocked <= stuck

@@ -138,3 +138,19 @@ def test_ts_round_trip() -> None:
     assert format_ts(1_764_123_456_000_100) == "1764123456.000100"
     assert ts_micros("1764123456.000100") == 1_764_123_456_000_100
     assert ts_micros("1764123456") == 1_764_123_456_000_000
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42, 2026])
+def test_every_project_channel_has_threads_in_the_week_before_the_anchor(seed: int) -> None:
+    """Whatever the seed, a status report's "most discussed" finds recent threads."""
+    workspace = SlackWorkspace.seeded(seed)
+    week_ago = int((ANCHOR - timedelta(days=7)).timestamp() * 1_000_000)
+    for key in PROJECTS:
+        channel = workspace.channel(PROJECT_CHANNEL_IDS[key])
+        assert channel is not None
+        threads = {
+            m.thread_ts
+            for m in channel.messages
+            if m.thread_ts and m.thread_ts != m.ts and ts_micros(m.ts) >= week_ago
+        }
+        assert len(threads) >= 2, key

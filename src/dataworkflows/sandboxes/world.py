@@ -1,20 +1,36 @@
 """The demo world every sandbox draws from: the projects, the people and the day.
 
-Three projects (:data:`PROJECTS`), seven people (:data:`DEMO_USERS`) and an anchor
-instant that seeded timestamps are offsets from (:data:`ANCHOR` in tests,
-:func:`demo_anchor` in a live demo). The Monday, Slack, Confluence and Outlook sandboxes
-each render this world in their vendor's shapes, so that a report gathered from all of
-them tells one story.
+Three projects (:data:`PROJECTS`), seven people (:data:`DEMO_USERS`), each project's
+sprint tickets (:func:`sprint_tickets`: the Monday board's items, the tickets Outlook's
+mail and Slack's messages talk about) and an anchor instant that seeded timestamps are
+offsets from (:data:`ANCHOR` in tests, :func:`demo_anchor` in a live demo). The
+Monday, Slack, Confluence and Outlook sandboxes each render this world in their
+vendor's shapes, so that a report gathered from all of them tells one story.
 """
 
 from __future__ import annotations
 
+import functools
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, Literal
 
-__all__ = ["ANCHOR", "DEMO_USERS", "PROJECTS", "PROJECT_NAMES", "DemoUser", "as_utc", "demo_anchor"]
+__all__ = [
+    "ANCHOR",
+    "BIG_PROJECT",
+    "DEMO_USERS",
+    "PROJECTS",
+    "PROJECT_NAMES",
+    "TICKET_PREFIX",
+    "TOPICS",
+    "DemoUser",
+    "Ticket",
+    "as_utc",
+    "demo_anchor",
+    "sprint_tickets",
+]
 
 PROJECTS: Final = ("apollo", "borealis", "cygnus")
 """The projects every demo sandbox shares, by key."""
@@ -66,3 +82,114 @@ DEMO_USERS: Final = (
     DemoUser("61000007", "Elena Rossi", "elena.rossi@example.com"),
 )
 """The demo account's users; the first is the API token's owner (``me``)."""
+
+TICKET_PREFIX: Final[Mapping[str, str]] = {"apollo": "APO", "borealis": "BOR", "cygnus": "CYG"}
+"""The prefix of each project's ticket keys (``APO-12``)."""
+
+TOPICS: Final[Mapping[str, tuple[str, ...]]] = {
+    "apollo": (
+        "homepage hero",
+        "pricing page",
+        "navigation menu",
+        "blog templates",
+        "SEO metadata",
+        "accessibility audit",
+        "contact form",
+        "image CDN",
+        "cookie banner",
+        "site search",
+        "analytics tags",
+        "404 page",
+        "case studies",
+        "style guide",
+    ),
+    "borealis": (
+        "login screen",
+        "push notifications",
+        "offline sync",
+        "onboarding flow",
+        "settings screen",
+        "dark mode",
+        "crash reporting",
+        "app store listing",
+        "deep links",
+        "biometric unlock",
+        "in-app purchases",
+        "profile editor",
+        "release pipeline",
+    ),
+    "cygnus": (
+        "orders ingestion",
+        "customer dimension",
+        "events stream",
+        "dbt models",
+        "warehouse costs",
+        "data quality checks",
+        "schema registry",
+        "backfill job",
+        "lineage graph",
+        "table partitioning",
+        "CDC connector",
+        "metrics layer",
+        "access policies",
+        "retention rules",
+        "Airflow DAGs",
+    ),
+}
+"""What each project works on: the topics of its tickets, pages and messages."""
+
+BIG_PROJECT: Final = "cygnus"
+"""The project whose sprint holds more than 500 tickets (so paging gets exercised)."""
+
+Stage = Literal["backlog", "sprint", "review", "done"]
+State = Literal["working", "done", "stuck", "not_started"]
+
+_VERBS: Final = ("Design", "Build", "Review", "Test", "Fix", "Refine", "Document", "Ship")
+
+# Which state a ticket in each stage usually has; None leaves it unset.
+_STATE_BY_STAGE: Final[Mapping[Stage, tuple[State | None, ...]]] = {
+    "backlog": ("not_started", "not_started", "not_started", None),
+    "sprint": ("working", "working", "stuck", "not_started", None),
+    "review": ("working", "stuck", "working"),
+    "done": ("done", "done", "done", "done", None),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One sprint ticket of a project: where it stands and what it is called."""
+
+    key: str
+    """``APO-12``."""
+    title: str
+    """``Build pricing page``."""
+    stage: Stage
+    state: State | None
+
+    @property
+    def name(self) -> str:
+        """``APO-12: Build pricing page``, as the Monday board and the mail name it."""
+        return f"{self.key}: {self.title}"
+
+
+@functools.cache
+def sprint_tickets(seed: int, project: str) -> tuple[Ticket, ...]:
+    """``project``'s sprint tickets for ``seed``: the same seed, the same tickets.
+
+    20 to 60 of them (more than 500 for :data:`BIG_PROJECT`), numbered from 1.
+    """
+    rng = random.Random(f"{seed}:{project}")  # noqa: S311  (demo data, not secrets)
+    count = rng.randint(20, 60) + (520 if project == BIG_PROJECT else 0)
+    stages: tuple[Stage, ...] = ("backlog", "sprint", "review", "done")
+    tickets = []
+    for number in range(1, count + 1):
+        stage = rng.choice(stages)
+        tickets.append(
+            Ticket(
+                key=f"{TICKET_PREFIX[project]}-{number}",
+                title=f"{rng.choice(_VERBS)} {rng.choice(TOPICS[project])}",
+                stage=stage,
+                state=rng.choice(_STATE_BY_STAGE[stage]),
+            )
+        )
+    return tuple(tickets)

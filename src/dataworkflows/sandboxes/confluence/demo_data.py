@@ -40,7 +40,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from dataworkflows.sandboxes.world import ANCHOR, DEMO_USERS, PROJECT_NAMES, PROJECTS, DemoUser
+from dataworkflows.sandboxes.world import (
+    ANCHOR,
+    DEMO_USERS,
+    PROJECT_NAMES,
+    PROJECTS,
+    TICKET_PREFIX,
+    TOPICS,
+    DemoUser,
+)
 
 __all__ = [
     "CLOUD_ID",
@@ -65,7 +73,6 @@ SPACE_KEYS: Final = {"apollo": "APOLLO", "borealis": "BOREALIS", "cygnus": "CYGN
 SPACE_IDS: Final = {"apollo": "1933313", "borealis": "1966081", "cygnus": "1998849"}
 """Each project's space id (fixed, so configuration and docs can name them)."""
 
-_TICKET_PREFIX: Final = {"apollo": "APO", "borealis": "BOR", "cygnus": "CYG"}
 _FIRST_PAGE_ID: Final = 3_211_264
 _ACCOUNT_NAMESPACE: Final = uuid.UUID("7c1e4a52-0d3b-4f6a-9e2c-5b8d1a0f3e67")
 
@@ -413,42 +420,6 @@ _GOALS: Final = {
     ),
 }
 
-_TOPICS: Final = {
-    "apollo": (
-        "homepage hero",
-        "pricing page",
-        "navigation menu",
-        "blog templates",
-        "SEO metadata",
-        "accessibility audit",
-        "image CDN",
-        "cookie banner",
-        "site search",
-    ),
-    "borealis": (
-        "login screen",
-        "push notifications",
-        "offline sync",
-        "onboarding flow",
-        "dark mode",
-        "crash reporting",
-        "deep links",
-        "biometric unlock",
-        "release pipeline",
-    ),
-    "cygnus": (
-        "orders ingestion",
-        "customer dimension",
-        "events stream",
-        "dbt models",
-        "warehouse costs",
-        "data quality checks",
-        "schema registry",
-        "backfill job",
-        "CDC connector",
-    ),
-}
-
 _DECISIONS: Final = {
     "apollo": (
         ("Serve images through a CDN", "image CDN"),
@@ -588,8 +559,8 @@ class _Seeder:
         name = PROJECT_NAMES[key]
         team = tuple(rng.sample(DEMO_ACCOUNTS, k=5))
         lead = team[0]
-        prefix = _TICKET_PREFIX[key]
-        topics = _TOPICS[key]
+        prefix = TICKET_PREFIX[key]
+        topics = TOPICS[key]
         specs: list[_Spec] = []
 
         def add(
@@ -725,8 +696,8 @@ class _Seeder:
 
     def meeting(self, key: str, day: datetime, team: tuple[DemoAccount, ...]) -> str:
         rng = self.rng
-        prefix = _TICKET_PREFIX[key]
-        topics = rng.sample(_TOPICS[key], k=3)
+        prefix = TICKET_PREFIX[key]
+        topics = rng.sample(TOPICS[key], k=3)
         participants = "".join(f"<li><p>{_mention(p)}</p></li>" for p in team)
         rows = [
             (t[0].upper() + t[1:], _mention(rng.choice(team)), rng.choice(_NOTES)) for t in topics
@@ -779,7 +750,7 @@ class _Seeder:
             else "Not decided yet; revisit at the next weekly sync."
         )
         return (
-            f"{summary}<h2>Background</h2><p>The {topic} work ({_TICKET_PREFIX[key]}-"
+            f"{summary}<h2>Background</h2><p>The {topic} work ({TICKET_PREFIX[key]}-"
             f"{rng.randint(1, 20)}) needs a decision before the next sprint.</p>"
             f"<h2>Options considered</h2>{options}<h2>Outcome</h2><p>{outcome}</p>"
         )
@@ -817,7 +788,7 @@ class _Seeder:
             f"<h2>Highlights</h2><ul>{highlights}</ul>"
             f"<h2>Progress</h2>"
             + _table(("Done", "Working on it", "Stuck"), [(str(done), str(working), str(stuck))])
-            + f"<h2>Risks</h2><ul><li><p>{risk} ({_TICKET_PREFIX[key]}-"
+            + f"<h2>Risks</h2><ul><li><p>{risk} ({TICKET_PREFIX[key]}-"
             f"{rng.randint(1, 20)})</p></li></ul>"
             f"<h2>Next week</h2><p>Focus on {rng.choice(topics)}.</p>"
         )

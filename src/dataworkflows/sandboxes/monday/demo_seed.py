@@ -23,71 +23,30 @@ from dataworkflows.sandboxes.monday.cells import (
     TextCell,
 )
 from dataworkflows.sandboxes.monday.demo_data import (
-    BIG_BOARD_ID,
     DEMO_PROJECTS,
     DemoBoard,
     DemoGroup,
     DemoItem,
     DemoWorkspace,
 )
-from dataworkflows.sandboxes.world import DEMO_USERS
+from dataworkflows.sandboxes.world import DEMO_USERS, TOPICS, Ticket, sprint_tickets
 
 __all__ = ["build_workspace"]
 
-_VERBS: Final = ("Design", "Build", "Review", "Test", "Fix", "Refine", "Document", "Ship")
-
-_TOPICS: Final[Mapping[str, tuple[str, ...]]] = {
-    "apollo": (
-        "homepage hero",
-        "pricing page",
-        "navigation menu",
-        "blog templates",
-        "SEO metadata",
-        "accessibility audit",
-        "contact form",
-        "image CDN",
-        "cookie banner",
-        "site search",
-        "analytics tags",
-        "404 page",
-        "case studies",
-        "style guide",
-    ),
-    "borealis": (
-        "login screen",
-        "push notifications",
-        "offline sync",
-        "onboarding flow",
-        "settings screen",
-        "dark mode",
-        "crash reporting",
-        "app store listing",
-        "deep links",
-        "biometric unlock",
-        "in-app purchases",
-        "profile editor",
-        "release pipeline",
-    ),
-    "cygnus": (
-        "orders ingestion",
-        "customer dimension",
-        "events stream",
-        "dbt models",
-        "warehouse costs",
-        "data quality checks",
-        "schema registry",
-        "backfill job",
-        "lineage graph",
-        "table partitioning",
-        "CDC connector",
-        "metrics layer",
-        "access policies",
-        "retention rules",
-        "Airflow DAGs",
-    ),
+# The sprint board shows the world's tickets: its groups are their stages, its status
+# labels their states.
+_GROUP_OF_STAGE: Final[Mapping[str, str]] = {
+    "backlog": "topics",
+    "sprint": "group_sprint",
+    "review": "group_review",
+    "done": "group_done",
 }
-
-_TICKET_PREFIX: Final[Mapping[str, str]] = {"apollo": "APO", "borealis": "BOR", "cygnus": "CYG"}
+_STATUS_OF_STATE: Final[Mapping[str, int]] = {
+    "working": 0,  # Working on it
+    "done": 1,
+    "stuck": 2,
+    "not_started": 5,
+}
 
 _NOTES: Final = (
     "Blocked on design sign-off",
@@ -121,13 +80,11 @@ _ROADMAP_GROUPS: Final = (
     DemoGroup("group_done", "Done", "#00c875", "262144"),
 )
 
-# Which status an item in each group usually has; None leaves the status empty.
+# Which status a roadmap item in each group usually has; None leaves the status empty.
 _STATUS_BY_GROUP: Final[Mapping[str, tuple[int | None, ...]]] = {
     "topics": (5, 5, 5, None),
-    "group_sprint": (0, 0, 2, 5, None),
     "group_quarter": (0, 0, 2, 5, None),
     "group_next_quarter": (5, 5, None),
-    "group_review": (0, 2, 0),
     "group_done": (1, 1, 1, 1, None),
 }
 
@@ -155,22 +112,29 @@ class _Seeder:
         self.next_id = 1_900_000_000 + self.rng.randint(0, 99_999)
         self.clock = anchor - timedelta(days=150)
 
-    def item(self, board: DemoBoard, name: str, *, roadmap: bool) -> DemoItem:
+    def item(self, board: DemoBoard, name: str, *, ticket: Ticket | None = None) -> DemoItem:
+        """An item named ``name``: the world's ``ticket`` on a sprint board, else a
+        roadmap deliverable (with a mirror of its sprint status)."""
         rng = self.rng
+        roadmap = ticket is None
         self.next_id += rng.randint(1, 97)
         self.clock += timedelta(minutes=rng.randint(5, 240))
         created = min(self.clock, self.anchor - timedelta(minutes=1))
         updated = min(created + timedelta(hours=rng.randint(0, 480)), self.anchor)
-        group = rng.choice(board.groups)
+        if ticket is None:
+            group_id = rng.choice(board.groups).id
+            status = rng.choice(_STATUS_BY_GROUP[group_id])
+        else:
+            group_id = _GROUP_OF_STAGE[ticket.stage]
+            status = None if ticket.state is None else _STATUS_OF_STATE[ticket.state]
         item = DemoItem(
             id=str(self.next_id),
             name=name,
             board_id=board.id,
-            group_id=group.id,
+            group_id=group_id,
             created_at=created,
             updated_at=updated,
         )
-        status = rng.choice(_STATUS_BY_GROUP[group.id])
         if status is not None:
             item.cells["status"] = StatusCell(status)
         if rng.random() < 0.8:
@@ -198,7 +162,7 @@ def build_workspace(seed: int, anchor: datetime) -> DemoWorkspace:
     rng = seeder.rng
     boards: list[DemoBoard] = []
     for project in DEMO_PROJECTS:
-        topics = _TOPICS[project.key]
+        topics = TOPICS[project.key]
         roadmap = DemoBoard(
             id=project.roadmap_board_id,
             name=f"{project.name} — Roadmap",
@@ -220,12 +184,9 @@ def build_workspace(seed: int, anchor: datetime) -> DemoWorkspace:
         for _ in range(rng.randint(20, 60)):
             phase = rng.choice(("discovery", "beta", "GA", "v2"))
             name = f"{rng.choice(topics).capitalize()} ({phase})"
-            roadmap.items.append(seeder.item(roadmap, name, roadmap=True))
-        count = 520 + rng.randint(20, 60) if sprint.id == BIG_BOARD_ID else rng.randint(20, 60)
-        prefix = _TICKET_PREFIX[project.key]
-        for number in range(1, count + 1):
-            name = f"{prefix}-{number}: {rng.choice(_VERBS)} {rng.choice(topics)}"
-            sprint.items.append(seeder.item(sprint, name, roadmap=False))
+            roadmap.items.append(seeder.item(roadmap, name))
+        for ticket in sprint_tickets(seed, project.key):
+            sprint.items.append(seeder.item(sprint, ticket.name, ticket=ticket))
         boards += [roadmap, sprint]
     return DemoWorkspace(
         projects=DEMO_PROJECTS,

@@ -1,9 +1,10 @@
 """The seeded demo tenant the Outlook sandbox serves: mailboxes, mail and calendars.
 
-The people are the Monday demo account's (:data:`~..monday.demo_data.DEMO_USERS`,
-``@example.com``), working on its three projects (:data:`~..monday.demo_data.PROJECTS`)
-in teams (:data:`TEAMS`). Mail and meetings mention the projects' real Monday tickets
-(``APO-12: Build pricing page``), taken from the seeded Monday workspace.
+The people are the demo world's (:data:`~..world.DEMO_USERS`, ``@example.com``),
+working on its three projects (:data:`~..world.PROJECTS`) in teams (:data:`TEAMS`).
+Mail and meetings mention the projects' sprint tickets (``APO-12: Build pricing
+page``) from :func:`~..world.sprint_tickets`, the same items the Monday sandbox's
+boards hold for the same seed.
 
 - Mail over the four weeks before the anchor: weekly status mails from each lead,
   ticket threads (``RE:`` replies in one conversation, some with attachments, blocked
@@ -39,8 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
-from dataworkflows.sandboxes.monday.demo_data import DemoWorkspace, StatusCell
-from dataworkflows.sandboxes.world import DEMO_USERS, PROJECT_NAMES, PROJECTS
+from dataworkflows.sandboxes.world import DEMO_USERS, PROJECT_NAMES, PROJECTS, sprint_tickets
 
 __all__ = [
     "DOMAIN",
@@ -486,18 +486,13 @@ def _paragraphs(*lines: str) -> str:
     )
 
 
-def _tickets(workspace: DemoWorkspace, project: str) -> tuple[list[str], list[str]]:
-    """The sprint board's ticket names: (in progress, stuck)."""
-    board = workspace.board(workspace.project(project).sprint_board_id)
-    assert board is not None
-    working, stuck = [], []
-    for item in board.items[:200]:
-        status = item.cells.get("status")
-        if isinstance(status, StatusCell) and status.index == 0:
-            working.append(item.name)
-        elif isinstance(status, StatusCell) and status.index == 2:
-            stuck.append(item.name)
-    return working, stuck
+def _tickets(seed: int, project: str) -> tuple[list[str], list[str]]:
+    """The sprint's ticket names among its first 200: (in progress, stuck)."""
+    tickets = sprint_tickets(seed, project)[:200]
+    return (
+        [t.name for t in tickets if t.state == "working"],
+        [t.name for t in tickets if t.state == "stuck"],
+    )
 
 
 class _Seeder:
@@ -507,7 +502,6 @@ class _Seeder:
         self.tenant = tenant
         self.rng = random.Random(tenant.seed * 1_000_003 + tenant.anchor.toordinal())  # noqa: S311  (demo data)
         self.anchor = datetime.combine(tenant.anchor, time(0, 0), UTC)
-        self.workspace = DemoWorkspace.seeded(tenant.seed)
         self.by_address = {p.address: p for p in tenant.people}
 
     def person(self, address: str) -> Person:
@@ -535,7 +529,7 @@ class _Seeder:
         lead = self.person(lead_address)
         team = [self.person(m) for m in members]
         other_leads = [self.person(head) for key, (head, _) in TEAMS.items() if key != project]
-        working, stuck = _tickets(self.workspace, project)
+        working, stuck = _tickets(self.tenant.seed, project)
         # Weekly status, Monday mornings of the last four weeks.
         monday = self.anchor - timedelta(days=self.anchor.weekday())
         for week in range(4, 0, -1):
@@ -627,7 +621,7 @@ class _Seeder:
         monday_com = Address("monday.com", "notifications@monday.com")
         for project in PROJECTS:
             lead_address, members = TEAMS[project]
-            working, _ = _tickets(self.workspace, project)
+            working, _ = _tickets(self.tenant.seed, project)
             for _ in range(3):
                 who = self.person(rng.choice(members))
                 ticket = rng.choice(working)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from dataworkflows.sandboxes.world import ANCHOR, PROJECT_NAMES, PROJECTS
+from dataworkflows.sandboxes.world import ANCHOR, PROJECT_NAMES, PROJECTS, TICKET_PREFIX, TOPICS
 from dataworkflows.sandboxes.world import DEMO_USERS as WORLD_USERS
 
 __all__ = [
@@ -253,43 +253,6 @@ class SlackWorkspace:
 
 # -- seeding -----------------------------------------------------------------------------
 
-_TICKETS: Final[Mapping[str, str]] = {"apollo": "APO", "borealis": "BOR", "cygnus": "CYG"}
-
-_TOPICS: Final[Mapping[str, tuple[str, ...]]] = {
-    "apollo": (
-        "homepage hero",
-        "pricing page",
-        "navigation menu",
-        "blog templates",
-        "SEO metadata",
-        "accessibility audit",
-        "contact form",
-        "cookie banner",
-        "site search",
-    ),
-    "borealis": (
-        "login screen",
-        "push notifications",
-        "offline sync",
-        "onboarding flow",
-        "dark mode",
-        "crash reporting",
-        "deep links",
-        "biometric unlock",
-    ),
-    "cygnus": (
-        "orders ingestion",
-        "customer dimension",
-        "events stream",
-        "dbt models",
-        "data quality checks",
-        "schema registry",
-        "backfill job",
-        "CDC connector",
-        "Airflow DAGs",
-    ),
-}
-
 _OPENERS: Final = (
     "Morning! Picking up {ticket} ({topic}) today.",
     "{ticket} is blocked: waiting for design sign-off on the {topic}.",
@@ -400,8 +363,8 @@ class _Seeder:
         *,
         lead_s: tuple[int, int] = _RECENT_LEAD_S,
     ) -> None:
-        """``count`` top-level messages over the span, some with threads, the newest
-        ``lead_s`` (a range, in seconds) before the anchor."""
+        """``count`` top-level messages over the span, some with threads (always the
+        newest two), the newest message ``lead_s`` (a range, in seconds) before the anchor."""
         rng = self.rng
         people = [m for m in channel.members if m != BOT.user_id]
         key = channel.project
@@ -418,13 +381,15 @@ class _Seeder:
             )
         gap = max(10, int(_SPAN.total_seconds() / 60 / max(count, 1) * 1.6))
         clock = begin
-        for _ in range(count):
+        for number in range(count):
             clock = self.moment(clock, max_minutes=gap)
             user = rng.choice(people)
             text = rng.choice(lines).format(**self._words(key, user, people))
             parent = self.user_message(clock, user, text)
             channel.messages.append(parent)
-            if rng.random() < 0.18:
+            # The newest two always have threads, so a recent week always has discussion
+            # (a report's "most discussed"), whatever the seed draws.
+            if rng.random() < 0.18 or number >= count - 2:
                 reply_at = clock
                 for _ in range(rng.randint(1, 5)):
                     reply_at = self.moment(reply_at, max_minutes=90)
@@ -453,12 +418,12 @@ class _Seeder:
     def _words(self, key: str | None, user: str, people: list[str]) -> dict[str, str]:
         rng = self.rng
         project = key or rng.choice(PROJECTS)
-        prefix = _TICKETS[project]
+        prefix = TICKET_PREFIX[project]
         others = [p for p in people if p != user] or [user]
         return {
             "ticket": f"{prefix}-{rng.randint(1, 60)}",
             "ticket2": f"{prefix}-{rng.randint(1, 60)}",
-            "topic": rng.choice(_TOPICS[project]),
+            "topic": rng.choice(TOPICS[project]),
             "other": rng.choice(others),
             "project": PROJECT_NAMES[project],
         }
