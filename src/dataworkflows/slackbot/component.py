@@ -24,10 +24,10 @@ from dataworkflows.slackbot.background import BackgroundTasks
 from dataworkflows.slackbot.engine_client import EngineClient
 from dataworkflows.slackbot.options import BotOptions
 from dataworkflows.slackbot.replies import (
+    ActionReplies,
     ActionSetReplies,
     ConnectorReplies,
     PatientReplies,
-    SlackReplies,
 )
 from dataworkflows.slackbot.settings import BotSettings
 
@@ -97,7 +97,7 @@ async def slackbot_app(
             engine_http, base_url=settings.engine_url, api_key=settings.engine_api_key, sleep=sleep
         )
         readiness: dict[str, ReadinessCheck] = {"engine": engine.check}
-        replies: SlackReplies
+        replies: ActionReplies
         if isinstance(slack, ActionSet):
             replies = ActionSetReplies(slack)
         else:

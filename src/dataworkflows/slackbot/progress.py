@@ -60,22 +60,10 @@ class ResponseUrlMessage:
     replace: bool
 
     async def show(self, message: Message) -> None:
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=self.replace,
-        )
+        await _respond(self.slack, self.response_url, message, replace_original=self.replace)
 
     async def reply(self, message: Message) -> None:
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=False,
-        )
+        await _respond(self.slack, self.response_url, message, replace_original=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +86,7 @@ class ClickedMessage:
             except ActionFailed as failed:
                 if failed.error.retryable or not self.response_url:
                     raise
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=True,
-        )
+        await _respond(self.slack, self.response_url, message, replace_original=True)
 
     async def reply(self, message: Message) -> None:
         if self.channel and self.ts:
@@ -112,10 +94,17 @@ class ClickedMessage:
                 self.channel, text=message.text, blocks=message.blocks, thread_ts=self.ts
             )
             return
-        await self.slack.respond(
-            self.response_url,
-            text=message.text,
-            blocks=message.blocks,
-            response_type="in_channel",
-            replace_original=False,
-        )
+        await _respond(self.slack, self.response_url, message, replace_original=False)
+
+
+async def _respond(
+    slack: SlackReplies, response_url: str, message: Message, *, replace_original: bool
+) -> None:
+    """``message`` in the channel through ``response_url``."""
+    await slack.respond(
+        response_url,
+        text=message.text,
+        blocks=message.blocks,
+        response_type="in_channel",
+        replace_original=replace_original,
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol
 
 import httpx
 import msgspec
@@ -29,6 +29,7 @@ from dataworkflows.runtime.actions import ActionSet
 from dataworkflows.runtime.logging import get_logger
 
 __all__ = [
+    "ActionReplies",
     "ActionSetReplies",
     "Block",
     "ConnectorReplies",
@@ -42,7 +43,6 @@ Block = dict[str, Any]
 ResponseType = Literal["ephemeral", "in_channel"]
 
 _log = get_logger(__name__)
-_T = TypeVar("_T")
 
 
 class SlackReplies(Protocol):
@@ -121,10 +121,12 @@ def _ts(output: dict[str, Any]) -> str:
     return ts
 
 
-class _ActionReplies:
-    """The three replies over some ``call(action, input) -> output``."""
+class ActionReplies:
+    """The three replies over :meth:`call_action`, which each adapter implements."""
 
-    async def _call(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def call_action(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The Slack connector's ``action`` on input ``data``: its output, or
+        :class:`ActionFailed`."""
         raise NotImplementedError
 
     async def post_message(
@@ -135,12 +137,14 @@ class _ActionReplies:
         blocks: Sequence[Block] | None = None,
         thread_ts: str | None = None,
     ) -> str:
-        return _ts(await self._call("post_message", _post_input(channel, text, blocks, thread_ts)))
+        return _ts(
+            await self.call_action("post_message", _post_input(channel, text, blocks, thread_ts))
+        )
 
     async def update_message(
         self, channel: str, ts: str, *, text: str, blocks: Sequence[Block] | None = None
     ) -> None:
-        await self._call("update_message", _update_input(channel, ts, text, blocks))
+        await self.call_action("update_message", _update_input(channel, ts, text, blocks))
 
     async def respond(
         self,
@@ -151,19 +155,19 @@ class _ActionReplies:
         response_type: ResponseType = "ephemeral",
         replace_original: bool = False,
     ) -> None:
-        await self._call(
+        await self.call_action(
             "respond",
             _respond_input(response_url, text, blocks, response_type, replace_original),
         )
 
 
-class ActionSetReplies(_ActionReplies):
+class ActionSetReplies(ActionReplies):
     """:class:`SlackReplies` through the Slack connector's actions in this process."""
 
     def __init__(self, actions: ActionSet) -> None:
         self._actions = actions
 
-    async def _call(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def call_action(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
         return await self._actions.invoke(action, ActionRequest(input=data))
 
 
@@ -172,7 +176,7 @@ _result: Final = msgspec.json.Decoder(ActionResult)
 _error: Final = msgspec.json.Decoder(ActionErrorEnvelope)
 
 
-class ConnectorReplies(_ActionReplies):
+class ConnectorReplies(ActionReplies):
     """:class:`SlackReplies` through a Slack connector process (internal connector API)."""
 
     def __init__(self, http: httpx.AsyncClient, *, base_url: str, service_token: str) -> None:
@@ -183,7 +187,7 @@ class ConnectorReplies(_ActionReplies):
             "Content-Type": "application/json",
         }
 
-    async def _call(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def call_action(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
         try:
             response = await self._http.post(
                 f"{self._base}/v1/actions/{action}",
@@ -234,7 +238,7 @@ class ConnectorReplies(_ActionReplies):
         return None
 
 
-class PatientReplies:
+class PatientReplies(ActionReplies):
     """:class:`SlackReplies` that tries retryable failures again (up to ``attempts``).
 
     Waits what the connector says (``retry_after_s``, Slack's ``Retry-After``), or 1, 2,
@@ -243,7 +247,7 @@ class PatientReplies:
 
     def __init__(
         self,
-        inner: SlackReplies,
+        inner: ActionReplies,
         *,
         attempts: int = 4,
         max_wait_s: float = 30.0,
@@ -254,59 +258,16 @@ class PatientReplies:
         self._max_wait_s = max_wait_s
         self._sleep = sleep
 
-    async def _patiently(self, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
+    async def call_action(self, action: str, data: dict[str, Any]) -> dict[str, Any]:
         for attempt in range(1, self._attempts + 1):
             try:
-                return await call()
+                return await self._inner.call_action(action, data)
             except ActionFailed as failed:
                 error = failed.error
                 if not error.retryable or attempt == self._attempts:
                     raise
                 wait = error.retry_after_s if error.retry_after_s else 2.0 ** (attempt - 1)
                 wait = min(max(wait, 0.0), self._max_wait_s)
-                _log.info("slack call retried", call=what, code=error.code, wait_s=wait)
+                _log.info("slack call retried", call=action, code=error.code, wait_s=wait)
                 await self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def post_message(
-        self,
-        channel: str,
-        *,
-        text: str,
-        blocks: Sequence[Block] | None = None,
-        thread_ts: str | None = None,
-    ) -> str:
-        return await self._patiently(
-            "post_message",
-            lambda: self._inner.post_message(
-                channel, text=text, blocks=blocks, thread_ts=thread_ts
-            ),
-        )
-
-    async def update_message(
-        self, channel: str, ts: str, *, text: str, blocks: Sequence[Block] | None = None
-    ) -> None:
-        await self._patiently(
-            "update_message",
-            lambda: self._inner.update_message(channel, ts, text=text, blocks=blocks),
-        )
-
-    async def respond(
-        self,
-        response_url: str,
-        *,
-        text: str,
-        blocks: Sequence[Block] | None = None,
-        response_type: ResponseType = "ephemeral",
-        replace_original: bool = False,
-    ) -> None:
-        await self._patiently(
-            "respond",
-            lambda: self._inner.respond(
-                response_url,
-                text=text,
-                blocks=blocks,
-                response_type=response_type,
-                replace_original=replace_original,
-            ),
-        )
