@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 import msgspec
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from dataworkflows.runtime.database import Pool, outages_as_unavailable
+from dataworkflows.runtime.database import StoredFunctions, outages_as_unavailable
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["HookRecord", "HookStore", "PostgresHookStore", "StoredHook"]
@@ -69,17 +68,8 @@ class HookStore(Protocol):
 
 
 @outages_as_unavailable
-class PostgresHookStore:
+class PostgresHookStore(StoredFunctions):
     """:class:`HookStore` over a psycopg pool: one stored function per call."""
-
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
-
-    async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(query, params)
-            return await cursor.fetchall()
 
     async def put_hook(self, hook: StoredHook) -> bool:
         params = msgspec.structs.asdict(hook)

@@ -28,7 +28,12 @@ from dataworkflows.engine.store import (
     WorkflowSummary,
     WorkflowVersionInfo,
 )
-from dataworkflows.runtime.database import Pool, outages_as_unavailable, without_nul
+from dataworkflows.runtime.database import (
+    Pool,
+    StoredFunctions,
+    outages_as_unavailable,
+    without_nul,
+)
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["PostgresEngineStore"]
@@ -88,28 +93,17 @@ def _batch_arrays(
 
 
 @outages_as_unavailable
-class PostgresEngineStore:
+class PostgresEngineStore(StoredFunctions):
     """:class:`~dataworkflows.engine.store.EngineStore` over a psycopg pool.
 
     A connection failure is :class:`~dataworkflows.runtime.database.DatabaseUnavailable`.
     """
 
     def __init__(self, pool: Pool, *, journal_pool: Pool | None = None) -> None:
-        self._pool = pool
+        super().__init__(pool)
         # The journal gets connections of its own, so recording steps never queues
         # behind API requests and run starts.
         self._journal_pool = journal_pool or pool
-
-    async def _rows(self, query: str, params: dict[str, Any], into: type[_T]) -> list[_T]:
-        async with self._pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(query, params)
-            rows = await cursor.fetchall()
-        return [msgspec.convert(row, into) for row in rows]
-
-    async def _one(self, query: str, params: dict[str, Any], into: type[_T]) -> _T | None:
-        rows = await self._rows(query, params, into)
-        return rows[0] if rows else None
 
     async def put_workflow_version(
         self, *, name: str, description: str, definition: dict[str, Any], source: str, checksum: str
@@ -129,10 +123,10 @@ class PostgresEngineStore:
         return row
 
     async def list_workflows(self) -> list[WorkflowSummary]:
-        return await self._rows(_Q["list_workflows"], {}, WorkflowSummary)
+        return await self._typed(_Q["list_workflows"], {}, WorkflowSummary)
 
     async def get_workflow_versions(self, name: str) -> list[WorkflowVersionInfo]:
-        return await self._rows(_Q["get_workflow_versions"], {"name": name}, WorkflowVersionInfo)
+        return await self._typed(_Q["get_workflow_versions"], {"name": name}, WorkflowVersionInfo)
 
     async def get_workflow_version(
         self, name: str, version: int | None = None
@@ -184,7 +178,7 @@ class PostgresEngineStore:
         trigger: str | None = None,
         text: str | None = None,
     ) -> list[RunRecord]:
-        return await self._rows(
+        return await self._typed(
             _Q["list_runs"],
             {
                 "workflow_name": workflow_name,
@@ -201,13 +195,13 @@ class PostgresEngineStore:
         )
 
     async def get_step_attempts(self, run_id: UUID) -> list[StepAttemptRecord]:
-        return await self._rows(_Q["get_step_attempts"], {"run_id": run_id}, StepAttemptRecord)
+        return await self._typed(_Q["get_step_attempts"], {"run_id": run_id}, StepAttemptRecord)
 
     async def get_run_events(self, run_id: UUID) -> list[RunEvent]:
-        return await self._rows(_Q["get_run_events"], {"run_id": run_id}, RunEvent)
+        return await self._typed(_Q["get_run_events"], {"run_id": run_id}, RunEvent)
 
     async def get_child_runs(self, run_id: UUID) -> list[RunRecord]:
-        return await self._rows(_Q["get_child_runs"], {"id": run_id}, RunRecord)
+        return await self._typed(_Q["get_child_runs"], {"id": run_id}, RunRecord)
 
     async def signal_run(self, run_id: UUID, name: str, payload: Any) -> SignalAnswer | None:
         return await self._one(
@@ -222,7 +216,7 @@ class PostgresEngineStore:
     async def suspend_run(
         self, engine: str, run_id: UUID, *, wake_at: datetime | None, signal: str | None
     ) -> str | None:
-        rows = await self._rows(
+        rows = await self._typed(
             _Q["suspend_run"],
             {"engine": engine, "id": run_id, "wake_at": wake_at, "signal": signal},
             dict,
@@ -231,24 +225,24 @@ class PostgresEngineStore:
         return status
 
     async def wake_runs(self, limit: int) -> int:
-        rows = await self._rows(_Q["wake_runs"], {"limit": limit}, dict)
+        rows = await self._typed(_Q["wake_runs"], {"limit": limit}, dict)
         return int(rows[0]["woken"])
 
     async def prune_runs(self, *, before: datetime, limit: int) -> int:
-        rows = await self._rows(_Q["prune_runs"], {"before": before, "limit": limit}, dict)
+        rows = await self._typed(_Q["prune_runs"], {"before": before, "limit": limit}, dict)
         return int(rows[0]["deleted"])
 
     async def history_since(self) -> datetime | None:
-        rows = await self._rows(_Q["history_since"], {}, dict)
+        rows = await self._typed(_Q["history_since"], {}, dict)
         since: datetime | None = rows[0]["since"]
         return since
 
     async def count_unfinished_runs(self) -> dict[str, int]:
-        rows = await self._rows(_Q["count_unfinished_runs"], {}, dict)
+        rows = await self._typed(_Q["count_unfinished_runs"], {}, dict)
         return {status: int(count) for status, count in rows[0].items()}
 
     async def next_wake(self) -> datetime | None:
-        rows = await self._rows(_Q["next_wake"], {}, dict)
+        rows = await self._typed(_Q["next_wake"], {}, dict)
         wake_at: datetime | None = rows[0]["wake_at"]
         return wake_at
 
@@ -314,13 +308,13 @@ class PostgresEngineStore:
         return link
 
     async def get_entity_links(self, *, system: str, id: str) -> list[EntityLink]:
-        return await self._rows(_Q["get_entity_links"], {"system": system, "id": id}, EntityLink)
+        return await self._typed(_Q["get_entity_links"], {"system": system, "id": id}, EntityLink)
 
     async def get_run_links(self, run_id: UUID) -> list[EntityLink]:
-        return await self._rows(_Q["get_run_links"], {"run_id": run_id}, EntityLink)
+        return await self._typed(_Q["get_run_links"], {"run_id": run_id}, EntityLink)
 
     async def claim_runs(self, *, engine: str, limit: int) -> list[ClaimedRun]:
-        return await self._rows(_Q["claim_runs"], {"engine": engine, "limit": limit}, ClaimedRun)
+        return await self._typed(_Q["claim_runs"], {"engine": engine, "limit": limit}, ClaimedRun)
 
     async def write_batch(
         self,

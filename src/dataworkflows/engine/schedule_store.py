@@ -7,10 +7,9 @@ from typing import Any, Final, Protocol
 from uuid import UUID
 
 import msgspec
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from dataworkflows.runtime.database import Pool, outages_as_unavailable
+from dataworkflows.runtime.database import StoredFunctions, outages_as_unavailable
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["PostgresScheduleStore", "ScheduleRecord", "ScheduleStore", "StoredSchedule"]
@@ -107,17 +106,8 @@ class ScheduleStore(Protocol):
 
 
 @outages_as_unavailable
-class PostgresScheduleStore:
+class PostgresScheduleStore(StoredFunctions):
     """:class:`ScheduleStore` over a psycopg pool: one stored function per call."""
-
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
-
-    async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(query, params)
-            return await cursor.fetchall()
 
     async def put_schedule(self, schedule: StoredSchedule) -> tuple[bool, bool]:
         params = msgspec.structs.asdict(schedule)

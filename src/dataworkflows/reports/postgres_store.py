@@ -8,7 +8,6 @@ from uuid import UUID
 
 import msgspec
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from dataworkflows.reports.store import (
@@ -26,7 +25,7 @@ from dataworkflows.reports.store import (
     TemplateSummary,
     TemplateVersionInfo,
 )
-from dataworkflows.runtime.database import Pool, without_nul
+from dataworkflows.runtime.database import StoredFunctions, without_nul
 from dataworkflows.runtime.queries import load_queries
 
 __all__ = ["PostgresReportStore"]
@@ -39,24 +38,8 @@ def _json(value: Any) -> Jsonb:
     return Jsonb(without_nul(value), dumps=msgspec.json.encode)
 
 
-class PostgresReportStore:
+class PostgresReportStore(StoredFunctions):
     """:class:`~dataworkflows.reports.store.ReportStore` over the engine's psycopg pool."""
-
-    def __init__(self, pool: Pool) -> None:
-        self._pool = pool
-
-    async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(query, params)
-            return await cursor.fetchall()
-
-    async def _typed(self, query: str, params: dict[str, Any], into: type[_T]) -> list[_T]:
-        return [msgspec.convert(row, into) for row in await self._rows(query, params)]
-
-    async def _one(self, query: str, params: dict[str, Any], into: type[_T]) -> _T | None:
-        rows = await self._typed(query, params, into)
-        return rows[0] if rows else None
 
     # Templates ----------------------------------------------------------------------------
 

@@ -10,11 +10,12 @@ import contextlib
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, LiteralString, TypeVar
 
 import msgspec
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from psycopg_pool.base import AttemptWithBackoff
@@ -22,6 +23,7 @@ from psycopg_pool.base import AttemptWithBackoff
 __all__ = [
     "DatabaseUnavailable",
     "Pool",
+    "StoredFunctions",
     "connect",
     "describe_target",
     "open_pool",
@@ -124,6 +126,32 @@ def _translated_generator(
                 raise _unavailable(exc) from exc
 
     return translated
+
+
+_T = TypeVar("_T")
+
+
+class StoredFunctions:
+    """Base of a PostgreSQL adapter: calls of stored functions over a pool, rows back
+    as dicts or converted to a struct."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def _rows(self, query: LiteralString, params: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(query, params)
+            return await cursor.fetchall()
+
+    async def _typed(
+        self, query: LiteralString, params: dict[str, Any], into: type[_T]
+    ) -> list[_T]:
+        return [msgspec.convert(row, into) for row in await self._rows(query, params)]
+
+    async def _one(self, query: LiteralString, params: dict[str, Any], into: type[_T]) -> _T | None:
+        rows = await self._typed(query, params, into)
+        return rows[0] if rows else None
 
 
 def describe_target(url: str) -> str:
