@@ -29,7 +29,6 @@ from litestar.params import (
     BodyKwarg,
     FromPath,
     FromQuery,
-    HeaderParameter,
     QueryParameter,
 )
 
@@ -50,6 +49,7 @@ from dataworkflows.engine.api_bodies import (
     run_view,
     trigger_record,
 )
+from dataworkflows.engine.api_params import IdempotencyKey, WaitSeconds, started_run
 from dataworkflows.engine.definitions import DefinitionError, load_yaml
 from dataworkflows.engine.service import WorkflowService, yaml_source
 from dataworkflows.runtime.documents import (
@@ -79,7 +79,6 @@ MAX_DEFINITION_BYTES = 512 * 1024
 ENGINE_SOURCES = frozenset({"workflow"})
 """Trigger sources only the engine records: a caller cannot make its run look like a
 sub-workflow (a parent's cancel reaches the runs recorded as its children)."""
-MAX_WAIT_S = 300.0
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 EXAMPLE_YAML = """\
@@ -248,20 +247,8 @@ class WorkflowController(Controller):
                 ],
             ),
         ],
-        idempotency_key: Annotated[
-            str | None,
-            HeaderParameter(
-                name="Idempotency-Key",
-                max_length=255,
-                description="Repeat a request safely: the same key returns the same run",
-            ),
-        ] = None,
-        wait: Annotated[
-            float,
-            QueryParameter(
-                ge=0, le=MAX_WAIT_S, description="Seconds to wait for the run to finish"
-            ),
-        ] = 0.0,
+        idempotency_key: IdempotencyKey = None,
+        wait: WaitSeconds = 0.0,
     ) -> Response[RunView]:
         if data.trigger is not None and data.trigger.source in ENGINE_SOURCES:
             raise Problem(
@@ -282,13 +269,7 @@ class WorkflowController(Controller):
             trigger=trigger_record(data.trigger),
         )
         run = await service.wait(run, wait)
-        headers = {"Location": f"/v1/runs/{run.id}"}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        # With wait: finished (200) or not yet (202). Without: new (201) or repeated (200).
-        waited_status = 200 if run.finished else 202
-        status = waited_status if wait > 0 else (201 if created else 200)
-        return Response(run_view(run, service.redact), status_code=status, headers=headers)
+        return started_run(run, created=created, waited=wait, redact=service.redact)
 
 
 class RunController(Controller):
@@ -368,12 +349,7 @@ class RunController(Controller):
         self,
         run_id: FromPath[UUID],
         service: NamedDependency[WorkflowService],
-        wait: Annotated[
-            float,
-            QueryParameter(
-                ge=0, le=MAX_WAIT_S, description="Seconds to wait for the run to finish"
-            ),
-        ] = 0.0,
+        wait: WaitSeconds = 0.0,
     ) -> RunDetail:
         if wait > 0:
             await service.wait(await service.run(run_id), wait)

@@ -11,10 +11,10 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import BodyKwarg, FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.params import BodyKwarg, FromPath, FromQuery
 
-from dataworkflows.engine.api_bodies import RunView, run_view, strictly
-from dataworkflows.engine.api_controllers import MAX_WAIT_S
+from dataworkflows.engine.api_bodies import RunView, strictly
+from dataworkflows.engine.api_params import IdempotencyKey, WaitSeconds, started_run
 from dataworkflows.engine.definitions import DefinitionError
 from dataworkflows.engine.schedule_service import ScheduleService, calendar_of
 from dataworkflows.engine.schedule_store import ScheduleRecord
@@ -268,26 +268,9 @@ class ScheduleController(Controller):
         self,
         name: FromPath[str],
         schedules: NamedDependency[ScheduleService],
-        idempotency_key: Annotated[
-            str | None,
-            HeaderParameter(
-                name="Idempotency-Key",
-                max_length=255,
-                description="Repeat a request safely: the same key returns the same run",
-            ),
-        ] = None,
-        wait: Annotated[
-            float,
-            QueryParameter(
-                ge=0, le=MAX_WAIT_S, description="Seconds to wait for the run to finish"
-            ),
-        ] = 0.0,
+        idempotency_key: IdempotencyKey = None,
+        wait: WaitSeconds = 0.0,
     ) -> Response[RunView]:
         run, created = await schedules.run_now(name, idempotency_key=idempotency_key)
         run = await schedules.workflows.wait(run, wait)
-        headers = {"Location": f"/v1/runs/{run.id}"}
-        if not created:
-            headers["Idempotent-Replayed"] = "true"
-        # As starting a workflow's run: with wait, finished (200) or not yet (202).
-        status = (200 if run.finished else 202) if wait > 0 else (201 if created else 200)
-        return Response(run_view(run, schedules.redact), status_code=status, headers=headers)
+        return started_run(run, created=created, waited=wait, redact=schedules.redact)

@@ -14,6 +14,8 @@ from uuid import UUID
 
 import msgspec
 
+from dataworkflows.runtime.versions import Registration
+
 __all__ = [
     "ClaimedRun",
     "EngineStore",
@@ -38,14 +40,6 @@ __all__ = [
 RunStatus = Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"]
 StepStatus = Literal["running", "waiting", "succeeded", "failed", "skipped", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-
-
-class Registration(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of storing a definition."""
-
-    version: int
-    created: bool
-    created_at: datetime
 
 
 class WorkflowSummary(msgspec.Struct, frozen=True, kw_only=True):

@@ -13,6 +13,8 @@ from uuid import UUID
 
 import msgspec
 
+from dataworkflows.runtime.versions import Registration
+
 __all__ = [
     "PROJECT_KEY_PATTERN",
     "TEMPLATE_NAME_PATTERN",
@@ -45,13 +47,8 @@ Prefix = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 OptionalText = Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None
 
 
-class TemplateRegistration(msgspec.Struct, frozen=True, kw_only=True):
-    """The outcome of storing a template's source."""
-
-    version: int
-    created: bool
-    """False when the source equals the latest version (nothing stored)."""
-    created_at: datetime
+TemplateRegistration = Registration
+"""The outcome of storing a template's source."""
 
 
 class StoredTemplate(msgspec.Struct, frozen=True, kw_only=True):
