@@ -12,42 +12,28 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
+from dataworkflows.engine.group_commit import GroupCommit
 from dataworkflows.engine.store import EngineStore, NewRun, RunRecord
 
 __all__ = ["EngineStopping", "RunIntake"]
 
 MAX_BATCH: Final = 500
 
+_Waiting = tuple[NewRun, asyncio.Future[tuple[RunRecord, bool]]]
+"""A run to create, and the future its caller awaits."""
+
 
 class EngineStopping(Exception):
     """The engine is shutting down and starts no more runs."""
 
 
-class RunIntake:
+class RunIntake(GroupCommit[list[_Waiting]]):
     """Creates runs in batches; :meth:`create` resolves when its batch committed."""
 
     def __init__(self, store: EngineStore, *, flushers: int = 2) -> None:
+        super().__init__(flushers=flushers, name="run-intake")
         self._store = store
-        self._flusher_count = flushers
-        self._pending: list[tuple[NewRun, asyncio.Future[tuple[RunRecord, bool]]]] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def start(self) -> None:
-        """Start the flusher tasks."""
-        self._closing = False
-        self._tasks = [
-            asyncio.create_task(self._flusher(), name=f"run-intake-{i}")
-            for i in range(self._flusher_count)
-        ]
-
-    async def close(self) -> None:
-        """Create what is pending, then stop."""
-        self._closing = True
-        self._wake.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        self._pending: list[_Waiting] = []
 
     async def create(self, run: NewRun) -> tuple[RunRecord, bool]:
         """The run as created (True), or the run that already has its idempotency key."""
@@ -58,22 +44,18 @@ class RunIntake:
         self._wake.set()
         return await future
 
-    async def _flusher(self) -> None:
-        while True:
-            await self._wake.wait()
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            if not batch:
-                if self._closing:
-                    return
-                self._wake.clear()
-                continue
-            try:
-                results = await self._store.create_runs([run for run, _ in batch])
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
+    def _take(self) -> list[_Waiting] | None:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        return batch or None
+
+    async def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            results = await self._store.create_runs([run for run, _ in batch])
+        except Exception as exc:
+            for _, future in batch:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result)

@@ -19,6 +19,7 @@ from uuid import UUID
 import stamina
 from prometheus_client import Histogram
 
+from dataworkflows.engine.group_commit import GroupCommit
 from dataworkflows.engine.metrics import (
     JOURNAL_BATCH_RECORDS,
     JOURNAL_COMMIT_SECONDS,
@@ -66,7 +67,7 @@ class _Pending:
         return len(self.attempts) + len(self.finishes) + len(self.events)
 
 
-class Journal:
+class Journal(GroupCommit[_Pending]):
     """Batches the records of every run of one engine into few transactions."""
 
     def __init__(
@@ -77,31 +78,13 @@ class Journal:
         flushers: int = 2,
         retry_timeout_s: float = 10.0,
     ) -> None:
+        super().__init__(flushers=flushers, name="journal-flusher")
         self.engine_id = engine_id
         self._store = store
-        self._flusher_count = flushers
         self._retry_timeout_s = retry_timeout_s
         self._pending = _Pending()
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._tasks: list[asyncio.Task[None]] = []
         self.batches = 0
         """How many batches were committed (for benchmarks and tests)."""
-
-    def start(self) -> None:
-        """Start the flusher tasks."""
-        self._closing = False
-        self._tasks = [
-            asyncio.create_task(self._flusher(), name=f"journal-flusher-{i}")
-            for i in range(self._flusher_count)
-        ]
-
-    async def close(self) -> None:
-        """Write what is pending, then stop the flushers."""
-        self._closing = True
-        self._wake.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
 
     def _future_for(self, record: object, run_id: UUID) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -132,17 +115,6 @@ class Journal:
         """Append to a run's event log with the next batch, without waiting."""
         self._pending.events.append({"run_id": run_id, "kind": kind, "detail": detail or {}})
         self._wake.set()
-
-    async def _flusher(self) -> None:
-        while True:
-            await self._wake.wait()
-            batch = self._take()
-            if batch is None:
-                if self._closing:
-                    return
-                self._wake.clear()
-                continue
-            await self._write(batch)
 
     def _take(self) -> _Pending | None:
         pending = self._pending
