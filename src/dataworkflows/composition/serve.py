@@ -134,15 +134,8 @@ def run_slack_bot(settings: Settings) -> int:
     from dataworkflows.slackbot.component import DEFAULT_PORT
 
     check_bot(settings)
-    sock = bind_socket(settings.host, settings.port_or(DEFAULT_PORT))
-    return serve_app(
-        "slack-bot",
-        sock,
-        bot_component(settings),
-        host=settings.host,
-        announce=lambda url: _log.info(
-            "slack bot listening", url=url, engine=settings.bot.engine_url
-        ),
+    return _serve_component(
+        settings, "slack-bot", DEFAULT_PORT, bot_component(settings), settings.bot.engine_url
     )
 
 
@@ -155,15 +148,30 @@ def run_console(settings: Settings) -> int:
     )
 
     check_console(settings)
-    sock = bind_socket(settings.host, settings.port_or(CONSOLE_DEFAULT_PORT))
-    return serve_app(
+    return _serve_component(
+        settings,
         "console",
-        sock,
+        CONSOLE_DEFAULT_PORT,
         console_component(settings),
+        settings.console.engine_url,
+    )
+
+
+def _serve_component(
+    settings: Settings,
+    name: str,
+    default_port: int,
+    app: contextlib.AbstractAsyncContextManager[Litestar],
+    engine_url: str,
+) -> int:
+    """Serve a component that calls an engine (the bot, the console) until stopped."""
+    sock = bind_socket(settings.host, settings.port_or(default_port))
+    return serve_app(
+        name,
+        sock,
+        app,
         host=settings.host,
-        announce=lambda url: _log.info(
-            "console listening", url=url, engine=settings.console.engine_url
-        ),
+        announce=lambda url: _log.info(f"{name} listening", url=url, engine=engine_url),
     )
 
 

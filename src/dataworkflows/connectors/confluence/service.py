@@ -431,12 +431,9 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         "(invalid_input), unless that page is this step's own earlier create.",
     )
     async def create_page(data: CreatePageInput, call: ActionCall) -> PageWriteOutput:
-        fingerprint = _fingerprint("create_page", data)
-        if (done := written.get(call.idempotency_key, fingerprint)) is not None:
-            return done
-        output = await create(port, data)
-        written.put(call.idempotency_key, output, fingerprint)
-        return output
+        return await written.once(
+            call.idempotency_key, lambda: create(port, data), _fingerprint("create_page", data)
+        )
 
     @confluence.action(
         "update_page",
@@ -447,12 +444,9 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         "version message ends with a content hash ([dw:...]) that makes re-runs idempotent.",
     )
     async def update_page(data: UpdatePageInput, call: ActionCall) -> PageWriteOutput:
-        fingerprint = _fingerprint("update_page", data)
-        if (done := written.get(call.idempotency_key, fingerprint)) is not None:
-            return done
-        output = await update(port, data)
-        written.put(call.idempotency_key, output, fingerprint)
-        return output
+        return await written.once(
+            call.idempotency_key, lambda: update(port, data), _fingerprint("update_page", data)
+        )
 
     @confluence.action(
         "upsert_page",
@@ -462,11 +456,8 @@ def confluence_actions(port: ConfluencePort) -> ActionSet:
         "or unchanged). A re-run never creates a second page.",
     )
     async def upsert_page(data: UpsertPageInput, call: ActionCall) -> PageWriteOutput:
-        fingerprint = _fingerprint("upsert_page", data)
-        if (done := written.get(call.idempotency_key, fingerprint)) is not None:
-            return done
-        output = await upsert(port, data)
-        written.put(call.idempotency_key, output, fingerprint)
-        return output
+        return await written.once(
+            call.idempotency_key, lambda: upsert(port, data), _fingerprint("upsert_page", data)
+        )
 
     return confluence

@@ -246,17 +246,17 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
     )
     async def post_message(data: PostMessageInput, call: ActionCall) -> MessageRef:
         _check(data.text, data.blocks)
-        if (done := posted.get(call.idempotency_key)) is not None:
-            return MessageRef(channel=done.channel, ts=done.ts)
-        message = await port.post_message(
-            data.channel,
-            text=data.text,
-            blocks=data.blocks,
-            thread_ts=data.thread_ts,
-            reply_broadcast=data.reply_broadcast,
-            unfurl_links=data.unfurl_links,
+        message = await posted.once(
+            call.idempotency_key,
+            lambda: port.post_message(
+                data.channel,
+                text=data.text,
+                blocks=data.blocks,
+                thread_ts=data.thread_ts,
+                reply_broadcast=data.reply_broadcast,
+                unfurl_links=data.unfurl_links,
+            ),
         )
-        posted.put(call.idempotency_key, message)
         return MessageRef(channel=message.channel, ts=message.ts)
 
     @slack.action(
@@ -286,9 +286,10 @@ def slack_actions(port: SlackPort, *, page_size: int = 200) -> ActionSet:
                 "invalid_input", "request_approval works only as a step of a workflow run"
             )
         blocks = approval_blocks(data, run_id)
-        if (done := posted.get(call.idempotency_key)) is None:
-            done = await port.post_message(data.channel, text=data.text, blocks=blocks)
-            posted.put(call.idempotency_key, done)
+        done = await posted.once(
+            call.idempotency_key,
+            lambda: port.post_message(data.channel, text=data.text, blocks=blocks),
+        )
         return ApprovalPosted(
             channel=done.channel,
             ts=done.ts,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 __all__ = ["RecentResults"]
@@ -41,3 +42,14 @@ class RecentResults(Generic[V]):
         self._entries.move_to_end(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
+
+    async def once(
+        self, key: str | None, write: Callable[[], Awaitable[V]], fingerprint: bytes = b""
+    ) -> V:
+        """The result stored for ``key`` (and ``fingerprint``), else what ``write()``
+        returns, remembered for the next attempt with that key."""
+        if (done := self.get(key, fingerprint)) is not None:
+            return done
+        value = await write()
+        self.put(key, value, fingerprint)
+        return value
