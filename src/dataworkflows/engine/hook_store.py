@@ -30,19 +30,9 @@ class StoredHook(msgspec.Struct, frozen=True, kw_only=True):
     source: str
 
 
-class HookRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """A hook as stored."""
+class HookRecord(StoredHook, frozen=True, kw_only=True):
+    """A hook as stored (``secret`` is ``{"secret": <sealed>}``), with its times."""
 
-    name: str
-    workflow_name: str
-    inputs: dict[str, Any]
-    delivery: str
-    verify_kind: str
-    secret: dict[str, Any]
-    """``{"secret": <sealed>}``."""
-    tolerance_s: float
-    description: str
-    source: str
     created_at: datetime
     updated_at: datetime
 

@@ -17,9 +17,7 @@ __all__ = ["PostgresScheduleStore", "ScheduleRecord", "ScheduleStore", "StoredSc
 _Q: Final = load_queries("dataworkflows.engine.sql", "schedules.sql")
 
 
-class StoredSchedule(msgspec.Struct, frozen=True, kw_only=True):
-    """A schedule to store (its inputs already sealed)."""
-
+class _ScheduleFields(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     workflow_name: str
     cron: str
@@ -28,27 +26,22 @@ class StoredSchedule(msgspec.Struct, frozen=True, kw_only=True):
     missed: str
     missed_limit: int
     description: str
-    paused: bool | None
     source: str
     checksum: str
     next_fire_at: datetime
 
 
-class ScheduleRecord(msgspec.Struct, frozen=True, kw_only=True):
+class StoredSchedule(_ScheduleFields, frozen=True, kw_only=True):
+    """A schedule to store (its inputs already sealed); ``paused`` None keeps the
+    stored state (a new schedule: not paused)."""
+
+    paused: bool | None
+
+
+class ScheduleRecord(_ScheduleFields, frozen=True, kw_only=True):
     """A schedule as stored, with where it stands."""
 
-    name: str
-    workflow_name: str
-    cron: str
-    timezone: str
-    inputs: dict[str, Any]
-    missed: str
-    missed_limit: int
-    description: str
     paused: bool
-    source: str
-    checksum: str
-    next_fire_at: datetime
     last_tick_at: datetime | None
     last_run_id: UUID | None
     last_error: str | None
