@@ -10,6 +10,7 @@ import msgspec
 import psycopg
 
 from dataworkflows.engine.hooks import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from dataworkflows.engine.store import RunFilter
 from tests.support.engine import running_engine
 
 SECRET = "whsec-integration-0123456789"
@@ -46,14 +47,7 @@ def delivery(
 
 
 async def hook_runs(engine: Any) -> list[Any]:
-    runs = await engine.service.list_runs(
-        workflow="hooked",
-        status=None,
-        created_after=None,
-        created_before=None,
-        after=None,
-        limit=100,
-    )
+    runs = await engine.service.list_runs(RunFilter(workflow="hooked", limit=100))
     return [r for r in runs if r.trigger.get("source") == "hook"]
 
 

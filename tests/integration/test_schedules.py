@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from dataworkflows.engine.schedules import Calendar
+from dataworkflows.engine.store import RunFilter
 from tests.support.engine import ProbeLog, running_engine
 
 FLOW = """
@@ -30,14 +31,7 @@ steps:
 
 
 async def scheduled_runs(harness: Any, schedule: str) -> list[Any]:
-    runs = await harness.service.list_runs(
-        workflow="scheduled-probe",
-        status=None,
-        created_after=None,
-        created_before=None,
-        after=None,
-        limit=1000,
-    )
+    runs = await harness.service.list_runs(RunFilter(workflow="scheduled-probe", limit=1000))
     return [r for r in runs if r.trigger.get("schedule") == schedule]
 
 

@@ -24,6 +24,7 @@ import msgspec
 
 from dataworkflows.contracts import ActionFailed
 from dataworkflows.contracts.slack_signing import SlackSignature
+from dataworkflows.engine.store import RunFilter
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.slackbot.app import create_slackbot_app
 from dataworkflows.slackbot.background import BackgroundTasks
@@ -349,12 +350,7 @@ class Bot:
     async def run_rows(self, workflow: str) -> list[Any]:
         """The runs of ``workflow`` the engine recorded since this bot started."""
         return await self.engine.service.list_runs(
-            workflow=workflow,
-            status=None,
-            created_after=self.since,
-            created_before=None,
-            after=None,
-            limit=100,
+            RunFilter(workflow=workflow, created_from=self.since, limit=100)
         )
 
 

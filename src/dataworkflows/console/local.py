@@ -15,6 +15,7 @@ from dataworkflows.engine.api_schedules import schedule_view
 from dataworkflows.engine.errors import EngineError, Invalid, NotFound
 from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
+from dataworkflows.engine.store import RunFilter
 from dataworkflows.reports.api_schema import report_detail, report_page
 from dataworkflows.reports.store import ReportStore
 from dataworkflows.runtime.metrics import BREAKER_STATE, CONNECTOR_CALLS
@@ -57,14 +58,16 @@ class EngineBackend:
 
     async def runs(self, query: RunQuery) -> Json:
         found = await self.service.list_runs(
-            workflow=query.workflow,
-            status=query.status,
-            trigger=query.trigger,
-            text=query.text,
-            created_after=query.created_after,
-            created_before=query.created_before,
-            after=_cursor(query.cursor),
-            limit=query.limit,
+            RunFilter(
+                workflow=query.workflow,
+                status=query.status,
+                trigger=query.trigger,
+                text=query.text,
+                created_from=query.created_after,
+                created_to=query.created_before,
+                after=_cursor(query.cursor),
+                limit=query.limit,
+            )
         )
         page = run_page(
             found,

@@ -52,6 +52,7 @@ from dataworkflows.engine.api_bodies import (
 from dataworkflows.engine.api_params import IdempotencyKey, WaitSeconds, started_run
 from dataworkflows.engine.definitions import DefinitionError, load_yaml
 from dataworkflows.engine.service import WorkflowService, yaml_source
+from dataworkflows.engine.store import RunFilter
 from dataworkflows.runtime.documents import (
     VersionQuery,
     media_type,
@@ -320,14 +321,16 @@ class RunController(Controller):
     ) -> RunPage:
         _instants_only(request, "created_after", "created_before")
         runs = await service.list_runs(
-            workflow=workflow,
-            status=status,
-            trigger=trigger,
-            text=q,
-            created_after=created_after,
-            created_before=created_before,
-            after=decode_cursor(cursor) if cursor else None,
-            limit=limit,
+            RunFilter(
+                workflow=workflow,
+                status=status,
+                trigger=trigger,
+                text=q,
+                created_from=created_after,
+                created_to=created_before,
+                after=decode_cursor(cursor) if cursor else None,
+                limit=limit,
+            )
         )
         return run_page(
             runs,

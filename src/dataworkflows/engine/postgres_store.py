@@ -18,6 +18,7 @@ from dataworkflows.engine.store import (
     NewRun,
     Registration,
     RunEvent,
+    RunFilter,
     RunFinish,
     RunRecord,
     SignalAnswer,
@@ -166,30 +167,19 @@ class PostgresEngineStore(StoredFunctions):
     async def get_run(self, run_id: UUID) -> RunRecord | None:
         return await self._one(_Q["get_run"], {"id": run_id}, RunRecord)
 
-    async def list_runs(
-        self,
-        *,
-        workflow_name: str | None,
-        status: str | None,
-        created_from: datetime | None,
-        created_to: datetime | None,
-        after: tuple[datetime, UUID] | None,
-        limit: int,
-        trigger: str | None = None,
-        text: str | None = None,
-    ) -> list[RunRecord]:
+    async def list_runs(self, query: RunFilter) -> list[RunRecord]:
         return await self._typed(
             _Q["list_runs"],
             {
-                "workflow_name": workflow_name,
-                "status": status,
-                "trigger": trigger,
-                "text": text,
-                "created_from": created_from,
-                "created_to": created_to,
-                "after_created_at": after[0] if after else None,
-                "after_id": after[1] if after else None,
-                "limit": limit,
+                "workflow_name": query.workflow,
+                "status": query.status,
+                "trigger": query.trigger,
+                "text": query.text,
+                "created_from": query.created_from,
+                "created_to": query.created_to,
+                "after_created_at": query.after[0] if query.after else None,
+                "after_id": query.after[1] if query.after else None,
+                "limit": query.limit,
             },
             RunRecord,
         )

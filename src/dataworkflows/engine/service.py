@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import re
 import time
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +38,7 @@ from dataworkflows.engine.intake import EngineStopping
 from dataworkflows.engine.store import (
     EngineStore,
     Registration,
+    RunFilter,
     RunHistory,
     RunRecord,
     SignalAnswer,
@@ -385,30 +385,9 @@ class WorkflowService:
         assert run is not None
         return run
 
-    async def list_runs(
-        self,
-        *,
-        workflow: str | None,
-        status: str | None,
-        created_after: datetime | None,
-        created_before: datetime | None,
-        after: tuple[datetime, UUID] | None,
-        limit: int,
-        trigger: str | None = None,
-        text: str | None = None,
-    ) -> list[RunRecord]:
-        """Runs newest first (``trigger``: the trigger's source; ``text``: the start of
-        a run id, or words of the workflow's name, the inputs or the error)."""
-        return await self.store.list_runs(
-            workflow_name=workflow,
-            status=status,
-            trigger=trigger,
-            text=text,
-            created_from=created_after,
-            created_to=created_before,
-            after=after,
-            limit=limit,
-        )
+    async def list_runs(self, query: RunFilter) -> list[RunRecord]:
+        """The runs ``query`` selects, newest first."""
+        return await self.store.list_runs(query)
 
     # Connectors -------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ __all__ = [
     "NewRun",
     "Registration",
     "RunEvent",
+    "RunFilter",
     "RunFinish",
     "RunHistory",
     "RunRecord",
@@ -243,6 +244,23 @@ class RunFinish(msgspec.Struct, kw_only=True):
     error: dict[str, Any] | None = None
 
 
+class RunFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which runs to list: newest first, after the (created_at, id) cursor ``after``."""
+
+    workflow: str | None = None
+    status: str | None = None
+    trigger: str | None = None
+    """What started the runs (the trigger's source: api, schedule, hook...)."""
+    text: str | None = None
+    """The start of a run id, or words of the workflow's name, the inputs or the error."""
+    created_from: datetime | None = None
+    """Inclusive."""
+    created_to: datetime | None = None
+    """Exclusive."""
+    after: tuple[datetime, UUID] | None = None
+    limit: int = 50
+
+
 class EngineStore(Protocol):
     """Port: everything the engine keeps in its database."""
 
@@ -275,21 +293,8 @@ class EngineStore(Protocol):
         """A run, or None."""
         ...
 
-    async def list_runs(
-        self,
-        *,
-        workflow_name: str | None,
-        status: str | None,
-        created_from: datetime | None,
-        created_to: datetime | None,
-        after: tuple[datetime, UUID] | None,
-        limit: int,
-        trigger: str | None = None,
-        text: str | None = None,
-    ) -> list[RunRecord]:
-        """Runs, newest first, after the (created_at, id) cursor; ``trigger`` is the
-        trigger's source, ``text`` the start of a run id or words of its workflow's name,
-        inputs or error."""
+    async def list_runs(self, query: RunFilter) -> list[RunRecord]:
+        """The runs ``query`` selects, newest first."""
         ...
 
     async def get_step_attempts(self, run_id: UUID) -> list[StepAttemptRecord]:
