@@ -13,6 +13,7 @@ import stamina
 from dataworkflows.connectors.tasktracker.client import TaskTrackerClient
 from dataworkflows.connectors.tasktracker.port import (
     TaskFields,
+    TaskQuery,
     TrackerAuthError,
     TrackerConflict,
     TrackerInvalid,
@@ -103,20 +104,20 @@ async def test_the_token_is_reused_until_shortly_before_it_expires(
     clock = Clock()
     client = client_for(tracker, http, clock=clock)
     for _ in range(5):
-        await client.list_tasks(limit=1)
+        await client.list_tasks(TaskQuery(limit=1))
     assert client.logins == 1
     clock.now += 3600 - 29  # within the refresh margin of the hour-long token
-    await client.list_tasks(limit=1)
+    await client.list_tasks(TaskQuery(limit=1))
     assert client.logins == 2
 
 
 async def test_a_refused_token_is_replaced_once(tracker: Tracker, http: httpx.AsyncClient) -> None:
     """After the tracker restarts (its old tokens are void) the client logs in again, once."""
     client = client_for(tracker, http)
-    await client.list_tasks(limit=1)
+    await client.list_tasks(TaskQuery(limit=1))
     tracker.stop()
     tracker.start()
-    page = await client.list_tasks(limit=1)
+    page = await client.list_tasks(TaskQuery(limit=1))
     assert page.total >= 0
     assert client.logins == 2
 
@@ -160,7 +161,7 @@ async def test_an_unreachable_tracker_is_retryable(http: httpx.AsyncClient) -> N
         base_url=f"http://127.0.0.1:{free_port()}", username=USER, password=PASSWORD, http=http
     )
     with pytest.raises(TrackerUnavailable):
-        await client.list_tasks()
+        await client.list_tasks(TaskQuery())
     with pytest.raises(ActionFailed) as caught:
         await tasktracker_actions(client).invoke("list_tasks", ActionRequest(input={}))
     assert caught.value.error.code == "upstream_unavailable"

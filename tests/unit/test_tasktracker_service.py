@@ -57,10 +57,10 @@ async def test_upsert_racing_another_creator_updates_instead() -> None:
     original = tracker.list_tasks
     looked = 0
 
-    async def blind_once(**kwargs: Any) -> Any:
+    async def blind_once(query: Any) -> Any:
         nonlocal looked
         looked += 1
-        page = await original(**kwargs)
+        page = await original(query)
         return page if looked > 1 else type(page)(tasks=[], total=0)
 
     tracker.list_tasks = blind_once  # type: ignore[method-assign]

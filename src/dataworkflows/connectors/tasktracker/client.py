@@ -20,7 +20,7 @@ from dataworkflows.connectors.tasktracker.port import (
     Task,
     TaskFields,
     TaskPage,
-    TaskStatus,
+    TaskQuery,
     TrackerAuthError,
     TrackerConflict,
     TrackerError,
@@ -77,23 +77,8 @@ class TaskTrackerClient:
 
     # The port -----------------------------------------------------------------------
 
-    async def list_tasks(
-        self,
-        *,
-        status: TaskStatus | None = None,
-        external_ref: str | None = None,
-        assignee: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> TaskPage:
-        params: dict[str, Any] = {"limit": limit, "offset": offset}
-        for name, value in (
-            ("status", status),
-            ("external_ref", external_ref),
-            ("assignee", assignee),
-        ):
-            if value is not None:
-                params[name] = value
+    async def list_tasks(self, query: TaskQuery) -> TaskPage:
+        params = {k: v for k, v in msgspec.structs.asdict(query).items() if v is not None}
         response = await self._request("GET", "/api/tasks", params=params)
         return _page.decode(response.content)
 

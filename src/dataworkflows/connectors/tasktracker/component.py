@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from dataworkflows.connectors.tasktracker.client import TaskTrackerClient
-from dataworkflows.connectors.tasktracker.port import TrackerError
+from dataworkflows.connectors.tasktracker.port import TaskQuery, TrackerError
 from dataworkflows.connectors.tasktracker.service import tasktracker_actions
 from dataworkflows.connectors.tasktracker.spec import TaskTrackerSettings
 from dataworkflows.runtime.connector_app import ConnectorNotConfigured, ConnectorParts
@@ -53,7 +53,7 @@ async def connector_parts(settings: TaskTrackerSettings) -> AsyncIterator[Connec
 
         async def tracker() -> str | None:
             try:
-                await client.list_tasks(limit=1)
+                await client.list_tasks(TaskQuery(limit=1))
             except TrackerError as exc:
                 return f"task tracker: {exc.message}"
             return None

@@ -11,7 +11,7 @@ from dataworkflows.connectors.tasktracker.port import (
     Task,
     TaskFields,
     TaskPage,
-    TaskStatus,
+    TaskQuery,
     TrackerConflict,
     TrackerError,
     TrackerNotFound,
@@ -38,24 +38,17 @@ class FakeTaskTracker:
         if self.fail_next:
             raise self.fail_next.pop(0)
 
-    async def list_tasks(
-        self,
-        *,
-        status: TaskStatus | None = None,
-        external_ref: str | None = None,
-        assignee: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> TaskPage:
+    async def list_tasks(self, query: TaskQuery) -> TaskPage:
         self._enter("list_tasks")
         matching = [
             t
             for t in self.tasks.values()
-            if (status is None or t.status == status)
-            and (external_ref is None or t.external_ref == external_ref)
-            and (assignee is None or t.assignee == assignee)
+            if (query.status is None or t.status == query.status)
+            and (query.external_ref is None or t.external_ref == query.external_ref)
+            and (query.assignee is None or t.assignee == query.assignee)
         ]
-        return TaskPage(tasks=matching[offset : offset + limit], total=len(matching))
+        end = query.offset + query.limit
+        return TaskPage(tasks=matching[query.offset : end], total=len(matching))
 
     async def get_task(self, task_id: str) -> Task | None:
         self._enter("get_task")

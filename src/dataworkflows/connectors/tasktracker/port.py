@@ -12,6 +12,7 @@ __all__ = [
     "Task",
     "TaskFields",
     "TaskPage",
+    "TaskQuery",
     "TaskStatus",
     "TaskTrackerPort",
     "TrackerAuthError",
@@ -70,6 +71,17 @@ class TaskPage(msgspec.Struct, frozen=True, kw_only=True):
     total: int
 
 
+class TaskQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """Which tasks to list: those matching every given filter exactly, ``limit`` of
+    them after ``offset``, in creation order."""
+
+    status: TaskStatus | None = None
+    external_ref: str | None = None
+    assignee: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
 class TrackerError(upstream.UpstreamError):
     """The tracker refused or failed a request; ``fields`` names what is wrong, if known."""
 
@@ -107,16 +119,8 @@ class TrackerUnavailable(TrackerError, upstream.Unavailable):
 class TaskTrackerPort(Protocol):
     """Port: the task operations the connector uses."""
 
-    async def list_tasks(
-        self,
-        *,
-        status: TaskStatus | None = None,
-        external_ref: str | None = None,
-        assignee: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> TaskPage:
-        """A page of tasks matching the filters, in creation order."""
+    async def list_tasks(self, query: TaskQuery) -> TaskPage:
+        """A page of the tasks ``query`` selects."""
         ...
 
     async def get_task(self, task_id: str) -> Task | None:

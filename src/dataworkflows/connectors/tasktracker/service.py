@@ -15,6 +15,7 @@ import msgspec
 from dataworkflows.connectors.tasktracker.port import (
     Task,
     TaskFields,
+    TaskQuery,
     TaskStatus,
     TaskTrackerPort,
     TrackerConflict,
@@ -122,7 +123,7 @@ def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
     created: RecentResults[Task] = RecentResults()
 
     async def find(external_ref: str) -> Task | None:
-        page = await port.list_tasks(external_ref=external_ref, limit=1)
+        page = await port.list_tasks(TaskQuery(external_ref=external_ref, limit=1))
         return page.tasks[0] if page.tasks else None
 
     async def replace(task: Task, changes: msgspec.Struct) -> Task:
@@ -149,11 +150,13 @@ def tasktracker_actions(port: TaskTrackerPort) -> ActionSet:
             tasks: list[Task] = []
             while True:
                 page = await port.list_tasks(
-                    status=data.status,
-                    external_ref=data.external_ref,
-                    assignee=data.assignee,
-                    limit=PAGE,
-                    offset=len(tasks),
+                    TaskQuery(
+                        status=data.status,
+                        external_ref=data.external_ref,
+                        assignee=data.assignee,
+                        limit=PAGE,
+                        offset=len(tasks),
+                    )
                 )
                 tasks.extend(page.tasks)
                 if (
