@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BODY_FORMATS",
     "Expand",
+    "content_expandable",
     "content_v1_json",
     "history_v1_json",
     "paging_v1",
@@ -223,6 +224,23 @@ def _body_json(sandbox: ConfluenceSandbox, page: DemoPage, expand: Expand) -> di
     return body
 
 
+def content_expandable(space_key: str, page_id: str) -> dict[str, str]:
+    """A v1 content document's ``_expandable``: what ``expand`` could have included."""
+    return {
+        "container": f"/rest/api/space/{space_key}",
+        "metadata": "",
+        "extensions": "",
+        "operations": "",
+        "children": f"/rest/api/content/{page_id}/child",
+        "history": f"/rest/api/content/{page_id}/history",
+        "ancestors": "",
+        "body": "",
+        "version": "",
+        "descendants": f"/rest/api/content/{page_id}/descendant",
+        "space": f"/rest/api/space/{space_key}",
+    }
+
+
 def content_v1_json(
     sandbox: ConfluenceSandbox, page: DemoPage, expand: Expand, *, top: bool = False
 ) -> dict[str, Any]:
@@ -235,19 +253,7 @@ def content_v1_json(
         "status": page.status,
         "title": page.title,
     }
-    expandable: dict[str, str] = {
-        "container": f"/rest/api/space/{key}",
-        "metadata": "",
-        "extensions": "",
-        "operations": "",
-        "children": f"/rest/api/content/{page.id}/child",
-        "history": f"/rest/api/content/{page.id}/history",
-        "ancestors": "",
-        "body": "",
-        "version": "",
-        "descendants": f"/rest/api/content/{page.id}/descendant",
-        "space": f"/rest/api/space/{key}",
-    }
+    expandable = content_expandable(key, page.id)
     if space is not None and expand.has("space"):
         document["space"] = space_v1_json(sandbox, space, expand.below("space"))
     if space is not None and expand.has("container"):

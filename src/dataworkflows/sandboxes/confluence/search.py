@@ -17,6 +17,7 @@ from urllib.parse import quote, quote_plus
 
 from dataworkflows.sandboxes.confluence import cql
 from dataworkflows.sandboxes.confluence.demo_data import DemoPage, Refused, storage_text
+from dataworkflows.sandboxes.confluence.documents_v1 import content_expandable
 from dataworkflows.sandboxes.confluence.wire import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -169,19 +170,7 @@ def _search_result(
         "childTypes": {},
         "macroRenderedOutput": {},
         "restrictions": {},
-        "_expandable": {
-            "container": f"/rest/api/space/{key}",
-            "metadata": "",
-            "extensions": "",
-            "operations": "",
-            "children": f"/rest/api/content/{page.id}/child",
-            "history": f"/rest/api/content/{page.id}/history",
-            "ancestors": "",
-            "body": "",
-            "version": "",
-            "descendants": f"/rest/api/content/{page.id}/descendant",
-            "space": f"/rest/api/space/{key}",
-        },
+        "_expandable": content_expandable(key, page.id),
         "_links": {
             "webui": webui,
             "self": f"{sandbox.base}/rest/api/content/{page.id}",
