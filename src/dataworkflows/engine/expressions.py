@@ -26,9 +26,9 @@ from typing import Any, Final
 import jinja2
 import msgspec
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 
 from dataworkflows.runtime.limits import LimitExceeded, check_jinja
+from dataworkflows.runtime.templating import DataFirstEnvironment
 
 __all__ = [
     "EVALUATION_TASKS",
@@ -61,17 +61,6 @@ class ExpressionError(Exception):
     """An expression failed while a run evaluated it."""
 
 
-class _Environment(SandboxedEnvironment):
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # Data first: `output.items` means the "items" key of a mapping.
-        if isinstance(obj, Mapping):
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
-
-
 def _containing(value: Any, text: Any) -> bool:
     """``value is containing(text)``: ``text`` occurs in ``value``, ignoring case.
 
@@ -83,7 +72,7 @@ def _containing(value: Any, text: Any) -> bool:
     return str(text).casefold() in str(value).casefold()
 
 
-_ENV: Final = _Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+_ENV: Final = DataFirstEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 _ENV.tests["containing"] = _containing
 
 

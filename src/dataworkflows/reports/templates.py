@@ -48,13 +48,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from dataworkflows.reports.escaping import FINALIZERS, unquote
 from dataworkflows.reports.filters import COMMON_FILTERS, FILTERS_BY_FORMAT
 from dataworkflows.reports.store import TEMPLATE_NAME_PATTERN, TemplateFormat
 from dataworkflows.runtime.limits import LimitExceeded, check_jinja
 from dataworkflows.runtime.problems import FieldError
+from dataworkflows.runtime.templating import DataFirstEnvironment
 
 __all__ = [
     "FORMATS",
@@ -135,19 +135,10 @@ def _too_big(length: int) -> None:
         )
 
 
-class _Environment(SandboxedEnvironment):
+class _Environment(DataFirstEnvironment):
     """The sandbox, reading mapping keys before attributes and bounding ``*`` and ``**``."""
 
     intercepted_binops = frozenset({"*", "**"})
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        # Data first: `summary.items` means the "items" key, not dict.items.
-        if isinstance(obj, Mapping):
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator_: str, left: Any, right: Any
