@@ -8,7 +8,6 @@ another; ``links.get`` answers a record's links, or its counterpart in one syste
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 import msgspec
 
@@ -69,12 +68,7 @@ def links_actions(store: EngineStore) -> ActionSet:
     async def put(data: PutLinkInput, call: ActionCall) -> LinkOutput:
         if data.system == data.other_system:
             raise ActionFailed.of("invalid_input", "system and other_system must differ")
-        run_id = None
-        if call.context is not None:
-            try:
-                run_id = UUID(call.context.run_id)
-            except ValueError:
-                run_id = None
+        run_id = call.run_uuid
         try:
             link = await store.put_entity_link(
                 system=data.system,

@@ -285,12 +285,7 @@ def reports_actions(
         "A retried step returns the report it stored.",
     )
     async def save(data: SaveInput, call: ActionCall) -> SaveOutput:
-        run_id = None
-        if call.context is not None:
-            try:
-                run_id = UUID(call.context.run_id)
-            except ValueError:
-                run_id = None
+        run_id = call.run_uuid
         try:
             found = await _resolve(store, data.project)
             stored, created = await store.save_report(

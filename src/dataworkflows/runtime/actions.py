@@ -14,6 +14,7 @@ import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 import msgspec
 from prometheus_client import Counter
@@ -49,6 +50,17 @@ class ActionCall:
     def attempt(self) -> int:
         """The engine's attempt number of this step (1 outside a workflow)."""
         return self.context.attempt if self.context is not None else 1
+
+    @property
+    def run_uuid(self) -> UUID | None:
+        """The run this call is a step of; None outside a workflow (or for a run id
+        that is not a UUID, from a caller other than the engine)."""
+        if self.context is None:
+            return None
+        try:
+            return UUID(self.context.run_id)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)
