@@ -172,7 +172,7 @@ class Ticket:
         return f"{self.key}: {self.title}"
 
 
-@functools.cache
+@functools.lru_cache(maxsize=32)  # a few seeds; /sandbox/reset may pick any
 def sprint_tickets(seed: int, project: str) -> tuple[Ticket, ...]:
     """``project``'s sprint tickets for ``seed``: the same seed, the same tickets.
 
