@@ -51,29 +51,48 @@ _QUERY_SECRET_RE: Final = re.compile(
 def _redact(value: Any, secrets: Sequence[str]) -> Any:
     """``value`` redacted, or ``_UNCHANGED``: copies only what changes (most data has no
     secret, and this runs on every recorded step)."""
+    # Exact types first: JSON data is plain str, dict, list and scalars, and an ABC
+    # isinstance check costs several times a type comparison.
+    kind = type(value)
+    if kind is str:
+        return _redact_text(value, secrets)
+    if kind is dict:
+        return _redact_mapping(value, secrets)
+    if kind is list or kind is tuple:
+        return _redact_items(value, secrets)
+    if kind is int or kind is float or kind is bool or value is None:
+        return _UNCHANGED
     if isinstance(value, Mapping):
         return _redact_mapping(value, secrets)
     if isinstance(value, list | tuple):
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            new = _redact(item, secrets)
-            if new is _UNCHANGED:
-                continue
-            if items is None:
-                items = list(value)
-            items[index] = new
-        return _UNCHANGED if items is None else items
+        return _redact_items(value, secrets)
     if isinstance(value, str):
-        text = value
-        for secret in secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        if "://" in text and "@" in text:
-            text = _URL_PASSWORD_RE.sub(r"\1***\3", text)
-        if "=" in text:
-            text = _QUERY_SECRET_RE.sub(r"\1***", text)
-        return _UNCHANGED if text == value else text
+        return _redact_text(value, secrets)
     return _UNCHANGED
+
+
+def _redact_items(value: list[Any] | tuple[Any, ...], secrets: Sequence[str]) -> Any:
+    items: list[Any] | None = None
+    for index, item in enumerate(value):
+        new = _redact(item, secrets)
+        if new is _UNCHANGED:
+            continue
+        if items is None:
+            items = list(value)
+        items[index] = new
+    return _UNCHANGED if items is None else items
+
+
+def _redact_text(value: str, secrets: Sequence[str]) -> Any:
+    text = value
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    if "://" in text and "@" in text:
+        text = _URL_PASSWORD_RE.sub(r"\1***\3", text)
+    if "=" in text:
+        text = _QUERY_SECRET_RE.sub(r"\1***", text)
+    return _UNCHANGED if text == value else text
 
 
 def _redact_mapping(value: Mapping[Any, Any], secrets: Sequence[str]) -> Any:
