@@ -9,7 +9,6 @@ from uuid import UUID
 
 import msgspec
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from dataworkflows.engine.store import (
@@ -148,10 +147,7 @@ class PostgresEngineStore(StoredFunctions):
             "engines": [r.engine for r in runs],
             "request_hashes": [r.request_hash for r in runs],
         }
-        async with self._pool.connection() as conn:
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(_Q["create_runs"], params)
-            rows = await cursor.fetchall()
+        rows = await self._rows(_Q["create_runs"], params)
         by_request = {row.pop("requested_id"): row for row in rows}
         result = []
         for run in runs:
