@@ -138,7 +138,7 @@ class StepAttempts:
         request_input = arguments if isinstance(arguments, dict) else {"value": arguments}
         idempotency_key = f"{state.id_text}:{step.id}:{iteration}"
         key = (step.id, iteration)
-        task = asyncio.current_task()
+        task = asyncio.current_task(self.journal.loop)
         assert task is not None
         tries = 0
         while True:
