@@ -103,6 +103,34 @@ async def test_a_wrong_service_token_is_refused(
         await intruder.catalog()
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    [None, f"Basic {TOKEN}", "Bearer not-the-service-token-xx", f"Bearer {TOKEN}x"],
+)
+async def test_a_request_without_the_service_token_gets_a_401_problem(
+    core_url: str, client: aiohttp.ClientSession, authorization: str | None
+) -> None:
+    """A caller without ``Bearer <DW_SERVICE_TOKEN>`` gets a 401 problem document that
+    names the variable and a WWW-Authenticate challenge, and no action runs."""
+    headers = {"X-Request-Id": "req-401-check"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    async with client.post(
+        f"{core_url}/v1/actions/core.echo", json={"input": {"a": 1}}, headers=headers
+    ) as answer:
+        body = await answer.json(content_type=None)
+        assert answer.status == 401
+        assert answer.content_type == "application/problem+json"
+        assert answer.headers["WWW-Authenticate"] == 'Bearer realm="dataworkflows-connector"'
+        assert answer.headers["X-Request-Id"] == "req-401-check"
+    assert body["status"] == 401
+    assert "DW_SERVICE_TOKEN" in body["detail"]
+    assert body["instance"] == "/v1/actions/core.echo"
+    assert body["request_id"] == "req-401-check"
+    assert "output" not in body
+    assert TOKEN not in str(body)
+
+
 async def test_a_connector_that_is_down_is_retryable(client: aiohttp.ClientSession) -> None:
     """Calls to a connector nobody listens for are upstream_unavailable and retryable."""
     down = connector(f"http://127.0.0.1:{free_port()}", client)

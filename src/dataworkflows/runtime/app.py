@@ -10,6 +10,7 @@ access log line per request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -53,6 +54,9 @@ READINESS_TIMEOUT_S: Final = 3.0
 _QUIET_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _log = get_logger("dataworkflows.http")
+# The standard logger behind it: asking it whether a level is on is a cached lookup,
+# where calling the structlog proxy builds a bound logger on every request.
+_log_level_of = logging.getLogger("dataworkflows.http").isEnabledFor
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -104,14 +108,15 @@ def request_context(app: ASGIApp, component: str = "") -> ASGIApp:
         finally:
             elapsed = time.perf_counter() - started
             path = scope["path"]
-            log = _log.debug if path in _QUIET_PATHS and status < 400 else _log.info
-            log(
-                "request",
-                method=scope["method"],
-                path=path,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            quiet = path in _QUIET_PATHS and status < 400
+            if _log_level_of(logging.DEBUG if quiet else logging.INFO):
+                (_log.debug if quiet else _log.info)(
+                    "request",
+                    method=scope["method"],
+                    path=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
             route = scope.get("path_template") or UNMATCHED_ROUTE
             HTTP_REQUESTS.labels(component, scope["method"], route, str(status)).inc()
             HTTP_REQUEST_SECONDS.labels(component, route).observe(elapsed)
