@@ -8,7 +8,7 @@ fills. Subclasses say how a batch is taken and written.
 from __future__ import annotations
 
 import asyncio
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["GroupCommit"]
 
@@ -37,6 +37,10 @@ class GroupCommit(Generic[_B]):
             asyncio.create_task(self._flusher(), name=f"{self._name}-{i}")
             for i in range(self._flusher_count)
         ]
+
+    def _future(self) -> asyncio.Future[Any]:
+        """A future on the flushers' loop, for a caller to await its record's commit."""
+        return (self.loop or asyncio.get_running_loop()).create_future()
 
     async def close(self) -> None:
         """Write what is pending, then stop the flushers."""

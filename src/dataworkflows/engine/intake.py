@@ -39,9 +39,7 @@ class RunIntake(GroupCommit[list[_Waiting]]):
         """The run as created (True), or the run that already has its idempotency key."""
         if self._closing:
             raise EngineStopping("the engine is stopping")
-        future: asyncio.Future[tuple[RunRecord, bool]] = (
-            self.loop or asyncio.get_running_loop()
-        ).create_future()
+        future: asyncio.Future[tuple[RunRecord, bool]] = self._future()
         self._pending.append((run, future))
         self._wake.set()
         return await future

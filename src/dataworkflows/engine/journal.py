@@ -87,7 +87,7 @@ class Journal(GroupCommit[_Pending]):
         """How many batches were committed (for benchmarks and tests)."""
 
     def _future_for(self, record: object, run_id: UUID) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = (self.loop or asyncio.get_running_loop()).create_future()
+        future: asyncio.Future[None] = self._future()
         self._pending.waiters.append((record, run_id, future))
         self._wake.set()
         return future
