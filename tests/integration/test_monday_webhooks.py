@@ -115,6 +115,11 @@ async def test_a_failed_delivery_is_retried_with_the_same_trigger() -> None:
         assert len(uuids) == 1
         assert receiver.events[0][0]["type"] == "create_pulse"
         assert receiver.events[0][0]["pulseId"] == int(created.id)
+        # The receiver has the third POST before the hub has read its answer and
+        # recorded the delivery: wait for the record, as wait_for does for the events.
+        async with asyncio.timeout(10):
+            while len(sandbox.hub.deliveries) < 3:
+                await asyncio.sleep(0.02)
         assert [(d.attempt, d.status) for d in sandbox.hub.deliveries] == [
             (1, 503),
             (2, 503),
