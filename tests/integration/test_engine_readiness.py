@@ -110,7 +110,7 @@ async def test_not_ready_until_a_connector_process_answers(
             assert response.status_code == 503
             checks = response.json()["checks"]
             assert checks["connector:core"] == (
-                f"connector core at {url} does not answer (ClientConnectorError)"
+                f"connector core at {url} does not answer (ConnectionRefusedError)"
             )
             assert "hello-world.yaml" in checks["workflows"]
             assert "connector core" in checks["workflows"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import aiohttp
+import httpx
 import pytest
 
 from dataworkflows.composition.engine import engine_parts
@@ -18,6 +18,7 @@ from dataworkflows.engine.connectors import (
     connector_session,
 )
 from dataworkflows.engine.settings import EngineSettings
+from dataworkflows.runtime.http1 import Http1Pool
 from tests.support.engine import API_KEY
 from tests.support.net import free_port
 from tests.support.processes import CliProcess
@@ -38,7 +39,7 @@ def core_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
+async def client() -> AsyncIterator[Http1Pool]:
     """The engine's own kind of session (what build_connectors makes)."""
     session = connector_session(timeout_s=5.0)
     try:
@@ -47,18 +48,16 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         await session.close()
 
 
-def connector(url: str, client: aiohttp.ClientSession, token: str = TOKEN) -> HttpConnector:
+def connector(url: str, client: Http1Pool, token: str = TOKEN) -> HttpConnector:
     return HttpConnector("core", base_url=url, token=token, session=client)
 
 
-async def test_catalog_over_http_matches_the_actions(
-    core_url: str, client: aiohttp.ClientSession
-) -> None:
+async def test_catalog_over_http_matches_the_actions(core_url: str, client: Http1Pool) -> None:
     """GET /v1/actions returns exactly the catalog the connector declares."""
     assert await connector(core_url, client).catalog() == core_actions().catalog()
 
 
-async def test_invoke_returns_the_output(core_url: str, client: aiohttp.ClientSession) -> None:
+async def test_invoke_returns_the_output(core_url: str, client: Http1Pool) -> None:
     """A call's output comes back unchanged, with the context and key passed along."""
     request = ActionRequest(
         input={"nested": {"a": [1, 2]}},
@@ -70,7 +69,7 @@ async def test_invoke_returns_the_output(core_url: str, client: aiohttp.ClientSe
     }
 
 
-async def test_typed_errors_cross_the_wire(core_url: str, client: aiohttp.ClientSession) -> None:
+async def test_typed_errors_cross_the_wire(core_url: str, client: Http1Pool) -> None:
     """invalid_input and rate_limited arrive as the same typed errors, hints included."""
     http = connector(core_url, client)
     with pytest.raises(ActionFailed) as invalid:
@@ -90,9 +89,7 @@ async def test_typed_errors_cross_the_wire(core_url: str, client: aiohttp.Client
     assert unknown.value.error.code == "not_found"
 
 
-async def test_a_wrong_service_token_is_refused(
-    core_url: str, client: aiohttp.ClientSession
-) -> None:
+async def test_a_wrong_service_token_is_refused(core_url: str, client: Http1Pool) -> None:
     """Without the right token the connector answers nothing useful: auth_failed."""
     intruder = connector(core_url, client, token="not-the-service-token-xx")
     with pytest.raises(ActionFailed) as refused:
@@ -108,21 +105,22 @@ async def test_a_wrong_service_token_is_refused(
     [None, f"Basic {TOKEN}", "Bearer not-the-service-token-xx", f"Bearer {TOKEN}x"],
 )
 async def test_a_request_without_the_service_token_gets_a_401_problem(
-    core_url: str, client: aiohttp.ClientSession, authorization: str | None
+    core_url: str, authorization: str | None
 ) -> None:
     """A caller without ``Bearer <DW_SERVICE_TOKEN>`` gets a 401 problem document that
     names the variable and a WWW-Authenticate challenge, and no action runs."""
     headers = {"X-Request-Id": "req-401-check"}
     if authorization is not None:
         headers["Authorization"] = authorization
-    async with client.post(
-        f"{core_url}/v1/actions/core.echo", json={"input": {"a": 1}}, headers=headers
-    ) as answer:
-        body = await answer.json(content_type=None)
-        assert answer.status == 401
-        assert answer.content_type == "application/problem+json"
-        assert answer.headers["WWW-Authenticate"] == 'Bearer realm="dataworkflows-connector"'
-        assert answer.headers["X-Request-Id"] == "req-401-check"
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{core_url}/v1/actions/core.echo", json={"input": {"a": 1}}, headers=headers
+        )
+    body = answer.json()
+    assert answer.status_code == 401
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="dataworkflows-connector"'
+    assert answer.headers["X-Request-Id"] == "req-401-check"
     assert body["status"] == 401
     assert "DW_SERVICE_TOKEN" in body["detail"]
     assert body["instance"] == "/v1/actions/core.echo"
@@ -131,7 +129,7 @@ async def test_a_request_without_the_service_token_gets_a_401_problem(
     assert TOKEN not in str(body)
 
 
-async def test_a_connector_that_is_down_is_retryable(client: aiohttp.ClientSession) -> None:
+async def test_a_connector_that_is_down_is_retryable(client: Http1Pool) -> None:
     """Calls to a connector nobody listens for are upstream_unavailable and retryable."""
     down = connector(f"http://127.0.0.1:{free_port()}", client)
     with pytest.raises(ActionFailed) as failed:

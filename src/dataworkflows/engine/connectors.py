@@ -10,10 +10,11 @@ uses: it knows every configured connector and caches their catalogs.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
+from urllib.parse import quote
 
-import aiohttp
 import msgspec
 
 from dataworkflows.contracts import (
@@ -26,6 +27,7 @@ from dataworkflows.contracts import (
 )
 from dataworkflows.runtime import tracing
 from dataworkflows.runtime.actions import ActionSet
+from dataworkflows.runtime.http1 import Http1Pool, Origin, header_lines
 
 __all__ = [
     "HTTP_CONNECTIONS",
@@ -84,52 +86,49 @@ HTTP_CONNECTIONS: Final = 512
 wait for a free one (in order)."""
 
 
-def connector_session(
-    *, timeout_s: float | None, connections: int = HTTP_CONNECTIONS
-) -> aiohttp.ClientSession:
-    """The HTTP client session for :class:`HttpConnector` (close it with ``close()``).
+def connector_session(*, timeout_s: float | None, connections: int = HTTP_CONNECTIONS) -> Http1Pool:
+    """The HTTP client for :class:`HttpConnector` (close it with ``close()``).
 
-    aiohttp, not httpx: httpx's connection pool (httpcore 1.0) scans every connection
-    for every waiting request, so its cost grows with the square of the calls in
-    flight; at 1,000 runs in flight the engine spent ~30 ms of CPU per step in it
-    (bench/w5.py). aiohttp hands connections out from a queue.
+    Our own keep-alive HTTP/1.1 client (:mod:`dataworkflows.runtime.http1`), not
+    aiohttp or httpx: a step makes one small JSON call, and aiohttp spent ~136 us of
+    the engine's CPU on each (httpx's pool far more at 1,000 calls in flight: it
+    scans every connection for every waiting request). See bench/README.md, W5.
     """
-    return aiohttp.ClientSession(
-        # The cap is per connector process (host and port), none across them.
-        connector=aiohttp.TCPConnector(limit=0, limit_per_host=connections),
-        timeout=aiohttp.ClientTimeout(total=timeout_s, sock_connect=5.0),
-        # Internal calls: no proxies from the environment, no cookies.
-        trust_env=False,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        skip_auto_headers=("User-Agent",),
-    )
+    return Http1Pool(limit=connections, connect_timeout_s=5.0, timeout_s=timeout_s)
+
+
+@functools.lru_cache(maxsize=1024)
+def _action_path(action: str) -> str:
+    return "/v1/actions/" + quote(action, safe="")
 
 
 class HttpConnector:
     """A connector process reached over the internal connector API.
 
-    ``session`` is an :func:`connector_session` (shared by every HTTP connector)."""
+    ``session`` is a :func:`connector_session` (shared by every HTTP connector)."""
 
-    def __init__(
-        self, name: str, *, base_url: str, token: str, session: aiohttp.ClientSession
-    ) -> None:
+    def __init__(self, name: str, *, base_url: str, token: str, session: Http1Pool) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._origin = Origin(self.base_url)
+        self._headers = header_lines(
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        )
         self._session = session
 
-    async def _send(self, method: str, url: str, body: bytes | None) -> tuple[int, bytes]:
+    async def _send(self, method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
         headers = self._headers
         if tracing.active():
-            headers = dict(headers)
-            tracing.inject(headers)  # the connector process continues the step's trace
-        async with self._session.request(method, url, data=body, headers=headers) as answer:
-            return answer.status, await answer.read()
+            carrier: dict[str, str] = {}
+            tracing.inject(carrier)  # the connector process continues the step's trace
+            headers += header_lines(carrier)
+        target = self._origin.path + path
+        return await self._session.request(self._origin, method, target, headers, body)
 
     async def catalog(self) -> ActionCatalog:
         try:
-            status, content = await self._send("GET", f"{self.base_url}/v1/actions", None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, content = await self._send("GET", "/v1/actions", None)
+        except OSError as exc:  # TimeoutError and ConnectionError included
             raise ConnectorUnavailable(
                 f"connector {self.name} at {self.base_url} does not answer ({type(exc).__name__})"
             ) from None
@@ -164,14 +163,15 @@ class HttpConnector:
         return None
 
     async def invoke(self, action: str, request: ActionRequest) -> dict[str, Any]:
-        url = f"{self.base_url}/v1/actions/{action}"
         try:
-            status, content = await self._send("POST", url, _request_encoder.encode(request))
+            status, content = await self._send(
+                "POST", _action_path(action), _request_encoder.encode(request)
+            )
         except TimeoutError:
             raise ActionFailed.of(
                 "upstream_unavailable", f"connector {self.name} did not answer in time"
             ) from None
-        except aiohttp.ClientError as exc:
+        except OSError as exc:  # refused, reset, closed mid-answer, TLS
             raise ActionFailed.of(
                 "upstream_unavailable",
                 f"connector {self.name} at {self.base_url} is unreachable ({type(exc).__name__})",

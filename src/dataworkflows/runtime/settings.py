@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
 
 import msgspec
 from dotenv import dotenv_values
@@ -362,6 +363,8 @@ def parse_token(name: str, raw: str) -> str:
         raise SettingsError(name, "must be at least 16 characters long")
     if any(c.isspace() or c == "," for c in raw):
         raise SettingsError(name, "must not contain spaces or commas")
+    if not raw.isascii():
+        raise SettingsError(name, "must be ASCII (it is sent in an HTTP header)")
     return raw
 
 
@@ -403,6 +406,15 @@ def parse_connector_urls(name: str, raw: str) -> dict[str, str]:
             raise SettingsError(name, f"entries must be name=url, got {entry!r}")
         if not url.startswith(("http://", "https://")):
             raise SettingsError(name, f"the URL of {connector} must start with http:// or https://")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018  # raises ValueError for a port that is not one
+        except ValueError:
+            raise SettingsError(name, f"the URL of {connector} has an invalid port") from None
+        if not parts.hostname or parts.query or parts.fragment or not url.isascii():
+            raise SettingsError(
+                name, f"the URL of {connector} must be ASCII, name a host, and hold no ? or #"
+            )
         urls[connector] = url.rstrip("/")
     return urls
 
