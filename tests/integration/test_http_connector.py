@@ -159,3 +159,39 @@ async def test_engine_runs_a_workflow_through_the_http_connector(
     assert final.status == "succeeded"
     assert final.output == {"message": "Hello, Ada!", "paused": 1}
     assert type(registry.get("core")).__name__ == "HttpConnector"
+
+
+async def test_every_call_gets_litestars_answer_whichever_path_serves_it(core_url: str) -> None:
+    """A strictly well-formed call (answered by the direct path) and the same call in a
+    laxer shape (handed on to the Litestar handler) get the same status, headers and
+    body; malformed and oversized bodies still get Litestar's 400 and 413 problems."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    strict_context = '"context":{"run_id":"r","step_id":"s","attempt":2}'
+    lax_context = '"context":{"run_id":"r","step_id":"s","attempt":"2"}'  # a string
+    calls = [
+        ("core.echo", '{"input":{"a":[1,2]},%s}'),
+        ("core.fail", '{"input":{"code":"rate_limited","retry_after_s":3},%s}'),
+        ("core.nothing", '{"input":{},%s}'),
+    ]
+    async with httpx.AsyncClient(base_url=core_url, headers=auth) as http:
+        for action, body in calls:
+            answers = [
+                await http.post(f"/v1/actions/{action}", content=body % context)
+                for context in (strict_context, lax_context)
+            ]
+            direct, handed_on = answers
+            assert direct.status_code == handed_on.status_code, action
+            assert direct.content == handed_on.content, action
+            for header in ("content-type", "content-length", "retry-after"):
+                assert direct.headers.get(header) == handed_on.headers.get(header), header
+        assert direct.status_code == 404
+        malformed = await http.post("/v1/actions/core.echo", content=b'{"input": nope}')
+        assert malformed.status_code == 400
+        assert "malformed" in malformed.json()["detail"]
+        wrong_shape = await http.post("/v1/actions/core.echo", json={"input": [1]})
+        assert wrong_shape.status_code == 400
+        assert wrong_shape.headers["content-type"] == "application/problem+json"
+        huge = await http.post(
+            "/v1/actions/core.echo", content=b'{"input":{"a":"' + b"x" * 10_000_001 + b'"}}'
+        )
+        assert huge.status_code == 413

@@ -11,16 +11,24 @@ for upstream systems, so only the engine (and the Slack bot) may call them.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
+import msgspec
 from litestar import Litestar, Request, Response, Router, get, post
 from litestar.enums import ScopeType
 from litestar.params import BodyKwarg, FromPath
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.serialization import default_serializer
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+from litestar.types.asgi_types import (
+    HTTPRequestEvent,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+)
 from prometheus_client import Histogram
 
 from dataworkflows.contracts import (
@@ -42,6 +50,7 @@ __all__ = [
     "ConnectorNotConfigured",
     "ConnectorParts",
     "create_connector_app",
+    "direct_invoke",
     "service_token_middleware",
     "upstream_readiness",
 ]
@@ -149,42 +158,127 @@ def create_connector_app(
     async def invoke(
         action: FromPath[str], data: Annotated[ActionRequest, BodyKwarg()]
     ) -> Response[ActionResult | ActionErrorEnvelope]:
-        started = time.perf_counter()
-        try:
-            output = await actions.invoke(action, data)
-        except ActionFailed as failed:
-            return _error_response(failed.error)
-        except Exception:
-            _log.exception("action failed unexpectedly", action=action)
-            return _error_response(
-                ActionError(
-                    code="upstream_error",
-                    message=f"{actions.connector}.{action} failed unexpectedly",
-                    retryable=False,
-                )
-            )
-        finally:
-            if actions.knows(action):  # the path is the caller's: only catalogued names
-                short = action.removeprefix(f"{actions.connector}.")
-                _SECONDS.of(actions.connector, short).observe(time.perf_counter() - started)
-        return Response(ActionResult(output=output))
+        # Reached for what direct_invoke hands on: a body it could not take as is.
+        answer, status, headers = await _call(actions, action, data)
+        return Response(answer, status_code=status, headers=headers)
 
     router = Router(
         path="/v1",
         route_handlers=[catalog, invoke, *extra_routes],
-        middleware=[service_token_middleware(service_token)],
+        middleware=[service_token_middleware(service_token), direct_invoke(actions)],
     )
     return create_app(
         component=f"connector-{actions.connector}", route_handlers=[router], readiness=readiness
     )
 
 
-def _error_response(error: ActionError) -> Response[ActionResult | ActionErrorEnvelope]:
+async def _call(
+    actions: ActionSet, action: str, data: ActionRequest
+) -> tuple[ActionResult | ActionErrorEnvelope, int, dict[str, str]]:
+    """Run one call: its answer, HTTP status and extra headers; the duration recorded."""
+    started = time.perf_counter()
+    try:
+        output = await actions.invoke(action, data)
+    except ActionFailed as failed:
+        return _error_answer(failed.error)
+    except Exception:
+        _log.exception("action failed unexpectedly", action=action)
+        return _error_answer(
+            ActionError(
+                code="upstream_error",
+                message=f"{actions.connector}.{action} failed unexpectedly",
+                retryable=False,
+            )
+        )
+    finally:
+        if actions.knows(action):  # the path is the caller's: only catalogued names
+            short = action.removeprefix(f"{actions.connector}.")
+            _SECONDS.of(actions.connector, short).observe(time.perf_counter() - started)
+    return ActionResult(output=output), 200, {}
+
+
+def _error_answer(
+    error: ActionError,
+) -> tuple[ActionResult | ActionErrorEnvelope, int, dict[str, str]]:
     headers = {}
     if error.retry_after_s is not None:
         headers["Retry-After"] = str(max(1, round(error.retry_after_s)))
-    return Response(
-        ActionErrorEnvelope(error=error),
-        status_code=ERROR_STATUS[error.code],
-        headers=headers,
-    )
+    return ActionErrorEnvelope(error=error), ERROR_STATUS[error.code], headers
+
+
+INVOKE_ROUTE: Final = "/v1/actions/{action}"
+MAX_DIRECT_BODY: Final = 10_000_000
+"""Litestar's own request body limit: larger bodies go to Litestar, which answers 413."""
+
+_strict_request = msgspec.json.Decoder(ActionRequest)
+_answer_encoder = msgspec.json.Encoder(enc_hook=default_serializer)  # as Litestar's
+
+
+def direct_invoke(actions: ActionSet) -> Callable[[ASGIApp], ASGIApp]:
+    """Router middleware: answer a well-formed ``POST /v1/actions/{action}`` itself.
+
+    Every engine step is one such call, and Litestar's per-request work (the kwargs
+    model, the Response and ASGIResponse objects, the handler chain) was half of a
+    connector process's CPU per call (bench/w5.py). This reads the body, decodes it
+    strictly, calls the action and writes the same JSON answer Litestar would. A
+    body it cannot take as is (malformed, the wrong shape, too large) goes on to the
+    Litestar handler unread, so every error answer stays Litestar's own.
+    """
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if (
+                scope["type"] != ScopeType.HTTP
+                or scope["method"] != "POST"
+                or scope.get("path_template") != INVOKE_ROUTE
+            ):
+                await app(scope, receive, send)
+                return
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more and size <= MAX_DIRECT_BODY:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the caller went away: nobody to answer
+                chunk = message.get("body", b"")
+                chunks.append(chunk)
+                size += len(chunk)
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            data = None
+            if not more and size <= MAX_DIRECT_BODY:
+                with contextlib.suppress(msgspec.DecodeError):  # ValidationError included
+                    data = _strict_request.decode(body)
+            if data is None:
+                await app(scope, _replay(body, more, receive), send)
+                return
+            answer, status, headers = await _call(actions, scope["path_params"]["action"], data)
+            payload = _answer_encoder.encode(answer)
+            raw = [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(payload)),
+                *((name.lower().encode(), value.encode()) for name, value in headers.items()),
+            ]
+            await send(
+                HTTPResponseStartEvent(type="http.response.start", status=status, headers=raw)
+            )
+            await send(
+                HTTPResponseBodyEvent(type="http.response.body", body=payload, more_body=False)
+            )
+
+        return middleware
+
+    return wrap
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """``receive`` with what was already read from it put back in front."""
+    pending = [HTTPRequestEvent(type="http.request", body=body, more_body=more)]
+
+    async def replay() -> ReceiveMessage:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
