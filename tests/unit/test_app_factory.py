@@ -14,9 +14,10 @@ from litestar import get, post
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
+from dataworkflows.runtime import problems
 from dataworkflows.runtime.app import create_app
 from dataworkflows.runtime.logging import configure_logging
-from dataworkflows.runtime.problems import FieldError, Problem
+from dataworkflows.runtime.problems import FieldError, Problem, new_request_id
 
 
 class Order(msgspec.Struct):
@@ -136,6 +137,20 @@ def test_callers_request_id_is_echoed() -> None:
     assert kept.headers["x-request-id"] == "abc-123"
     assert replaced.headers["x-request-id"] != "evil value <script>"
     assert replaced.json()["request_id"] == replaced.headers["x-request-id"]
+
+
+def test_new_request_ids_are_distinct_even_across_a_fork() -> None:
+    """Request ids are 32 hex characters and never repeat in a process; what a forked
+    child runs (``_reseed``, registered with ``os.register_at_fork``) starts it on
+    ids of its own."""
+    ids = [new_request_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    before = new_request_id()
+    problems._reseed()
+    after = new_request_id()
+    assert after[:20] != before[:20]
+    assert after[20:] == "0" * 12
 
 
 def test_unexpected_error_reveals_nothing() -> None:

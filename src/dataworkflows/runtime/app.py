@@ -26,6 +26,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.types import ASGIApp, ControllerRouterHandler, Message, Receive, Scope, Send
+from prometheus_client import Counter, Histogram
 
 from dataworkflows.runtime import tracing
 from dataworkflows.runtime.logging import get_logger
@@ -34,6 +35,7 @@ from dataworkflows.runtime.metrics import (
     HTTP_REQUEST_SECONDS,
     HTTP_REQUESTS,
     UNMATCHED_ROUTE,
+    Children,
     exposition,
 )
 from dataworkflows.runtime.openapi import complete_when_built
@@ -78,6 +80,9 @@ def request_context(app: ASGIApp, component: str = "") -> ASGIApp:
     """Middleware: bind a request id for logs and responses, log each request and count
     it (``dw_http_requests_total``, by route template: never a path with ids)."""
 
+    requests: Children[Counter] = Children(HTTP_REQUESTS)
+    seconds: Children[Histogram] = Children(HTTP_REQUEST_SECONDS)
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -118,8 +123,8 @@ def request_context(app: ASGIApp, component: str = "") -> ASGIApp:
                     duration_ms=round(elapsed * 1000, 2),
                 )
             route = scope.get("path_template") or UNMATCHED_ROUTE
-            HTTP_REQUESTS.labels(component, scope["method"], route, str(status)).inc()
-            HTTP_REQUEST_SECONDS.labels(component, route).observe(elapsed)
+            requests.of(component, scope["method"], route, str(status)).inc()
+            seconds.of(component, route).observe(elapsed)
             structlog.contextvars.reset_contextvars(**tokens)
 
     return middleware

@@ -9,8 +9,10 @@ their traceback and answered with a 500 that reveals nothing but the request id.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
+import secrets
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, Final
@@ -111,11 +113,31 @@ class Problem(Exception):
         self.extra = dict(extra or {})
 
 
+_id_prefix = secrets.token_hex(10)
+_id_counter = itertools.count()
+
+
+def _reseed() -> None:
+    global _id_prefix, _id_counter  # noqa: PLW0603  # a forked child needs ids of its own
+    _id_prefix = secrets.token_hex(10)
+    _id_counter = itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def new_request_id() -> str:
+    """A new request id: 32 hex characters, a random 80-bit prefix per process and a
+    counter. Unique as a UUID4 would be, without reading the kernel's random source
+    for every request (5% of a connector process's CPU per call, bench/w5.py)."""
+    return f"{_id_prefix}{next(_id_counter) & 0xFFFFFFFFFFFF:012x}"
+
+
 def request_id_from_header(value: str | None) -> str:
     """The caller's request id when it is safe to echo, else a new one."""
     if value and _REQUEST_ID_RE.match(value):
         return value
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 def current_request_id(request: Request[Any, Any, Any] | None = None) -> str:
