@@ -52,7 +52,7 @@ class ProtocolError(ConnectionError):
 class Origin:
     """Where requests go: scheme, host and port, with the bytes every request repeats."""
 
-    __slots__ = ("host", "host_header", "path", "port", "tls")
+    __slots__ = ("host", "host_header", "key", "path", "port", "tls")
 
     def __init__(self, base_url: str) -> None:
         parts = urlsplit(base_url)
@@ -60,14 +60,16 @@ class Origin:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.tls = parts.scheme == "https"
         self.host = parts.hostname
-        self.port = parts.port or (443 if self.tls else 80)
         default = 443 if self.tls else 80
+        self.port = parts.port or default
         netloc = f"[{self.host}]" if ":" in self.host else self.host
         if self.port != default:
             netloc = f"{netloc}:{self.port}"
         self.host_header = netloc.encode("idna")
         self.path = parts.path.rstrip("/")
         """The base URL's path (no trailing slash): request targets start with it."""
+        self.key = (self.host, self.port, self.tls)
+        """What the pool keeps connections by: one set per host, port and scheme."""
 
 
 class _Connection(asyncio.Protocol):
@@ -219,10 +221,9 @@ class Http1Pool:
             request = head + b"\r\n"
         else:
             request = head + b"Content-Length: %d\r\n\r\n" % len(body) + body
-        key = (origin.host, origin.port, origin.tls)
-        pool = self._pools.get(key)
+        pool = self._pools.get(origin.key)
         if pool is None:
-            pool = self._pools[key] = _OriginPool()
+            pool = self._pools[origin.key] = _OriginPool()
         connection = await self._acquire(pool, origin)
         answer: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
         try:
