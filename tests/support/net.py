@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-from dataworkflows.runtime.serving import bind_socket
+from dataworkflows.runtime.serving import bind_socket, uvicorn_config
 
 
 def free_port() -> int:
@@ -34,8 +34,7 @@ async def serve_in_process(app: Any) -> AsyncIterator[str]:
     its base URL."""
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
-    server = _Server(config)
+    server = _Server(uvicorn_config(app))  # served as the components are
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
