@@ -29,6 +29,7 @@ from dataworkflows.engine.errors import EngineError, as_problem
 from dataworkflows.engine.hook_service import HookService
 from dataworkflows.engine.schedule_service import ScheduleService
 from dataworkflows.engine.service import WorkflowService
+from dataworkflows.runtime.credentials import bearer_token
 from dataworkflows.runtime.problems import Problem, problem_response
 
 __all__ = ["api_router", "key_accepted"]
@@ -56,9 +57,8 @@ def api_key_guard(keys: Sequence[str]) -> Any:
     ) -> None:
         if handler.opt.get("public"):
             return  # a webhook delivery: the hook verifies its sender itself
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(connection.headers.get("authorization"))
+        if token is None:
             raise Problem(
                 401,
                 "Send an API key as 'Authorization: Bearer <key>'.",

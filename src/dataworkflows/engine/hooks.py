@@ -41,6 +41,7 @@ from dataworkflows.engine.definitions import (
     validation_problem,
 )
 from dataworkflows.engine.expressions import CompiledValue, compile_value
+from dataworkflows.runtime.credentials import bearer_token
 from dataworkflows.runtime.limits import LimitExceeded, check_structure
 from dataworkflows.runtime.problems import FieldError
 from dataworkflows.runtime.settings import FILE_SUFFIX, SettingsError, read_credential_file
@@ -268,10 +269,10 @@ def verify_request(
         _verify_monday(secret, headers, min(tolerance_s, MONDAY_LEEWAY_S))
         return
     if kind == "bearer":
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(headers.get("authorization"))
+        if token is None:
             raise VerifyFailed("send the hook's token as 'Authorization: Bearer <token>'")
-        if not hmac.compare_digest(token.strip().encode(), secret.encode()):
+        if not hmac.compare_digest(token.encode(), secret.encode()):
             raise VerifyFailed("the token is not this hook's")
         return
     raw_time = headers.get(TIMESTAMP_HEADER, "")

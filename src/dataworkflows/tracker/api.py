@@ -29,6 +29,7 @@ from litestar.openapi.spec import Example
 from litestar.params import BodyKwarg, FromPath, HeaderParameter, QueryParameter
 from litestar.types import Guard
 
+from dataworkflows.runtime.credentials import bearer_token
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -91,9 +92,8 @@ def bearer_guard(tokens: TokenAuthority) -> Guard:
     """
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        scheme, _sep, token = connection.headers.get("authorization", "").strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(connection.headers.get("authorization"))
+        if token is None:
             raise Problem(401, DETAIL_UNAUTHENTICATED, headers={"WWW-Authenticate": CHALLENGE})
         try:
             tokens.verify(token)

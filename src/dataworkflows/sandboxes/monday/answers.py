@@ -23,6 +23,7 @@ from graphql import ExecutionResult, GraphQLError, GraphQLSchema, parse, validat
 from graphql import execute as graphql_execute
 from litestar import Response
 
+from dataworkflows.runtime.credentials import bearer_token
 from dataworkflows.runtime.logging import get_logger
 from dataworkflows.sandboxes.monday.complexity import estimate_complexity
 from dataworkflows.sandboxes.monday.unmodelled import answer_unmodelled, strip_unmodelled
@@ -158,11 +159,8 @@ def _formatted(error: GraphQLError, default_code: str) -> dict[str, Any]:
 def authorised(header: str | None, token: str) -> bool:
     if not header:
         return False
-    given = header.strip()
-    scheme, _, rest = given.partition(" ")
     # monday documents the raw token; "Bearer <token>" is accepted rather than refused.
-    if scheme.lower() == "bearer" and rest:
-        given = rest.strip()
+    given = bearer_token(header) or header.strip()
     return hmac.compare_digest(given.encode(), token.encode())
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Final, Literal
 import jwt
 import msgspec
 
+from dataworkflows.runtime.credentials import bearer_token
 from dataworkflows.sandboxes.controls import FaultQueue
 from dataworkflows.sandboxes.outlook.demo_data import DemoTenant
 from dataworkflows.sandboxes.outlook.graph_common import SentRecord
@@ -197,14 +198,12 @@ class OutlookSandbox:
 
     def token_problem(self, authorization: str | None) -> str | None:
         """Why ``authorization`` is not a valid bearer token of this sandbox, or None."""
-        if not authorization or not authorization.strip():
-            return "Access token is empty."
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if token is None:
             return "Access token is empty."
         try:
             claims = jwt.decode(
-                token.strip(),
+                token,
                 self._key,
                 algorithms=["HS256"],
                 audience=[GRAPH_RESOURCE, GRAPH_APP_ID],

@@ -55,6 +55,7 @@ from litestar.params import FromPath
 
 from dataworkflows.contracts.slack_signing import sign_request
 from dataworkflows.runtime.app import create_app
+from dataworkflows.runtime.credentials import bearer_token
 from dataworkflows.sandboxes.controls import sandbox_controls
 from dataworkflows.sandboxes.slack.api_base import ApiAnswer
 from dataworkflows.sandboxes.slack.driver import (
@@ -115,9 +116,9 @@ async def _parse_api(
     args: dict[str, Any] = dict(request.query_params)
     token: str | None = None
     source = "none"
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        token, source = value.strip(), "header"
+    header_token = bearer_token(request.headers.get("authorization"))
+    if header_token is not None:
+        token, source = header_token, "header"
     raw = await request.body() if request.method == "POST" else b""
     content_type = request.headers.get("content-type") or ""
     media = content_type.split(";")[0].strip().lower()
