@@ -10,6 +10,7 @@ import pytest
 
 from dataworkflows.runtime import http1
 from dataworkflows.runtime.http1 import Http1Pool, Origin, ProtocolError, header_lines
+from dataworkflows.runtime.serving import uvicorn_config
 from tests.support.net import free_port
 
 Handler = Callable[[int, bytes, asyncio.StreamWriter], Awaitable[bool]]
@@ -87,6 +88,25 @@ async def test_calls_share_one_kept_alive_connection() -> None:
     assert b"Content-Type: application/json" in head
     assert b"Content-Length: 7" in head
     assert origin.path == "/base"
+
+
+async def test_a_connection_idle_too_long_is_closed_not_reused() -> None:
+    """Past ``max_idle_s`` the pool opens a new connection and closes the stale one."""
+    async with serving(echo) as (server, origin), Http1Pool(max_idle_s=0.05) as pool:
+        assert await pool.request(origin, "POST", "/x", JSON, b"1") == (200, b"1")
+        await asyncio.sleep(0.1)
+        assert await pool.request(origin, "POST", "/x", JSON, b"2") == (200, b"2")
+        for _ in range(100):  # the server notices the close on its next read
+            if server.open == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert (server.connections, server.open) == (2, 1)
+        assert [number for number, _ in server.requests] == [1, 2]
+
+
+def test_the_client_lets_go_of_idle_connections_before_the_server_does() -> None:
+    """Clients drop idle connections before the servers' keep-alive timeout closes them."""
+    assert uvicorn_config(None).timeout_keep_alive > http1.MAX_IDLE_S
 
 
 async def test_a_chunked_answer_is_read_whole() -> None:

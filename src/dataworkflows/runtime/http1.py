@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import ssl
+import time
 from typing import Final, cast
 from urllib.parse import urlsplit
 
@@ -27,6 +28,9 @@ __all__ = ["MAX_ANSWER_BYTES", "Http1Pool", "Origin", "ProtocolError", "header_l
 
 MAX_ANSWER_BYTES: Final = 64 * 1024 * 1024
 """The largest answer body read; a bigger one fails the call (the connection is closed)."""
+
+MAX_IDLE_S: Final = 4.0
+"""How long a connection may wait idle and still be reused (uvicorn keeps 5 s)."""
 
 
 def header_lines(headers: dict[str, str]) -> bytes:
@@ -83,6 +87,8 @@ class _Connection(asyncio.Protocol):
         self._size = 0
         self._answer: asyncio.Future[tuple[int, bytes]] | None = None
         self._complete = False
+        self.idle_since = 0.0
+        """When the connection was last put back idle (time.monotonic)."""
 
     # -- asyncio.Protocol --------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -178,14 +184,25 @@ class Http1Pool:
     bound) the whole call, waiting in line included. A call that times out or is
     cancelled mid-way closes its connection: the answer it missed must not be read
     as the next call's.
+
+    A connection idle for ``max_idle_s`` is closed rather than reused. The default is
+    below uvicorn's keep-alive timeout (5 s), which every component is served with:
+    a request written just as the server closes an idle connection would fail, and
+    its step would wait for a retry.
     """
 
     def __init__(
-        self, *, limit: int = 512, connect_timeout_s: float = 5.0, timeout_s: float | None = None
+        self,
+        *,
+        limit: int = 512,
+        connect_timeout_s: float = 5.0,
+        timeout_s: float | None = None,
+        max_idle_s: float = MAX_IDLE_S,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
         self.limit = limit
+        self.max_idle_s = max_idle_s
         self.connect_timeout_s = connect_timeout_s
         self.timeout_s = timeout_s
         self._pools: dict[tuple[str, int, bool], _OriginPool] = {}
@@ -233,11 +250,14 @@ class Http1Pool:
             self._release(pool, connection)
 
     async def _acquire(self, pool: _OriginPool, origin: Origin) -> _Connection:
-        if not pool.waiters:
+        if not pool.waiters and pool.idle:
+            fresh_since = time.monotonic() - self.max_idle_s
             while pool.idle:
                 connection = pool.idle.pop()  # the most recently used: the least likely stale
-                if not connection.closed:
+                if not connection.closed and connection.idle_since > fresh_since:
                     return connection
+                # Closed by the server, or about to be; the ones behind it are older.
+                connection.close()
                 pool.open -= 1
         if pool.open < self.limit and not pool.waiters:
             pool.open += 1
@@ -288,6 +308,7 @@ class Http1Pool:
             self._give_slot(pool)
             return
         connection.release()
+        connection.idle_since = time.monotonic()
         while pool.waiters:
             waiter = pool.waiters.popleft()
             if not waiter.done():

@@ -113,6 +113,9 @@ def uvicorn_config(app: Any, *, tls: TlsFiles | None = None) -> uvicorn.Config:
         # nothing: 3% of a connector's CPU per call (bench/w5.py).
         proxy_headers=False,
         ws="none",  # no component serves websockets
+        # Idle keep-alive connections close after this; runtime.http1's clients let
+        # go of them sooner (MAX_IDLE_S), so a reused one is never closing under them.
+        timeout_keep_alive=5,
         timeout_graceful_shutdown=10,
         ssl_certfile=None if tls is None else str(tls.cert_file),
         ssl_keyfile=None if tls is None else str(tls.key_file),
