@@ -16,7 +16,7 @@ from dataworkflows.composition.settings import (
     load_settings,
     settings_sections,
 )
-from dataworkflows.runtime.settings import SettingsError, section_variables
+from dataworkflows.runtime.settings import SettingsError, parse_http_url, section_variables
 
 
 def test_defaults_when_nothing_is_set() -> None:
@@ -158,6 +158,7 @@ def test_engine_variables_are_parsed() -> None:
         ("DW_CONNECTOR_URLS", "monday=http://", "name a host"),
         ("DW_CONNECTOR_URLS", "monday=http://m:99999", "invalid port"),
         ("DW_CONNECTOR_URLS", "monday=http://m:81/?x=1", "hold no ? or #"),
+        ("DW_CONNECTOR_URLS", "monday=http://m\u00fcnchen:81", "must be ASCII"),
         ("DW_SERVICE_TOKEN", "s\u00e9rvice-token-0123456789", "must be ASCII"),
         ("DW_MAX_RUNS", "0", "between 1 and 100000"),
         ("DW_LEASE_SECONDS", "soon", "must be a number of seconds"),
@@ -171,6 +172,33 @@ def test_invalid_engine_variables_are_named(variable: str, value: str, expected:
     assert expected in str(caught.value)
     if variable in ("DW_API_KEYS", "DW_SERVICE_TOKEN"):
         assert value not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ftp://slack.internal", "must start with http:// or https://"),
+        ("http:///slack", "must name a host"),
+        ("http://user:hunter2-secret@:8080", "must name a host"),
+        ("http://bot.internal:80800", "has an invalid port"),
+        ("https://bot.internal/slack?x=1", "must hold no ? or #"),
+        ("https://bot.internal/slack#top", "must hold no ? or #"),
+    ],
+)
+def test_a_url_setting_that_is_not_a_usable_base_url_is_named(value: str, expected: str) -> None:
+    """A URL variable names itself and the problem, never echoing the value."""
+    with pytest.raises(SettingsError) as caught:
+        parse_http_url("SLACK_BOT_URL", value)
+    assert caught.value.variable == "SLACK_BOT_URL"
+    assert expected in str(caught.value)
+    assert value not in str(caught.value)
+
+
+def test_a_url_setting_loses_only_its_trailing_slash() -> None:
+    """A good base URL is kept as written, less its trailing slash."""
+    assert parse_http_url("DW_PUBLIC_URL", "https://dw.example:8443/base/") == (
+        "https://dw.example:8443/base"
+    )
 
 
 def test_env_example_and_readme_list_every_variable() -> None:

@@ -386,10 +386,28 @@ def parse_secret(name: str, raw: str) -> str:
 parse_identifier: Final = parse_secret
 
 
+def _http_url_problem(url: str) -> str | None:
+    """What keeps ``url`` from being an http(s) base URL, or None."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not one
+    except ValueError:
+        return "has an invalid port"
+    if not parts.hostname:
+        return "must name a host"
+    if parts.query or parts.fragment:
+        return "must hold no ? or #"
+    return None
+
+
 def parse_http_url(name: str, raw: str) -> str:
-    """An ``http://`` or ``https://`` URL, without its trailing slash."""
-    if not raw.startswith(("http://", "https://")) or len(raw) < 10:
-        raise SettingsError(name, f"must be an http:// or https:// URL, got {raw!r}")
+    """An ``http://`` or ``https://`` base URL naming a host, without its trailing slash."""
+    problem = _http_url_problem(raw)
+    if problem is not None:
+        # The value is not echoed: a URL may carry credentials (user:password@host).
+        raise SettingsError(name, f"is not a usable http:// or https:// URL: it {problem}")
     return raw.rstrip("/")
 
 
@@ -404,17 +422,10 @@ def parse_connector_urls(name: str, raw: str) -> dict[str, str]:
         connector, url = connector.strip(), url.strip()
         if not sep or not _CONNECTOR_NAME_RE.match(connector):
             raise SettingsError(name, f"entries must be name=url, got {entry!r}")
-        if not url.startswith(("http://", "https://")):
-            raise SettingsError(name, f"the URL of {connector} must start with http:// or https://")
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018  # raises ValueError for a port that is not one
-        except ValueError:
-            raise SettingsError(name, f"the URL of {connector} has an invalid port") from None
-        if not parts.hostname or parts.query or parts.fragment or not url.isascii():
-            raise SettingsError(
-                name, f"the URL of {connector} must be ASCII, name a host, and hold no ? or #"
-            )
+        # ASCII too: runtime.http1 writes the host into the Host header as it is.
+        problem = _http_url_problem(url) or (None if url.isascii() else "must be ASCII")
+        if problem is not None:
+            raise SettingsError(name, f"the URL of {connector} {problem}")
         urls[connector] = url.rstrip("/")
     return urls
 
