@@ -62,9 +62,7 @@ async def answer(
     protocol.data_received(request)
     for _ in range(100):
         await asyncio.sleep(0)
-        if transport.events and (
-            "close" in transport.events or b"".join(_bytes(transport)).endswith(b"ok")
-        ):
+        if "close" in transport.events or b"".join(_bytes(transport)).endswith(b"ok"):
             break
     protocol.connection_lost(None)
     return transport
