@@ -553,11 +553,11 @@ def test_a_batch_reads_its_own_runs_not_every_run_of_the_engine(
 ) -> None:
     """Recording a step costs the same whether its engine holds ten runs or thousands."""
     put(db, "held-demo", "6b" * 32)
-    engine(db, "engine-a")
-    runs = create_runs(db, [("held-demo", None, "engine-a", None)] * 3000)
+    engine(db, "engine-many")
+    runs = create_runs(db, [("held-demo", None, "engine-many", None)] * 3000)
     for run in runs[:6]:  # past the plans PostgreSQL makes for the first calls only
-        write(db, "engine-a", attempts=[attempt(run["id"], "s", "succeeded")])
+        write(db, "engine-many", attempts=[attempt(run["id"], "s", "succeeded")])
     before = _runs_rows_read(db)
     batch = [attempt(run["id"], "s", "succeeded") for run in runs[10:15]]
-    assert write(db, "engine-a", attempts=batch) == []
+    assert write(db, "engine-many", attempts=batch) == []
     assert _runs_rows_read(db) - before < 100

@@ -50,7 +50,7 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     encoded = msgspec.json.encode(value)
-    if b"\\u0000" in encoded:
+    if b"\\" in encoded and b"\\u0000" in encoded:
         # PostgreSQL's json types cannot hold NUL characters; keep the rest.
         encoded = msgspec.json.encode(without_nul(value))
     return encoded.decode()
