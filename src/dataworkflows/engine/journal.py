@@ -196,6 +196,17 @@ class Journal(GroupCommit[_Pending]):
         finishes: Sequence[RunFinish],
         events: Sequence[dict[str, Any]],
     ) -> set[UUID]:
+        # The first try goes outside stamina. Its retry context is a graph of tenacity
+        # objects with reference cycles (47 objects), which only the cyclic garbage
+        # collector frees: one per batch was all of the engine's cyclic garbage, and
+        # each collection of it stopped every run for 150-250 ms (bench/README.md,
+        # "Garbage collection pauses").
+        try:
+            return await self._store.write_batch(
+                engine=self.engine_id, attempts=attempts, finishes=finishes, events=events
+            )
+        except (DatabaseUnavailable, TimeoutError) as exc:
+            _log.warning("journal write failed; retrying", error_type=type(exc).__name__)
         async for attempt in stamina.retry_context(
             on=(DatabaseUnavailable, TimeoutError),
             attempts=None,
