@@ -11,6 +11,7 @@ commits per step.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from typing import Any, Final
@@ -49,8 +50,12 @@ class RecordRefused(Exception):
     """The database refused this record itself (not a connection problem)."""
 
 
+_TRANSIENT: Final = (DatabaseUnavailable, TimeoutError)
+"""What a retry may cure: the database out of reach, or too slow to answer."""
+
+
 def _transient(error: Exception) -> bool:
-    return isinstance(error, DatabaseUnavailable | TimeoutError)
+    return isinstance(error, _TRANSIENT)
 
 
 class _Pending:
@@ -201,23 +206,26 @@ class Journal(GroupCommit[_Pending]):
         # collector frees: one per batch was all of the engine's cyclic garbage, and
         # each collection of it stopped every run for 150-250 ms (bench/README.md,
         # "Garbage collection pauses").
+        write = functools.partial(
+            self._store.write_batch,
+            engine=self.engine_id,
+            attempts=attempts,
+            finishes=finishes,
+            events=events,
+        )
         try:
-            return await self._store.write_batch(
-                engine=self.engine_id, attempts=attempts, finishes=finishes, events=events
-            )
-        except (DatabaseUnavailable, TimeoutError) as exc:
+            return await write()
+        except _TRANSIENT as exc:
             _log.warning("journal write failed; retrying", error_type=type(exc).__name__)
         async for attempt in stamina.retry_context(
-            on=(DatabaseUnavailable, TimeoutError),
+            on=_TRANSIENT,
             attempts=None,
             timeout=self._retry_timeout_s,
             wait_initial=0.05,
             wait_max=1.0,
         ):
             with attempt:
-                return await self._store.write_batch(
-                    engine=self.engine_id, attempts=attempts, finishes=finishes, events=events
-                )
+                return await write()
         raise AssertionError("unreachable")  # pragma: no cover
 
 
