@@ -3,6 +3,7 @@ one set of sandbox controls, as every connector relies on them."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ import msgspec
 import pytest
 import stamina
 from litestar.testing import TestClient
+from stamina.instrumentation import RetryDetails
 
 from dataworkflows.connectors.toolkit import RecentResults, Upstream, upstream
 from dataworkflows.connectors.toolkit.transport import RETRY_AFTER_JITTER_S
@@ -116,6 +118,40 @@ async def test_transient_failures_are_retried(retries: None) -> None:
     script = Script([VendorUnavailable("down"), VendorRateLimited("slow", retry_after=0.01)])
     assert await _upstream().call(script) == "answer"
     assert script.calls == 3
+
+
+async def test_successful_calls_leave_no_garbage_for_the_cycle_collector() -> None:
+    """A call that succeeds makes no reference cycles, so no collector pause stops the
+    connector's other calls."""
+    upstream = _upstream()
+    assert await upstream.call(Script([])) == "answer"
+    gc.collect()
+    gc.disable()  # nothing is collected until we look
+    try:
+        for _ in range(20):
+            assert await upstream.call(Script([])) == "answer"
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+async def test_a_retry_after_the_first_failure_waits_what_the_vendor_asked() -> None:
+    """The first try goes outside stamina, yet its failure still gets stamina's policy:
+    one retry, after at least the vendor's Retry-After."""
+    details: list[RetryDetails] = []
+    hooks = stamina.instrumentation.get_on_retry_hooks()
+    stamina.instrumentation.set_on_retry_hooks([details.append])
+    stamina.set_testing(False)
+    try:
+        script = Script([VendorRateLimited("slow", retry_after=0.05)])
+        assert await _upstream().call(script) == "answer"
+    finally:
+        stamina.set_testing(True)
+        stamina.instrumentation.set_on_retry_hooks(hooks)
+    assert script.calls == 2
+    assert [d.retry_num for d in details] == [1]
+    assert 0.05 <= details[0].wait_for <= 0.05 + RETRY_AFTER_JITTER_S
+    assert isinstance(details[0].caused_by, VendorRateLimited)
 
 
 @pytest.mark.parametrize(

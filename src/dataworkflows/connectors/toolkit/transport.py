@@ -69,8 +69,19 @@ class Upstream:
     async def call(self, operation: Callable[[], Awaitable[T]], *, retry: bool = True) -> T:
         """``operation`` under the breaker, retried while transient unless ``retry`` is
         False (a write whose lost answer must not be repeated blindly)."""
-        if not retry:
+        # The first try goes outside stamina: its retry context is a graph of tenacity
+        # objects with reference cycles, built even when the call succeeds, and only
+        # the cyclic garbage collector frees them; under load its collections stop the
+        # connector's loop for hundreds of milliseconds (bench/README.md, "Garbage
+        # collection pauses"). After a transient failure stamina takes over, and its
+        # first attempt replays that failure, so the policy (the wait, Retry-After,
+        # the number of attempts, testing mode) is exactly stamina's.
+        try:
             return await self.once(operation)
+        except (RateLimited, Unavailable) as exc:
+            if not retry:
+                raise
+            failed: BaseException | None = exc
         async for attempt in stamina.retry_context(
             on=self._backoff,
             attempts=self._attempts,
@@ -80,6 +91,9 @@ class Upstream:
             wait_jitter=self._wait_jitter,
         ):
             with attempt:
+                if failed is not None:
+                    first, failed = failed, None
+                    raise first
                 return await self.once(operation)
         raise AssertionError("unreachable")  # pragma: no cover
 
