@@ -2,7 +2,8 @@
 
 uvicorn's own signal capture assumes one server per process and re-raises the signal
 when it stops; ``dev`` runs several servers, so signals are handled here once and
-every server is asked to stop gracefully (a second Ctrl-C forces it). Sockets are
+every server is asked to stop gracefully (a second Ctrl-C forces it: open connections
+are not waited for, but each app's own shutdown still runs, briefly). Sockets are
 bound before any server starts, so a port in use is reported as a clear error naming
 the address instead of a traceback from inside uvicorn.
 """
@@ -17,11 +18,13 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 import uvicorn
+from uvicorn.lifespan.on import LifespanOn
 
 from dataworkflows.runtime.http_protocol import CoalescingProtocol
+from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.tls import TlsFiles
 
 __all__ = [
@@ -35,6 +38,11 @@ __all__ = [
     "sigterm_raises",
     "uvicorn_config",
 ]
+
+FORCED_SHUTDOWN_S: Final = 2.0
+"""How long, after a forced stop, each app's own shutdown (its lifespan) may take."""
+
+_log = get_logger(__name__)
 
 
 class Terminated(BaseException):
@@ -143,14 +151,18 @@ async def serve_until_stopped(
     servers = [_Server(uvicorn_config(served.app, tls=served.tls)) for served in apps]
     loop = asyncio.get_running_loop()
 
-    def request_stop() -> None:
+    def request_stop(signum: signal.Signals) -> None:
         if stop.is_set():
+            if not servers[0].force_exit:
+                _log.warning("stopping at once", signal=signum.name)
             for server in servers:
                 server.force_exit = True
+        else:
+            _log.info("stopping", signal=signum.name, hint="send it again to stop at once")
         stop.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, request_stop)
+        loop.add_signal_handler(signum, request_stop, signum)
     try:
         tasks = [
             asyncio.create_task(server.serve(sockets=[served.sock]), name=served.name)
@@ -170,12 +182,32 @@ async def serve_until_stopped(
             server.should_exit = True
         stop_wait.cancel()
         results = await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(_end_lifespan(server) for server in servers))
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                 raise result
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _end_lifespan(server: uvicorn.Server) -> None:
+    """Run the app's shutdown if a forced stop skipped it.
+
+    uvicorn skips it when forced; the app's lifespan task, still waiting, is then
+    cancelled when the event loop closes, and uvicorn logs that as an error with a
+    traceback. The app's shutdown (closing its clients, stopping its background work)
+    is quick, so it runs here, for at most :data:`FORCED_SHUTDOWN_S`.
+    """
+    lifespan = getattr(server, "lifespan", None)
+    if not isinstance(lifespan, LifespanOn) or lifespan.error_occurred:
+        return
+    if not lifespan.startup_event.is_set() or lifespan.shutdown_event.is_set():
+        return
+    try:
+        await asyncio.wait_for(lifespan.shutdown(), FORCED_SHUTDOWN_S)
+    except TimeoutError:
+        _log.warning("an app did not shut down in time", seconds=FORCED_SHUTDOWN_S)
 
 
 def display_host(host: str) -> str:
