@@ -191,7 +191,9 @@ def _run_commands(commands: Any) -> None:
         help="print a run's steps and events",
         description="Print a run's events and step attempts (with --follow, until it ends).",
     )
-    logs.add_argument("run_id", metavar="RUN", help="the run's id")
+    logs.add_argument(
+        "run_id", metavar="RUN", help="the run's id, or enough of its start to be unambiguous"
+    )
     logs.add_argument("--follow", "-f", action="store_true", help="follow the run to its end")
     logs.add_argument("--engine", metavar="URL", help=engine_help)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TextIO
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
@@ -27,6 +29,10 @@ from dataworkflows.runtime.problems import read_problem
 __all__ = ["CliProblem", "EngineApi", "engine_target", "list_runs", "show_logs", "start_run"]
 
 POLL_S: Final = 0.3
+RUN_PREFIX: Final = re.compile(r"^[0-9a-f][0-9a-f-]{0,35}$")
+"""The start of a run id, as `runs` prints them and people copy them."""
+PREFIX_PAGES: Final = 5
+"""At most this many pages of runs (of 200) are read to find the runs a prefix names."""
 TIMEOUT_S: Final = 15.0
 ENDED: Final = frozenset({"succeeded", "failed", "cancelled"})
 EXIT_OK: Final = 0
@@ -267,10 +273,45 @@ def _local(stamp: str) -> str:
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def resolve_run_id(api: EngineApi, text: str) -> str:
+    """The run ``text`` names: a whole run id, or the start of exactly one run's id
+    (as short as is unambiguous, like a git commit); :class:`CliProblem` otherwise."""
+    given = text.strip().lower()
+    try:
+        return str(UUID(given))
+    except ValueError:
+        pass
+    if not RUN_PREFIX.match(given):
+        raise CliProblem(
+            f"{text!r} is not a run id: a run id looks like "
+            "56aa47d5-4baf-4fc2-b8a9-54411ef04be0 (or its start); `dataworkflows runs` "
+            "lists them",
+            EXIT_USAGE,
+        )
+    # The API's text search matches the start of ids, and words of other fields too.
+    found: list[str] = []
+    params: dict[str, Any] = {"q": given, "limit": 200}
+    for _ in range(PREFIX_PAGES):
+        page = api.call("GET", "/v1/runs", params=params)
+        found += [run["id"] for run in page["runs"] if run["id"].startswith(given)]
+        if len(found) > 1 or not page.get("next_cursor"):
+            break
+        params["cursor"] = page["next_cursor"]
+    if not found:
+        raise CliProblem(f"there is no run whose id starts with {given}", EXIT_USAGE)
+    if len(found) > 1:
+        raise CliProblem(
+            f"{given} is the start of several runs' ids ({', '.join(found[:3])}, ...); "
+            "give more of it",
+            EXIT_USAGE,
+        )
+    return found[0]
+
+
 def show_logs(api: EngineApi, run_id: str, *, follow_run: bool, out: TextIO) -> int:
     """Print a run's header, its step attempts and its events (following it to its end
-    when asked)."""
-    detail = api.call("GET", f"/v1/runs/{quote(run_id, safe='')}")
+    when asked). ``run_id`` may be the start of the id (:func:`resolve_run_id`)."""
+    detail = api.call("GET", f"/v1/runs/{resolve_run_id(api, run_id)}")
     run = detail["run"]
     print(
         f"Run {run['id']}  {run['workflow']} v{run['version']}  {run['status']}  "

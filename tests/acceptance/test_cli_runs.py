@@ -1,5 +1,5 @@
 """The command line as a client of a running engine: `run --follow` shows each step and
-ends with the run's output and exit status, `runs` lists them, `logs` replays one."""
+ends with the run's output and exit status, `runs` lists them, `logs` replays one (named by its id or the start of it)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,13 @@ def test_run_follow_runs_and_logs(empty_database_url: str, tmp_path: Path) -> No
         assert f"Run {run_id}  greet v1  succeeded" in logs.stdout
         assert "trigger cli" in logs.stdout
         assert "✓ hello" in logs.stdout
+        short = run_cli("logs", run_id[:8], env=client, cwd=tmp_path)
+        assert short.returncode == 0, short.stderr
+        assert f"Run {run_id}  greet v1  succeeded" in short.stdout
+        for word, said in (("not-an-id!", "is not a run id"), ("fffff0000", "no run whose id")):
+            unknown_run = run_cli("logs", word, env=client, cwd=tmp_path)
+            assert unknown_run.returncode == 2
+            assert said in unknown_run.stderr
 
         wrong_key = run_cli("runs", env={**client, "DW_ENGINE_API_KEY": "x" * 20}, cwd=tmp_path)
         assert wrong_key.returncode == 2

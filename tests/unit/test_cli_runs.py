@@ -1,0 +1,78 @@
+"""`dataworkflows logs` names a run by its id or the start of it, as people copy them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dataworkflows.cli_runs import EXIT_USAGE, CliProblem, resolve_run_id
+
+RUNS = [
+    "56aa47d5-4baf-4fc2-b8a9-54411ef04be0",
+    "56ab0000-0000-4000-8000-000000000000",
+    "c3362818-4ca1-4c1c-9eef-17abe1502d85",
+]
+
+
+class Engine:
+    """The engine's `GET /v1/runs?q=` as the API answers it: the runs whose id starts
+    with q, or whose text has it, newest first, a page at a time."""
+
+    def __init__(self, runs: list[str], *, texts: dict[str, str] | None = None) -> None:
+        self.runs = runs
+        self.texts = texts or {}
+        self.calls: list[dict[str, Any]] = []
+
+    def call(self, method: str, path: str, *, params: dict[str, Any]) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/runs")
+        self.calls.append(dict(params))
+        q = params["q"]
+        matching = [r for r in self.runs if r.startswith(q) or q in self.texts.get(r, "")]
+        start = int(params.get("cursor", 0))
+        page = matching[start : start + params["limit"]]
+        more = start + params["limit"] < len(matching)
+        return {
+            "runs": [{"id": r} for r in page],
+            "next_cursor": str(start + 200) if more else None,
+        }
+
+
+def test_a_whole_id_is_taken_as_it_is_without_asking_the_engine() -> None:
+    """A full id (any case) needs no lookup."""
+    engine = Engine(RUNS)
+    assert resolve_run_id(engine, RUNS[2].upper()) == RUNS[2]  # type: ignore[arg-type]
+    assert engine.calls == []
+
+
+def test_the_start_of_one_runs_id_names_that_run() -> None:
+    """A prefix that only one run's id has names it, even when other runs' text has it."""
+    engine = Engine(RUNS, texts={RUNS[2]: "board 56aa47 moved"})
+    assert resolve_run_id(engine, "56aa47") == RUNS[0]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("56a", "the start of several runs' ids"),
+        ("ffff", "no run whose id starts with ffff"),
+        ("run-1!", "is not a run id"),
+        ("", "is not a run id"),
+    ],
+    ids=["ambiguous", "unknown", "not-hex", "empty"],
+)
+def test_what_names_no_single_run_is_a_usage_error(text: str, said: str) -> None:
+    """Ambiguous, unknown or malformed: one line saying which, exit status 2."""
+    with pytest.raises(CliProblem) as problem:
+        resolve_run_id(Engine(RUNS), text)  # type: ignore[arg-type]
+    assert said in str(problem.value)
+    assert problem.value.status == EXIT_USAGE
+
+
+def test_runs_whose_text_has_the_prefix_do_not_hide_the_one_whose_id_has_it() -> None:
+    """The id's run is found past pages of runs that only mention the prefix."""
+    older = "0abc0000-0000-4000-8000-000000000000"
+    mentions = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(1, 451)]
+    engine = Engine([*mentions, older], texts=dict.fromkeys(mentions, "see 0abc"))
+    assert resolve_run_id(engine, "0abc") == older  # type: ignore[arg-type]
+    assert len(engine.calls) == 3
