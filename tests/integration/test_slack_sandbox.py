@@ -255,6 +255,57 @@ async def test_channel_names_are_accepted_by_post_message(served: Served) -> Non
     )
 
 
+async def test_a_user_id_as_channel_posts_in_the_bots_direct_message(served: Served) -> None:
+    """chat.postMessage to a person's user id posts in the bot's DM with them and answers
+    with the DM's D id, which chat.update, history, info, list (types=im) and a click on
+    the message then use; an unknown user id is channel_not_found."""
+    client = AsyncWebClient(token=TOKEN, base_url=f"{served.sandbox.public_url}/api/")
+    blocks = [
+        {
+            "type": "actions",
+            "block_id": "ask",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "approve",
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "value": "yes",
+                }
+            ],
+        }
+    ]
+    posted = await client.chat_postMessage(channel=MAYA, text="Sync?", blocks=blocks)
+    dm = posted["channel"]
+    assert re.fullmatch(r"D[A-Z0-9]{8,}", dm)
+    again = await client.chat_postMessage(channel=MAYA, text="still there?")
+    assert again["channel"] == dm, "one DM per person"
+    await client.chat_update(channel=dm, ts=posted["ts"], text="Approved", blocks=[])
+    history = await client.conversations_history(channel=dm)
+    assert [m["text"] for m in history["messages"]] == ["still there?", "Approved"]
+    info = (await client.conversations_info(channel=dm))["channel"]
+    assert (info["is_im"], info["user"]) == (True, MAYA)
+    assert "name" not in info
+    listed = await client.conversations_list(types="im")
+    assert [c["id"] for c in listed["channels"]] == [dm]
+    public = await client.conversations_list()
+    assert dm not in {c["id"] for c in public["channels"]}
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="U0NOBODY00", text="x")
+    assert caught.value.response["error"] == "channel_not_found"
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_update(channel=MAYA, ts=posted["ts"], text="x")
+    assert caught.value.response["error"] == "channel_not_found", "only postMessage takes it"
+
+    await served.call("chat.update", channel=dm, ts=again["ts"], text="ok", blocks=blocks)
+    await served.control(
+        "/sandbox/send/action",
+        {"action_id": "approve", "message_ts": again["ts"], "channel_id": dm},
+    )
+    payload = json.loads(served.bot.received[-1].form()["payload"])
+    assert payload["channel"] == {"id": dm, "name": "directmessage"}
+    assert payload["container"]["channel_id"] == dm
+
+
 async def test_unknown_methods_are_unknown_method(served: Served) -> None:
     """A method the sandbox does not know answers unknown_method."""
     body = await served.call("chat.scheduleMessagez", channel=APOLLO)

@@ -164,12 +164,15 @@ def next_ts_cursor(args: Mapping[str, Any]) -> int | None:
 def channel_arg(
     sandbox: SlackSandbox, args: Mapping[str, Any], *, by_name: bool = False
 ) -> DemoChannel:
-    """The ``channel`` argument's channel. Only chat.postMessage takes a channel name;
-    the other methods want the id and answer channel_not_found for a name."""
+    """The ``channel`` argument's channel. Only chat.postMessage takes a channel name,
+    or a person's user id (the bot's direct message with them); the other methods want
+    the conversation's id and answer channel_not_found for anything else."""
     wanted = str_arg(args, "channel")
     channel = sandbox.workspace.channels.get(wanted) if wanted else None
     if channel is None and by_name and wanted:
         channel = sandbox.workspace.channel(wanted)
+        if channel is None and wanted[:1] in ("U", "W"):
+            channel = sandbox.workspace.direct_message(wanted, created=int(sandbox.now()))
     if channel is None:
         raise ApiError("channel_not_found")
     return channel

@@ -109,14 +109,14 @@ def conversations_replies(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dic
 
 
 def conversations_list(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str, Any]:
-    """``conversations.list``: the workspace's public channels."""
-    types = (str_arg(args, "types") or "public_channel").split(",")
-    if "public_channel" not in [t.strip() for t in types]:
-        return {"channels": [], "response_metadata": {"next_cursor": ""}}
+    """``conversations.list``: the workspace's public channels and, with ``types=im``,
+    the bot's direct messages."""
+    types = {t.strip() for t in (str_arg(args, "types") or "public_channel").split(",")}
     channels = [
         c
         for c in sandbox.workspace.channels.values()
-        if not (bool_arg(args, "exclude_archived") and c.is_archived)
+        if ("im" if c.is_im else "public_channel") in types
+        and not (bool_arg(args, "exclude_archived") and c.is_archived)
     ]
     cursor = str_arg(args, "cursor")
     if cursor is not None:
@@ -134,5 +134,5 @@ def conversations_list(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[s
 
 
 def conversations_info(sandbox: SlackSandbox, args: Mapping[str, Any]) -> dict[str, Any]:
-    """``conversations.info``: one channel."""
+    """``conversations.info``: one channel or direct message."""
     return {"channel": channel_view(sandbox.workspace, channel_arg(sandbox, args))}

@@ -176,7 +176,8 @@ class DemoMessage:
 
 @dataclass(slots=True)
 class DemoChannel:
-    """A public channel and its messages (replies included), in ts order."""
+    """A public channel, or the bot's direct message with one person (``user`` set),
+    and its messages (replies included), in ts order."""
 
     id: str
     name: str
@@ -189,6 +190,13 @@ class DemoChannel:
     is_archived: bool = False
     project: str | None = None
     messages: list[DemoMessage] = field(default_factory=list)
+    user: str | None = None
+    """The person of a direct message (an IM); None for a channel."""
+
+    @property
+    def is_im(self) -> bool:
+        """A direct message between the bot and :attr:`user`."""
+        return self.user is not None
 
     @property
     def bot_is_member(self) -> bool:
@@ -244,7 +252,29 @@ class SlackWorkspace:
         if id_or_name in self.channels:
             return self.channels[id_or_name]
         name = id_or_name.removeprefix("#")
-        return next((c for c in self.channels.values() if c.name == name), None)
+        return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
+
+    def direct_message(self, user_id: str, *, created: int) -> DemoChannel | None:
+        """The bot's direct message (IM) with the person ``user_id``, opened now if it
+        was not yet; None when nobody has that id. chat.postMessage takes a user id as
+        its channel and posts here, as Slack does."""
+        if user_id not in self._users:
+            return None
+        im_id = f"D{user_id[1:]}"
+        im = self.channels.get(im_id)
+        if im is None:
+            im = DemoChannel(
+                id=im_id,
+                name="directmessage",  # what interaction payloads call an IM
+                created=created,
+                creator=user_id,
+                topic="",
+                purpose="",
+                members=[self.bot.user_id, user_id],
+                user=user_id,
+            )
+            self.channels[im_id] = im
+        return im
 
     def latest_ts_micros(self) -> int:
         """The newest ts anywhere, in microseconds (new ts are issued after it)."""

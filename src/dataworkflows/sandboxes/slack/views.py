@@ -81,8 +81,22 @@ def message_view(
 
 
 def channel_view(workspace: SlackWorkspace, channel: DemoChannel) -> dict[str, Any]:
-    """A conversation object (``conversations.list``/``info``) for a public channel."""
+    """A conversation object (``conversations.list``/``info``): a public channel's, or a
+    direct message's (shorter, with the person's ``user`` id and no name)."""
     team = workspace.team.id
+    if channel.user is not None:
+        return {
+            "id": channel.id,
+            "created": channel.created,
+            "is_archived": False,
+            "is_im": True,
+            "is_org_shared": False,
+            "context_team_id": team,
+            "updated": channel.created * 1000,
+            "user": channel.user,
+            "is_user_deleted": False,
+            "priority": 0,
+        }
     return {
         "id": channel.id,
         "name": channel.name,
