@@ -153,7 +153,7 @@ async def serve_until_stopped(
 
     def request_stop(signum: signal.Signals) -> None:
         if stop.is_set():
-            if not servers[0].force_exit:
+            if not all(server.force_exit for server in servers):
                 _log.warning("stopping at once", signal=signum.name)
             for server in servers:
                 server.force_exit = True
