@@ -857,6 +857,22 @@ async def test_a_json_ack_is_shown_as_slack_would(served: Served) -> None:
     assert served.sandbox.ephemeral[-1].source == "ack"
 
 
+async def test_a_command_in_the_dm_with_the_app_answers_there(served: Served) -> None:
+    """A command typed in the person's DM with the app says channel_name directmessage,
+    and an in_channel ack joins that DM's history."""
+    served.bot.answers["/slack/commands"] = (
+        200,
+        "application/json",
+        json.dumps({"response_type": "in_channel", "text": "Apollo is on track"}).encode(),
+    )
+    dm = served.sandbox.workspace.direct_message_id(MAYA)
+    result = await _command(served, user_id=MAYA, channel_id=dm)
+    assert result["form"]["channel_name"] == "directmessage"
+    assert result["shown"].startswith("in_channel:")
+    history = await served.call("conversations.history", channel=dm)
+    assert [m["text"] for m in history["messages"]] == ["Apollo is on track"]
+
+
 async def test_a_late_ack_is_not_shown(served: Served) -> None:
     """An ack slower than Slack's deadline (3 s; shortened here) is reported late and dropped."""
     served.sandbox.ack_deadline_ms = 100

@@ -254,13 +254,19 @@ class SlackWorkspace:
         name = id_or_name.removeprefix("#")
         return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
 
+    @staticmethod
+    def direct_message_id(user_id: str) -> str:
+        """The id of the bot's direct message with ``user_id`` (``U061000001``:
+        ``D061000001``), whether or not it is open yet."""
+        return f"D{user_id[1:]}"
+
     def direct_message(self, user_id: str, *, created: int) -> DemoChannel | None:
         """The bot's direct message (IM) with the person ``user_id``, opened now if it
         was not yet; None when nobody has that id. chat.postMessage takes a user id as
         its channel and posts here, as Slack does."""
         if user_id not in self._users:
             return None
-        im_id = f"D{user_id[1:]}"
+        im_id = self.direct_message_id(user_id)
         im = self.channels.get(im_id)
         if im is None:
             im = DemoChannel(

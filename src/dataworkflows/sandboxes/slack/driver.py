@@ -108,7 +108,12 @@ async def send_command(sandbox: SlackSandbox, request: CommandDelivery) -> dict[
     user = requested_user(sandbox, request.user_id)
     channel: DemoChannel | None
     if request.channel_id and request.channel_id.startswith("D"):
-        channel, channel_id, channel_name = None, request.channel_id, "directmessage"
+        channel_id, channel_name = request.channel_id, "directmessage"
+        # Typed in the person's DM with the app, an in_channel answer shows there; a DM
+        # between people has no history here.
+        channel = None
+        if channel_id == sandbox.workspace.direct_message_id(user.id):
+            channel = sandbox.workspace.direct_message(user.id, created=int(sandbox.now()))
     else:
         channel = requested_channel(sandbox, request.channel_id)
         channel_id, channel_name = channel.id, channel.name
