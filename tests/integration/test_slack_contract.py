@@ -22,7 +22,7 @@ from dataworkflows.connectors.slack.port import (
 )
 from dataworkflows.connectors.slack.service import slack_actions
 from dataworkflows.connectors.slack.spec import SlackSettings
-from dataworkflows.contracts import ActionFailed, ActionRequest
+from dataworkflows.contracts import ActionContext, ActionFailed, ActionRequest
 from dataworkflows.runtime.actions import ActionSet
 from tests.support.net import free_port
 from tests.support.slack import (
@@ -213,6 +213,29 @@ async def test_update_changes_the_bots_message(
     stored = next(m for m in sandbox.channel_messages(APOLLO_CHANNEL) if m["ts"] == posted["ts"])
     assert stored["text"] == "Done"
     assert stored["edited"]["user"] == BOT_USER_ID
+
+
+async def test_an_approval_asked_of_a_person_goes_to_their_dm(
+    sandbox: SlackSandboxControl, http: httpx.AsyncClient
+) -> None:
+    """request_approval with the approver's user id as channel (monday-to-tracker-
+    confirmed's default) asks in the bot's DM with them; the outcome is then shown by
+    update_message on the DM it answered with."""
+    actions = actions_for(sandbox, http)
+    asked = await actions.invoke(
+        "request_approval",
+        ActionRequest(
+            input={"channel": MAYA, "text": "Sync 29 items?", "approvers": [MAYA]},
+            idempotency_key="run-1:ask:-1",
+            context=ActionContext(run_id="run-1", step_id="ask", attempt=1),
+        ),
+    )
+    dm = asked["channel"]
+    assert dm.startswith("D")
+    assert asked["approvers"] == [MAYA]
+    await invoke(actions, "update_message", channel=dm, ts=asked["ts"], text="Approved")
+    [message] = sandbox.channel_messages(dm)
+    assert (message["ts"], message["text"]) == (asked["ts"], "Approved")
 
 
 async def test_updating_someone_elses_message_is_refused(
