@@ -172,7 +172,9 @@ def _run_commands(commands: Any) -> None:
         "DW_ENGINE_API_KEY, DW_API_KEYS, or the one `dev` keeps.",
     )
     run.add_argument("workflow", help="the workflow's name")
-    run.add_argument("inputs", nargs="*", metavar="key=value", help="an input")
+    run.add_argument(
+        "inputs", nargs="*", default=[], metavar="key=value", help="an input (any number)"
+    )
     run.add_argument("--follow", "-f", action="store_true", help="follow the run to its end")
     run.add_argument("--engine", metavar="URL", help=engine_help)
     runs = commands.add_parser(

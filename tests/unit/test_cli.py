@@ -69,6 +69,15 @@ def test_unknown_component_is_refused_with_the_valid_ones(
         assert component in err
 
 
+def test_run_without_a_workflow_names_only_what_is_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`run` alone exits 2 saying the workflow is required, not its optional inputs."""
+    status, _, err = run(["run"], capsys)
+    assert status == 2
+    assert err.rstrip().endswith("the following arguments are required: workflow")
+
+
 def test_unknown_connector_is_refused_with_the_valid_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
