@@ -301,6 +301,14 @@ def _fail(message: str, status: int) -> NoReturn:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    pgdata = settings.data_dir / "pgdata"
+    if args.status and settings.database_url is None and not pgdata.exists():
+        # --status changes nothing: it must not create an embedded database to inspect.
+        raise _UserError(
+            f"no database to inspect: DATABASE_URL is unset and there is no embedded "
+            f"database in {pgdata} yet (`dataworkflows dev` creates it there; set "
+            "DW_DATA_DIR if it is elsewhere)"
+        )
     with database(settings) as url:
         directory = bundled_dir("migrations")
         target = describe_target(url)

@@ -121,6 +121,19 @@ def test_invalid_value_in_env_file_is_reported_too(
     assert err.startswith("dataworkflows: DW_PORT: ")
 
 
+def test_migration_status_creates_no_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`migrate --status` without DATABASE_URL, where dev never ran, says so (exit 1)
+    instead of creating an embedded database to inspect."""
+    status, out, err = run(["migrate", "--status"], capsys)
+    assert status == 1
+    assert out == ""
+    assert "no database to inspect" in err
+    assert "DATABASE_URL is unset" in err
+    assert not (tmp_path / ".dataworkflows").exists()
+
+
 def test_unreachable_database_names_host_and_port(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
