@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -43,6 +44,12 @@ FORCED_SHUTDOWN_S: Final = 2.0
 """How long, after a forced stop, each app's own shutdown (its lifespan) may take."""
 
 _log = get_logger(__name__)
+
+# Made directly, not by getLogger: logging's configuration never sees it to re-enable it.
+_ABANDONED = logging.Logger(f"{__name__}.abandoned-lifespan")
+_ABANDONED.addHandler(logging.NullHandler())
+_ABANDONED.propagate = False
+"""Where an abandoned lifespan reports its cancellation at exit: nowhere (it was said)."""
 
 
 class Terminated(BaseException):
@@ -208,6 +215,9 @@ async def _end_lifespan(server: uvicorn.Server) -> None:
         await asyncio.wait_for(lifespan.shutdown(), FORCED_SHUTDOWN_S)
     except TimeoutError:
         _log.warning("an app did not shut down in time", seconds=FORCED_SHUTDOWN_S)
+        # Its lifespan is cancelled when the loop closes; uvicorn would log that as an
+        # error with a traceback, after this warning has said what happened.
+        lifespan.logger = _ABANDONED
 
 
 def display_host(host: str) -> str:
