@@ -78,7 +78,7 @@ def healthz() -> str:
     return "ok"
 
 async def main():
-    app = Litestar([healthz], lifespan=[hangs_on_shutdown])
+    app = Litestar([healthz], lifespan=[hangs_on_shutdown], logging_config=None)
     sock = bind_socket("127.0.0.1", int(sys.argv[1]))
     await serve_until_stopped([ServedApp(name="slow", app=app, sock=sock)])
 

@@ -34,7 +34,7 @@ class Engine:
         more = start + params["limit"] < len(matching)
         return {
             "runs": [{"id": r} for r in page],
-            "next_cursor": str(start + 200) if more else None,
+            "next_cursor": str(start + params["limit"]) if more else None,
         }
 
 
