@@ -129,6 +129,25 @@ def test_unknown_route_is_a_problem_document_with_request_id() -> None:
     assert response.headers["x-request-id"] == body["request_id"]
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_gets_a_page_for_an_address_nothing_answers() -> None:
+    """A person's browser (HTML first in Accept) gets a small page for a 404 outside
+    the API; API clients, and any path under /v1/, keep the problem document."""
+    with client() as c:
+        page = c.get("/runs/123", headers={"Accept": BROWSER_ACCEPT})
+        api = c.get("/v1/nowhere", headers={"Accept": BROWSER_ACCEPT})
+        script = c.get("/runs/123", headers={"Accept": "application/json"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in page.text
+    assert page.headers["content-security-policy"] == "default-src 'none'"
+    for answer in (api, script):
+        assert answer.status_code == 404
+        assert answer.headers["content-type"].startswith("application/problem+json")
+
+
 def test_callers_request_id_is_echoed() -> None:
     """A safe X-Request-ID from the caller is kept; an unsafe one is replaced."""
     with client() as c:

@@ -209,10 +209,38 @@ def _handle_problem(request: Request[Any, Any, Any], exc: Exception) -> Response
     return problem_response(request, exc)
 
 
+NOT_FOUND_PAGE: Final = (
+    b'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    b"<title>Not found \xc2\xb7 Data Workflows</title></head>\n<body><h1>Not found</h1>"
+    b'<p>There is no page at this address.</p><p><a href="/">Start page</a></p>'
+    b"</body></html>\n"
+)
+"""What a person's browser gets for an address nothing answers (API clients get the
+problem document)."""
+
+
+def _browsing(request: Request[Any, Any, Any]) -> bool:
+    """A person's browser asking for a page: GET, HTML preferred, outside the API."""
+    if request.method not in ("GET", "HEAD") or request.url.path.startswith("/v1/"):
+        return False
+    accept = request.headers.get("accept", "")
+    return accept.split(",", 1)[0].split(";", 1)[0].strip().lower() == "text/html"
+
+
 def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
         return problem_response(request, _from_validation(exc))
+    if exc.status_code == 404 and _browsing(request):
+        return Response(
+            NOT_FOUND_PAGE,
+            status_code=404,
+            media_type="text/html; charset=utf-8",
+            headers={
+                "Content-Security-Policy": "default-src 'none'",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
     status = exc.status_code
     detail = exc.detail or HTTPStatus(status).phrase
     if status >= 500:
