@@ -116,6 +116,15 @@ async def test_a_failed_run_is_read_and_retried_from_the_console(database_url: s
 
         missing = await browser.get("/runs/00000000-0000-4000-8000-000000000000")
         assert missing.status_code == 404
+        # The start of an id, as people copy them, finds the run in the list.
+        short = await browser.get(f"/runs/{run_id[:8].upper()}")
+        assert short.status_code == 303
+        assert short.headers["location"] == f"/runs?q={run_id[:8]}"
+        listed = await browser.get(short.headers["location"])
+        assert f"/runs/{run_id}" in listed.text
+        not_an_id = await browser.get("/runs/not-a-run!")
+        assert not_an_id.status_code == 404
+        assert "That is not a run id." in not_an_id.text
         stylesheet = await browser.get("/console/static/console.css")
         assert stylesheet.status_code == 200
         assert "text/css" in stylesheet.headers["content-type"]

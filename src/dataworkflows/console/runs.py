@@ -21,6 +21,8 @@ __all__ = ["TRIGGERS", "run_handlers", "timeline", "touched"]
 
 TRIGGERS: Final = ("api", "console", "cli", "schedule", "hook", "slack", "workflow")
 """What starts runs (a run's ``trigger.source``)."""
+_ID_START: Final = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
+"""The start of a run id, as people copy them short (like a git commit)."""
 _URL_KEYS: Final = ("url", "permalink", "web_url", "webLink", "link")
 _MAX_TOUCHED: Final = 50
 
@@ -146,9 +148,16 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
             refresh=5 if live else None,
         )
 
-    @get("/runs/{run_id:uuid}")
-    async def run(request: Req, run_id: FromPath[UUID]) -> Response[Any]:
-        detail = await backend.run(run_id)
+    @get("/runs/{run_id:str}")
+    async def run(request: Req, run_id: FromPath[str]) -> Response[Any]:
+        try:
+            wanted = UUID(run_id)
+        except ValueError:
+            # The start of an id (copied short): the runs list, searched for it.
+            if _ID_START.fullmatch(run_id.lower()):
+                return Redirect(f"/runs?{urlencode({'q': run_id.lower()})}", status_code=303)
+            return pages.message(request, "No such run", "That is not a run id.", 404)
+        detail = await backend.run(wanted)
         if detail is None:
             return pages.message(request, "No such run", f"There is no run {run_id}.", 404)
         view = detail["run"]
