@@ -223,8 +223,8 @@ def _browsing(request: Request[Any, Any, Any]) -> bool:
     """A person's browser asking for a page: GET, HTML preferred, outside the API."""
     if request.method not in ("GET", "HEAD") or request.url.path.startswith("/v1/"):
         return False
-    accept = request.headers.get("accept", "")
-    return accept.split(",", 1)[0].split(";", 1)[0].strip().lower() == "text/html"
+    # Problem documents first: an API client's */* (or no Accept) keeps getting one.
+    return request.accept.best_match([PROBLEM_MEDIA_TYPE, "text/html"]) == "text/html"
 
 
 def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
