@@ -140,7 +140,7 @@ def test_a_browser_gets_a_page_for_an_address_nothing_answers() -> None:
         api = c.get("/v1/nowhere", headers={"Accept": BROWSER_ACCEPT})
         script = c.get("/runs/123", headers={"Accept": "application/json"})
     assert page.status_code == 404
-    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "<h1>Not found</h1>" in page.text
     assert page.headers["content-security-policy"] == "default-src 'none'"
     for answer in (api, script):

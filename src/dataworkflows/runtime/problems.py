@@ -235,7 +235,7 @@ def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[by
         return Response(
             NOT_FOUND_PAGE,
             status_code=404,
-            media_type="text/html; charset=utf-8",
+            media_type="text/html",
             headers={
                 "Content-Security-Policy": "default-src 'none'",
                 "X-Content-Type-Options": "nosniff",
