@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,14 +22,13 @@ from uuid import UUID
 import httpx
 
 from dataworkflows.composition.settings import Settings
+from dataworkflows.contracts.runs import RUN_ID_START
 from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
 from dataworkflows.runtime.problems import read_problem
 
 __all__ = ["CliProblem", "EngineApi", "engine_target", "list_runs", "show_logs", "start_run"]
 
 POLL_S: Final = 0.3
-RUN_PREFIX: Final = re.compile(r"^[0-9a-f][0-9a-f-]{0,35}$")
-"""The start of a run id, as `runs` prints them and people copy them."""
 PREFIX_PAGES: Final = 5
 """At most this many pages of runs (of 200) are read to find the runs a prefix names."""
 TIMEOUT_S: Final = 15.0
@@ -281,7 +279,7 @@ def resolve_run_id(api: EngineApi, text: str) -> str:
         return str(UUID(given))
     except ValueError:
         pass
-    if not RUN_PREFIX.match(given):
+    if not RUN_ID_START.fullmatch(given):
         raise CliProblem(
             f"{text!r} is not a run id: a run id looks like "
             "56aa47d5-4baf-4fc2-b8a9-54411ef04be0 (or its start); `dataworkflows runs` "

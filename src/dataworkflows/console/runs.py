@@ -16,13 +16,12 @@ from litestar.response import Redirect
 
 from dataworkflows.console.backend import Backend, Refused, RunQuery
 from dataworkflows.console.pages import PAGE_SIZE, STATUSES, Pages, Req
+from dataworkflows.contracts.runs import RUN_ID_START
 
 __all__ = ["TRIGGERS", "run_handlers", "timeline", "touched"]
 
 TRIGGERS: Final = ("api", "console", "cli", "schedule", "hook", "slack", "workflow")
 """What starts runs (a run's ``trigger.source``)."""
-_ID_START: Final = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
-"""The start of a run id, as people copy them short (like a git commit)."""
 _URL_KEYS: Final = ("url", "permalink", "web_url", "webLink", "link")
 _MAX_TOUCHED: Final = 50
 
@@ -154,8 +153,9 @@ def run_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
             wanted = UUID(run_id)
         except ValueError:
             # The start of an id (copied short): the runs list, searched for it.
-            if _ID_START.fullmatch(run_id.lower()):
-                return Redirect(f"/runs?{urlencode({'q': run_id.lower()})}", status_code=303)
+            start = run_id.lower()
+            if RUN_ID_START.fullmatch(start):
+                return Redirect(f"/runs?{urlencode({'q': start})}", status_code=303)
             return pages.message(request, "No such run", "That is not a run id.", 404)
         detail = await backend.run(wanted)
         if detail is None:
