@@ -39,6 +39,7 @@ __all__ = [
     "ARCHIVED_CHANNEL_ID",
     "BOT",
     "DEMO_USERS",
+    "DIRECT_MESSAGE_NAME",
     "GENERAL_CHANNEL_ID",
     "NOT_MEMBER_CHANNEL_ID",
     "PROJECT_CHANNEL_IDS",
@@ -122,6 +123,8 @@ PROJECT_CHANNEL_IDS: Final[Mapping[str, str]] = {
 GENERAL_CHANNEL_ID: Final = "C07GENERAL"
 NOT_MEMBER_CHANNEL_ID: Final = "C07WATERC1"
 """``#watercooler``: the bot is not a member (posting answers ``not_in_channel``)."""
+DIRECT_MESSAGE_NAME: Final = "directmessage"
+"""What slash commands and interaction payloads call a direct message's channel."""
 ARCHIVED_CHANNEL_ID: Final = "C07ARCHIV1"
 """``#proj-zephyr``: archived (posting answers ``is_archived``)."""
 
@@ -271,7 +274,7 @@ class SlackWorkspace:
         if im is None:
             im = DemoChannel(
                 id=im_id,
-                name="directmessage",  # what interaction payloads call an IM
+                name=DIRECT_MESSAGE_NAME,
                 created=created,
                 creator=user_id,
                 topic="",

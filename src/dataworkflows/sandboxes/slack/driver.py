@@ -40,7 +40,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from dataworkflows.sandboxes.slack.chat import post_bot_message
-from dataworkflows.sandboxes.slack.demo_data import DemoChannel, DemoMessage, DemoUser
+from dataworkflows.sandboxes.slack.demo_data import (
+    DIRECT_MESSAGE_NAME,
+    DemoChannel,
+    DemoMessage,
+    DemoUser,
+)
 from dataworkflows.sandboxes.slack.driver_base import (
     ActionDelivery,
     CommandDelivery,
@@ -108,7 +113,7 @@ async def send_command(sandbox: SlackSandbox, request: CommandDelivery) -> dict[
     user = requested_user(sandbox, request.user_id)
     channel: DemoChannel | None
     if request.channel_id and request.channel_id.startswith("D"):
-        channel_id, channel_name = request.channel_id, "directmessage"
+        channel_id, channel_name = request.channel_id, DIRECT_MESSAGE_NAME
         # Typed in the person's DM with the app, an in_channel answer shows there; a DM
         # between people has no history here.
         channel = None

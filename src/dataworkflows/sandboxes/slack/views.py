@@ -84,7 +84,7 @@ def channel_view(workspace: SlackWorkspace, channel: DemoChannel) -> dict[str, A
     """A conversation object (``conversations.list``/``info``): a public channel's, or a
     direct message's (shorter, with the person's ``user`` id and no name)."""
     team = workspace.team.id
-    if channel.user is not None:
+    if channel.is_im:
         return {
             "id": channel.id,
             "created": channel.created,
