@@ -66,6 +66,9 @@ async def test_a_silent_engine_is_replaced_and_its_done_steps_are_not_redone(
     """An engine whose heartbeat fails stops its runs; another resumes them after the lease."""
     probe = ProbeLog()
     config = EngineConfig(max_runs=10, lease_seconds=1.0, claim_interval_s=0.05)
+    # B's own lease is long: on a loaded machine a 1 s lease can lapse between two of
+    # its heartbeats too, and B would then rightly run the step a third time.
+    steady = EngineConfig(max_runs=10, lease_seconds=10.0, claim_interval_s=0.05)
     flow = """
 name: handover
 steps:
@@ -85,7 +88,7 @@ steps:
         # Engine A can no longer renew its lease: it must stop before the lease ends.
         monkeypatch.setattr(a.service.store, "heartbeat", unreachable)
         old_engine = a.executor.engine_id
-        async with running_engine(database_url, config=config, probe=probe) as b:
+        async with running_engine(database_url, config=steady, probe=probe) as b:
             final = await b.service.wait(run, 20)
             attempts = await b.service.store.get_step_attempts(run.id)
             events = await b.service.store.get_run_events(run.id)
@@ -109,6 +112,7 @@ async def test_records_from_an_engine_that_lost_the_run_are_refused(database_url
     """When a run was taken over, the old engine's late result is refused (fencing)."""
     probe = ProbeLog()
     config = EngineConfig(max_runs=5, lease_seconds=1.0, claim_interval_s=0.05)
+    steady = EngineConfig(max_runs=5, lease_seconds=10.0, claim_interval_s=0.05)
     flow = """
 name: fenced
 steps:
@@ -123,7 +127,7 @@ steps:
         for task in [*a.executor._intake_tasks, *a.executor._upkeep]:
             task.cancel()
         a.executor.lease.close()
-        async with running_engine(database_url, config=config, probe=probe) as b:
+        async with running_engine(database_url, config=steady, probe=probe) as b:
             while probe.count("slow") < 2:
                 await asyncio.sleep(0.05)
             probe.gates["release"].set()  # both calls return now
