@@ -109,16 +109,63 @@ steps:
         "inputs.a.type",
         "inputs.b",
         "steps[0]",
-        "steps[1]",
+        "steps[1].wiht",
         "steps[2].retry",
         "steps[3]",
     }
     assert "id '1st'" in found["steps[0]"]
     assert "uses 'nodot' must be <connector>.<action>" in found["steps[0]"]
-    assert "wiht" in found["steps[1]"]
+    assert found["steps[1].wiht"].startswith("is not a known field; did you mean 'with'?")
     assert found["inputs.b"] == "default must be an integer, got string"
     assert "concurrency" in found["steps[3]"]
     assert "timeout" in found["steps[3]"]
+
+
+def test_a_mistyped_field_or_value_is_answered_with_what_is_accepted() -> None:
+    """A typo in a field's name suggests the field meant and lists the known ones; a
+    value outside a closed set lists the set, at every depth of the definition."""
+    found = problems(
+        """
+name: typos
+stpes: []
+inputs:
+  a: {type: text, defualt: x}
+steps:
+  - {id: one, uses: core.echo, wiht: {}}
+  - {id: two, uses: core.echo, retry: {attempt: 3}}
+  - {id: three, uses: core.echo, on_error: ignore}
+"""
+    )
+    assert found == {
+        "stpes": "is not a known field; did you mean 'steps'? "
+        "(known fields: name, description, inputs, steps, output, timeout)",
+    }
+    found = problems(
+        """
+name: typos
+inputs:
+  a: {type: text}
+  b: {type: string, defualt: x}
+steps:
+  - {id: one, uses: core.echo, wiht: {}}
+  - {id: two, uses: core.echo, retry: {attempt: 3}}
+  - {id: three, uses: core.echo, on_error: ignore}
+  - {id: four, uses: core.echo, when: "{{ true }}"}
+"""
+    )
+    step_fields = "id, uses, description, with, if, foreach, concurrency, retry, timeout, on_error"
+    assert found == {
+        "inputs.a.type": "must be one of 'boolean', 'integer', 'list', 'number', 'object', "
+        "'string'; got 'text'",
+        "inputs.b.defualt": "is not a known field; did you mean 'default'? "
+        "(known fields: type, description, required, default)",
+        "steps[0].wiht": "is not a known field; did you mean 'with'? "
+        f"(known fields: {step_fields}, needs)",
+        "steps[1].retry.attempt": "is not a known field; did you mean 'attempts'? "
+        "(known fields: attempts, initial_delay, max_delay, jitter)",
+        "steps[2].on_error": "must be one of 'continue', 'fail'; got 'ignore'",
+        "steps[3].when": f"is not a known field (known fields: {step_fields}, needs)",
+    }
 
 
 def test_yaml_errors_give_line_and_column() -> None:

@@ -329,7 +329,9 @@ async def strictly(request: Request[Any, Any, Any], body_type: type[Any]) -> Non
         msgspec.convert(_integral_floats_as_ints(await request.json()), body_type, strict=True)
     except msgspec.ValidationError as exc:
         raise Problem(
-            400, "The request is invalid; see errors.", errors=[validation_problem(exc, "")]
+            400,
+            "The request is invalid; see errors.",
+            errors=[validation_problem(exc, "", body_type)],
         ) from None
 
 

@@ -41,6 +41,7 @@ import yaml
 
 from dataworkflows.runtime.limits import LimitExceeded, check_structure, check_yaml
 from dataworkflows.runtime.problems import FieldError
+from dataworkflows.runtime.struct_errors import field_problem
 
 __all__ = [
     "INPUT_TYPES",
@@ -323,15 +324,12 @@ def load_yaml(text: str) -> Any:
         ) from None
 
 
-def validation_problem(exc: msgspec.ValidationError, prefix: str) -> FieldError:
-    """A msgspec validation error as the field it names (under ``prefix``) and its message."""
-    text = str(exc)
-    message, sep, where = text.rpartition(" - at `$")
-    if not sep:
-        return FieldError(field=prefix or "(definition)", message=text)
-    path = where.rstrip("`")
-    field = f"{prefix}{path}".lstrip(".") or "(definition)"
-    return FieldError(field=field, message=message)
+def validation_problem(exc: msgspec.ValidationError, prefix: str, target: Any) -> FieldError:
+    """A msgspec validation error, raised converting to ``target``, as the field it
+    names (under ``prefix``) and its message, saying what ``target`` takes there."""
+    path, message = field_problem(exc, target)
+    field = ".".join(part for part in (prefix, path) if part) or "(definition)"
+    return FieldError(field=field.replace(".[", "["), message=message)
 
 
 def parse_definition(document: Any) -> WorkflowDefinition:
@@ -351,7 +349,7 @@ def parse_definition(document: Any) -> WorkflowDefinition:
     try:
         envelope = msgspec.convert(data, _Envelope, strict=False)
     except msgspec.ValidationError as exc:
-        raise DefinitionError([validation_problem(exc, "")]) from None
+        raise DefinitionError([validation_problem(exc, "", _Envelope)]) from None
 
     problems: list[FieldError] = []
     if not WORKFLOW_NAME_RE.fullmatch(envelope.name):
@@ -381,7 +379,7 @@ def parse_definition(document: Any) -> WorkflowDefinition:
         try:
             inputs[name] = msgspec.convert(raw if raw is not None else {}, InputSpec, strict=False)
         except msgspec.ValidationError as exc:
-            problems.append(validation_problem(exc, f"inputs.{name}"))
+            problems.append(validation_problem(exc, f"inputs.{name}", InputSpec))
 
     steps: list[Step] = []
     if not envelope.steps:
@@ -392,7 +390,7 @@ def parse_definition(document: Any) -> WorkflowDefinition:
         try:
             steps.append(msgspec.convert(raw, Step, strict=False))
         except msgspec.ValidationError as exc:
-            problems.append(validation_problem(exc, f"steps[{index}]"))
+            problems.append(validation_problem(exc, f"steps[{index}]", Step))
     if problems:
         raise DefinitionError(problems)
     return WorkflowDefinition(

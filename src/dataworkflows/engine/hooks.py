@@ -140,7 +140,7 @@ def parse_hook(
     try:
         spec = msgspec.convert(document, HookSpec, strict=False)
     except msgspec.ValidationError as exc:
-        raise DefinitionError([validation_problem(exc, "")]) from None
+        raise DefinitionError([validation_problem(exc, "", HookSpec)]) from None
     problems: list[FieldError] = []
     if not HOOK_NAME_RE.fullmatch(spec.name):
         problems.append(

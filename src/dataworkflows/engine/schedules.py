@@ -284,7 +284,7 @@ def parse_schedule(document: Any, *, name: str | None = None) -> tuple[ScheduleS
     try:
         spec = msgspec.convert(document, ScheduleSpec, strict=False)
     except msgspec.ValidationError as exc:
-        raise DefinitionError([validation_problem(exc, "")]) from None
+        raise DefinitionError([validation_problem(exc, "", ScheduleSpec)]) from None
     problems: list[FieldError] = []
     if not SCHEDULE_NAME_RE.fullmatch(spec.name):
         problems.append(

@@ -1,0 +1,127 @@
+"""msgspec's validation errors as a field and a message a person can act on.
+
+msgspec names the problem (``Object contains unknown field `attempt` - at
+`$.retry` ``, ``Invalid enum value 'int' - at `$.type` ``) but not what is accepted
+instead. Given the type that was being decoded, :func:`field_problem` names the
+field itself (``retry.attempt``) and adds what the type takes there: the nearest known
+field for a typo, every known field, or the values of a closed set.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Final
+
+import msgspec
+from msgspec import inspect
+
+__all__ = ["field_problem"]
+
+_UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
+_ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.*)$")
+_SEGMENT: Final = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+)\]|\[\.\.\.\]")
+_MAX_LISTED: Final = 12
+"""A closed set longer than this is not spelled out (the message stays one line)."""
+
+
+def field_problem(exc: msgspec.ValidationError, target: Any) -> tuple[str, str]:
+    """The path (``steps[0].retry.attempt``, "" for the top) and message of ``exc``,
+    raised while converting to ``target``, with what ``target`` accepts there."""
+    text = str(exc)
+    message, sep, where = text.rpartition(" - at `$")
+    if not sep:
+        message, where = text, ""
+    path = where.rstrip("`")
+    unknown = _UNKNOWN.match(message)
+    if unknown:
+        name = unknown.group("name")
+        known = _struct_fields(_resolve(target, path))
+        field = f"{path}.{name}".lstrip(".")
+        return field, "is not a known field" + _suggestion(name, known)
+    enum = _ENUM.match(message)
+    if enum:
+        values = _literal_values(_resolve(target, path))
+        if values and len(values) <= _MAX_LISTED:
+            listed = ", ".join(repr(v) for v in values)
+            return path.lstrip("."), f"must be one of {listed}; got {enum.group('value')}"
+    return path.lstrip("."), message
+
+
+def _suggestion(name: str, known: list[str]) -> str:
+    if not known:
+        return ""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    shown = known if len(known) <= _MAX_LISTED else [*known[:_MAX_LISTED], "..."]
+    return f"{hint} (known fields: {', '.join(shown)})"
+
+
+def _resolve(target: Any, path: str) -> inspect.Type | None:
+    """The type ``target`` expects at ``path`` (msgspec's ``.a[0].b`` form), if known."""
+    try:
+        info: inspect.Type | None = inspect.type_info(target)
+    except (TypeError, ValueError):  # not a type msgspec can describe
+        return None
+    for segment in _SEGMENT.finditer(path):
+        if info is None:
+            return None
+        name = segment.group("field")
+        if name is not None:
+            info = _member(info, name)
+        elif segment.group("index") is not None:
+            info = _item(info)
+        else:  # [...]: a mapping's value
+            info = _value(info)
+    return info
+
+
+def _choices(info: inspect.Type) -> tuple[inspect.Type, ...]:
+    return info.types if isinstance(info, inspect.UnionType) else (info,)
+
+
+def _member(info: inspect.Type, name: str) -> inspect.Type | None:
+    for choice in _choices(info):
+        if isinstance(choice, inspect.StructType):
+            for field in choice.fields:
+                if field.encode_name == name:
+                    return field.type
+        if isinstance(choice, inspect.DictType):
+            return choice.value_type
+    return None
+
+
+def _item(info: inspect.Type) -> inspect.Type | None:
+    for choice in _choices(info):
+        if isinstance(choice, inspect.ListType | inspect.SetType | inspect.FrozenSetType):
+            return choice.item_type
+        if isinstance(choice, inspect.VarTupleType):
+            return choice.item_type
+    return None
+
+
+def _value(info: inspect.Type) -> inspect.Type | None:
+    for choice in _choices(info):
+        if isinstance(choice, inspect.DictType):
+            return choice.value_type
+    return None
+
+
+def _struct_fields(info: inspect.Type | None) -> list[str]:
+    if info is None:
+        return []
+    for choice in _choices(info):
+        if isinstance(choice, inspect.StructType):
+            return [field.encode_name for field in choice.fields]
+    return []
+
+
+def _literal_values(info: inspect.Type | None) -> list[Any]:
+    if info is None:
+        return []
+    for choice in _choices(info):
+        if isinstance(choice, inspect.LiteralType):
+            return list(choice.values)
+        if isinstance(choice, inspect.EnumType):
+            return [member.value for member in choice.cls]
+    return []
