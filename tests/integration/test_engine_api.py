@@ -392,18 +392,43 @@ async def test_connectors_are_listed_and_callable_once(database_url: str) -> Non
 
 
 async def test_start_run_body_mistakes_name_the_field(database_url: str) -> None:
-    """An unknown field is named; a wrong type names its field; a NUL in a name is a
-    malformed request (400)."""
+    """An unknown field is named with the fields known (and the one probably meant); a
+    wrong type names its field; a value outside a closed set lists the set; a NUL in a
+    name is a malformed request (400)."""
     async with running_engine(database_url) as engine:
         client = engine.client
         unknown = await client.post(
             "/v1/workflows/hello-world/runs", json={"inputs": {}, "colour": 1}
         )
+        typo = await client.post("/v1/workflows/hello-world/runs", json={"input": {}})
+        nested = await client.post(
+            "/v1/workflows/hello-world/runs", json={"trigger": {"sorce": "cron"}}
+        )
         wrong = await client.post("/v1/workflows/hello-world/runs", json={"inputs": []})
+        status = await client.get("/v1/runs", params={"status": "done"})
         nul = await client.get("/v1/workflows/bad%00name")
     assert unknown.status_code == 400
-    assert unknown.json()["errors"] == [{"field": "colour", "message": "is not a known field"}]
+    assert unknown.json()["errors"] == [
+        {"field": "colour", "message": "is not a known field (known fields: inputs, trigger)"}
+    ]
+    assert typo.json()["errors"] == [
+        {
+            "field": "input",
+            "message": "is not a known field; did you mean 'inputs'? "
+            "(known fields: inputs, trigger)",
+        }
+    ]
+    assert nested.json()["errors"][0]["field"] == "trigger.sorce"
+    assert "did you mean 'source'?" in nested.json()["errors"][0]["message"]
     assert wrong.json()["errors"][0]["field"] == "inputs"
+    assert status.status_code == 400
+    assert status.json()["errors"] == [
+        {
+            "field": "status",
+            "message": "must be one of 'cancelled', 'failed', 'queued', 'running', "
+            "'succeeded', 'waiting'; got 'done'",
+        }
+    ]
     assert nul.status_code == 400
 
 

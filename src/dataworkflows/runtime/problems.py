@@ -27,6 +27,7 @@ from psycopg_pool import PoolTimeout
 
 from dataworkflows.runtime.database import DatabaseUnavailable
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.struct_errors import explain
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -172,12 +173,12 @@ def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Respo
     )
 
 
-def _from_validation(exc: ValidationException) -> Problem:
+def _from_validation(exc: ValidationException, request: Request[Any, Any, Any]) -> Problem:
     errors: list[FieldError] = []
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, Mapping):
-                errors.append(_field_error(item))
+                errors.append(_field_error(item, request))
     detail = exc.detail if exc.detail and exc.detail != "Bad Request" else "The request is invalid."
     # Litestar's detail names the route ("Validation failed for POST /v1/...");
     # the field list says more, so keep it short.
@@ -189,19 +190,48 @@ def _from_validation(exc: ValidationException) -> Problem:
 _UNKNOWN_FIELD_RE: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
 
 
-def _field_error(item: Mapping[str, Any]) -> FieldError:
+def _field_error(item: Mapping[str, Any], request: Request[Any, Any, Any]) -> FieldError:
     """Litestar's validation detail as a field path and a message a caller can act on."""
     field = str(item.get("key") or item.get("source") or "body")
     message = str(item.get("message", ""))
+    raw_source = item.get("source") or ""
+    source = str(getattr(raw_source, "value", raw_source))  # Litestar's ParamType, or "body"
+    if field == "data" and message == "'data'":
+        return FieldError(field="body", message="a JSON body is required")
+    declared = _declared(request, source, field)
+    if declared is not None:
+        annotation, public = declared
+        # The body's own fields are keyed by their path in it; "data" is the body.
+        path = "" if source != "body" or field == "data" else f".{field}"
+        named, message = explain(message, annotation, path)
+        if named and source != "body":  # a parameter's own part (rare: an object)
+            named = f"{public}.{named}"
+        return FieldError(field=named or public, message=message)
     unknown = _UNKNOWN_FIELD_RE.match(message)
     if unknown:
         prefix = "" if field == "data" else f"{field}."
         return FieldError(field=prefix + unknown.group("name"), message="is not a known field")
-    if field == "data" and message == "'data'":
-        return FieldError(field="body", message="a JSON body is required")
     if field == "data":
         field = "body"
     return FieldError(field=field, message=message)
+
+
+def _declared(request: Request[Any, Any, Any], source: str, key: str) -> tuple[Any, str] | None:
+    """The type the route handler declares for the request part Litestar refused (the
+    body, or the query, path or header parameter ``key``) and the name a caller uses
+    for it (Litestar names a parameter by its Python name, not its alias)."""
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except (AttributeError, RuntimeError):  # no route matched, or no handler
+        return None
+    if source == "body":
+        data = parameters.get("data")
+        return None if data is None else (data.annotation, "body")
+    for name, definition in parameters.items():
+        alias = getattr(definition.kwarg_definition, source, None)
+        if key in (name, alias):
+            return definition.annotation, alias or key
+    return None
 
 
 def _handle_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -230,7 +260,7 @@ def _browsing(request: Request[Any, Any, Any]) -> bool:
 def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
-        return problem_response(request, _from_validation(exc))
+        return problem_response(request, _from_validation(exc, request))
     if exc.status_code == 404 and _browsing(request):
         return Response(
             NOT_FOUND_PAGE,

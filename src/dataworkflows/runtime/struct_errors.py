@@ -16,7 +16,7 @@ from typing import Any, Final
 import msgspec
 from msgspec import inspect
 
-__all__ = ["field_problem"]
+__all__ = ["explain", "field_problem"]
 
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.*)$")
@@ -32,7 +32,12 @@ def field_problem(exc: msgspec.ValidationError, target: Any) -> tuple[str, str]:
     message, sep, where = text.rpartition(" - at `$")
     if not sep:
         message, where = text, ""
-    path = where.rstrip("`")
+    return explain(message, target, where.rstrip("`"))
+
+
+def explain(message: str, target: Any, path: str) -> tuple[str, str]:
+    """msgspec's ``message`` about ``path`` (``.a[0].b``, "" for the top) of a value
+    decoded as ``target``: the field it is about, and what ``target`` accepts there."""
     unknown = _UNKNOWN.match(message)
     if unknown:
         name = unknown.group("name")
