@@ -401,6 +401,15 @@ def _available() -> tuple[str, ...]:
     )
 
 
+def _shown_default(default: object) -> str:
+    """A default as a user would write it in the environment."""
+    if default is None or default in ((), {}):
+        return "unset"
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return str(default)
+
+
 def _config() -> None:
     """``dataworkflows config``: every section's variables, from the specs."""
     seen: set[str] = set()
@@ -412,7 +421,7 @@ def _config() -> None:
         for field in fields:
             seen.add(field.var.name)
             default = field.default
-            shown = "unset" if default is None or default in ((), {}) else str(default)
+            shown = _shown_default(default)
             mark = " (credential; or <NAME>_FILE)" if field.from_file else ""
             print(f"  {field.var.name:<24} default {shown}{mark}")
             if field.var.help:

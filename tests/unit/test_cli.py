@@ -164,3 +164,14 @@ def test_port_in_use_is_a_clear_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(AddressUnavailable, match=f"127.0.0.1:{port}.*DW_PORT"):
             bind_socket("127.0.0.1", port)
+
+
+def test_config_shows_defaults_as_they_are_written_in_the_environment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`config` shows a flag's default as false (what DW_... takes), not Python's False."""
+    code, out, _ = run(["config"], capsys)
+    assert code == 0
+    assert "GRAPH_SANDBOX_TLS        default false" in out
+    assert "False" not in out
+    assert "None" not in out

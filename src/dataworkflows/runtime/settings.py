@@ -446,7 +446,13 @@ class ProcessSettings(msgspec.Struct, frozen=True, kw_only=True):
         "127.0.0.1"
     )
     port: Annotated[
-        int | None, env("DW_PORT", parse_port, "the port of the component (None: its default)")
+        int | None,
+        env(
+            "DW_PORT",
+            parse_port,
+            "the port (unset: engine 8080, slack-bot 8090, tracker 8091, console 8092, "
+            "connectors 8100-8105, sandboxes 8201-8204)",
+        ),
     ] = None
     log_level: Annotated[
         str, env("DW_LOG_LEVEL", parse_log_level, "debug, info, warning, error or critical")
