@@ -186,7 +186,9 @@ def _run_commands(commands: Any) -> None:
         choices=("queued", "running", "waiting", "succeeded", "failed", "cancelled"),
         help="only runs in this status",
     )
-    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument(
+        "--limit", type=_at_least_one, default=20, help="how many (default 20; any number)"
+    )
     runs.add_argument("--engine", metavar="URL", help=engine_help)
     logs = commands.add_parser(
         "logs",
@@ -399,6 +401,17 @@ def _available() -> tuple[str, ...]:
         *(f"connector {n}" for n in connector_specs()),
         *(f"sandbox {n}" for n in sandboxes()),
     )
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def _shown_default(default: object) -> str:

@@ -30,6 +30,8 @@ __all__ = ["CliProblem", "EngineApi", "engine_target", "list_runs", "show_logs",
 
 POLL_S: Final = 0.3
 PREFIX_PAGES: Final = 5
+RUNS_PAGE: Final = 200
+"""The most runs the API gives in one page."""
 """At most this many pages of runs (of 200) are read to find the runs a prefix names."""
 TIMEOUT_S: Final = 15.0
 ENDED: Final = frozenset({"succeeded", "failed", "cancelled"})
@@ -121,16 +123,7 @@ def start_run(
     """Start ``workflow`` with the ``key=value`` inputs; follow it to its end when asked.
     The exit status: 0 started (or succeeded), 1 failed or cancelled, 2 refused."""
     arguments = parse_arguments(words)
-    try:
-        definition = api.call("GET", f"/v1/workflows/{quote(workflow, safe='')}")["definition"]
-    except CliProblem as problem:
-        if problem.status == EXIT_USAGE and "401" not in str(problem):
-            names = [w["name"] for w in api.call("GET", "/v1/workflows")["workflows"]]
-            raise CliProblem(
-                f"there is no workflow called {workflow!r}; there are: {', '.join(names)}",
-                EXIT_USAGE,
-            ) from None
-        raise
+    definition = _check_workflow(api, workflow)
     inputs, problems = coerce_inputs(declared_inputs(definition), arguments)
     if problems:
         raise CliProblem(
@@ -242,17 +235,42 @@ class _Live:
             self._shown = False
 
 
+def _check_workflow(api: EngineApi, workflow: str) -> Any:
+    """``workflow``'s definition; :class:`CliProblem` listing the workflows there are
+    when the engine has none of that name."""
+    try:
+        return api.call("GET", f"/v1/workflows/{quote(workflow, safe='')}")["definition"]
+    except CliProblem as problem:
+        if problem.status == EXIT_USAGE and "401" not in str(problem):
+            names = [w["name"] for w in api.call("GET", "/v1/workflows")["workflows"]]
+            raise CliProblem(
+                f"there is no workflow called {workflow!r}; there are: {', '.join(names)}",
+                EXIT_USAGE,
+            ) from None
+        raise
+
+
 def list_runs(
     api: EngineApi, *, workflow: str | None, status: str | None, limit: int, out: TextIO
 ) -> int:
-    """Print the most recent runs, newest first, one a line."""
-    params: dict[str, Any] = {"limit": limit}
+    """Print the ``limit`` most recent runs, newest first, one a line (reading as many
+    of the API's pages as that takes)."""
+    params: dict[str, Any] = {}
     if workflow:
         params["workflow"] = workflow
     if status:
         params["status"] = status
-    runs = api.call("GET", "/v1/runs", params=params)["runs"]
+    runs: list[dict[str, Any]] = []
+    while len(runs) < limit:
+        params["limit"] = min(RUNS_PAGE, limit - len(runs))
+        page = api.call("GET", "/v1/runs", params=params)
+        runs += page["runs"]
+        if not page.get("next_cursor"):
+            break
+        params["cursor"] = page["next_cursor"]
     if not runs:
+        if workflow:
+            _check_workflow(api, workflow)
         print("No runs.", file=out)
         return EXIT_OK
     print(f"{'RUN':36}  {'WORKFLOW':28}  {'STATUS':10}  {'CREATED':19}  TOOK", file=out)

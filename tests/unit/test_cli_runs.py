@@ -1,12 +1,15 @@
-"""`dataworkflows logs` names a run by its id or the start of it, as people copy them."""
+"""`dataworkflows logs` names a run by its id or the start of it, as people copy them;
+`runs` lists as many runs as asked for, a page of the API at a time."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+from uuid import UUID
 
 import pytest
 
-from dataworkflows.cli_runs import EXIT_USAGE, CliProblem, resolve_run_id
+from dataworkflows.cli_runs import EXIT_USAGE, CliProblem, list_runs, resolve_run_id
 
 RUNS = [
     "56aa47d5-4baf-4fc2-b8a9-54411ef04be0",
@@ -76,3 +79,43 @@ def test_runs_whose_text_has_the_prefix_do_not_hide_the_one_whose_id_has_it() ->
     engine = Engine([*mentions, older], texts=dict.fromkeys(mentions, "see 0abc"))
     assert resolve_run_id(engine, "0abc") == older  # type: ignore[arg-type]
     assert len(engine.calls) == 3
+
+
+class RunPages:
+    """The engine's `GET /v1/runs` paging as the API does it: at most 200 runs a page
+    (a larger limit is a 400), and a cursor while more are left."""
+
+    def __init__(self, count: int) -> None:
+        self.ids = [str(UUID(int=n)) for n in range(count, 0, -1)]
+        self.limits: list[int] = []
+
+    def call(self, method: str, path: str, *, params: dict[str, Any]) -> dict[str, Any]:
+        assert (method, path) == ("GET", "/v1/runs")
+        if not 1 <= params["limit"] <= 200:
+            raise CliProblem("limit: Expected `int` <= 200", EXIT_USAGE)
+        self.limits.append(params["limit"])
+        start = int(params.get("cursor", 0))
+        end = start + params["limit"]
+        runs = [
+            {
+                "id": run_id,
+                "workflow": "greet",
+                "status": "succeeded",
+                "created_at": "2026-12-04T10:00:00Z",
+                "duration_ms": 12.0,
+            }
+            for run_id in self.ids[start:end]
+        ]
+        return {"runs": runs, "next_cursor": str(end) if end < len(self.ids) else None}
+
+
+@pytest.mark.parametrize(("limit", "existing", "shown"), [(450, 1000, 450), (450, 300, 300)])
+def test_runs_lists_more_than_one_page_when_asked(limit: int, existing: int, shown: int) -> None:
+    """`runs --limit 450` reads the API's pages of 200 until it has 450 runs, newest
+    first, or until there are no more."""
+    engine = RunPages(existing)
+    out = io.StringIO()
+    assert list_runs(engine, workflow=None, status=None, limit=limit, out=out) == 0  # type: ignore[arg-type]
+    lines = out.getvalue().splitlines()[1:]
+    assert [line.split()[0] for line in lines] == engine.ids[:shown]
+    assert all(page <= 200 for page in engine.limits)
