@@ -432,6 +432,41 @@ async def test_start_run_body_mistakes_name_the_field(database_url: str) -> None
     assert nul.status_code == 400
 
 
+async def test_a_body_that_is_not_json_is_told_to_be_sent_as_json(database_url: str) -> None:
+    """YAML (or anything else) sent to an endpoint that takes JSON is a 415 saying so and
+    naming the media type it came as; malformed JSON sent as JSON stays a 400, and JSON
+    sent without saying so (curl -d) is still read."""
+    async with running_engine(database_url) as engine:
+        client = engine.client
+        yaml = await client.post(
+            "/v1/workflows/hello-world/runs",
+            content=b"inputs: {}",
+            headers={"Content-Type": "application/yaml"},
+        )
+        broken = await client.post(
+            "/v1/workflows/hello-world/runs",
+            content=b"{inputs",
+            headers={"Content-Type": "application/json"},
+        )
+        form = await client.post(
+            "/v1/workflows/hello-world/runs",
+            content=b'{"inputs": {}}',
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        documented = (await client.get("/docs/openapi.json")).json()
+    assert yaml.status_code == 415
+    assert yaml.headers["content-type"] == "application/problem+json"
+    assert yaml.json()["detail"] == (
+        "Send the body as application/json (it was sent as application/yaml)."
+    )
+    assert broken.status_code == 400
+    assert broken.json()["detail"].startswith("JSON is malformed")
+    assert form.status_code == 201, form.text
+    operation = documented["paths"]["/v1/workflows/{name}/runs"]["post"]
+    assert "415" in operation["responses"]
+    assert "415" not in documented["paths"]["/v1/runs"]["get"]["responses"]
+
+
 async def test_a_run_records_what_started_it(database_url: str) -> None:
     """A caller may say what started a run (source and details); it is kept for audit,
     a plain start is `api`, and a malformed trigger is refused naming the field."""

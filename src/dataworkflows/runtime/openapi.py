@@ -26,6 +26,7 @@ from litestar.openapi.spec import (
     OpenAPIType,
     Operation,
     Reference,
+    RequestBody,
     Schema,
 )
 
@@ -38,6 +39,7 @@ _PROBLEM_SCHEMA: Final = Reference(ref="#/components/schemas/ProblemDocument")
 _GENERIC: Final = {
     400: "Invalid parameters or body; `errors` lists each field and problem",
     401: "Missing or invalid API key",
+    415: "The body is not JSON and was not sent as application/json",
     503: "A dependency (the database, a connector) is not reachable right now; retry "
     "after `Retry-After` seconds",
 }
@@ -48,6 +50,12 @@ def _problem(description: str) -> OpenAPIResponse:
         description=description,
         content={PROBLEM_MEDIA_TYPE: OpenAPIMediaType(schema=_PROBLEM_SCHEMA)},
     )
+
+
+def _takes_json(operation: Operation) -> bool:
+    """Whether the operation's body is JSON (a body of another type is a 415)."""
+    body = operation.request_body
+    return isinstance(body, RequestBody) and "application/json" in (body.content or {})
 
 
 def _operations(schema: OpenAPI) -> Iterator[tuple[str, Operation]]:
@@ -83,6 +91,7 @@ def complete_openapi(schema: OpenAPI, *, database_prefix: str = "/v1") -> None:
         wanted = {
             400: takes_input,
             401: bool(operation.security),
+            415: _takes_json(operation),
             503: path.startswith(database_prefix),
         }
         for code, applies in wanted.items():

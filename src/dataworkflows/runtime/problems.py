@@ -257,6 +257,16 @@ def _browsing(request: Request[Any, Any, Any]) -> bool:
     return request.accept.best_match([PROBLEM_MEDIA_TYPE, "text/html"]) == "text/html"
 
 
+_NOT_JSON: Final = ("JSON is malformed", "Input data was truncated")
+"""How msgspec's decoder begins when a body is not JSON (Litestar passes it on)."""
+
+
+def _says_json(content_type: str) -> bool:
+    """Whether ``content_type`` is JSON (application/json or a +json type)."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
 def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
@@ -273,6 +283,14 @@ def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[by
         )
     status = exc.status_code
     detail = exc.detail or HTTPStatus(status).phrase
+    sent = request.headers.get("content-type")
+    if status == 400 and sent and detail.startswith(_NOT_JSON) and not _says_json(sent):
+        # e.g. YAML to an endpoint that takes JSON, or curl -d without -H: the media
+        # type is what to fix, not the JSON's first byte. (A body that names no type
+        # is taken for JSON, and malformed JSON stays a 400.)
+        return problem_response(
+            request, Problem(415, f"Send the body as application/json (it was sent as {sent}).")
+        )
     if status >= 500:
         _log.error("request failed", status=status, detail=detail)
     return problem_response(request, Problem(status, detail, headers=exc.headers))
