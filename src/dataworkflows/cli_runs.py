@@ -22,7 +22,7 @@ from uuid import UUID
 import httpx
 
 from dataworkflows.composition.settings import Settings
-from dataworkflows.contracts.runs import RUN_ID_START
+from dataworkflows.contracts.runs import RUN_ID_START, format_duration
 from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
 from dataworkflows.runtime.problems import read_problem
 
@@ -200,7 +200,7 @@ def _status_text(run: dict[str, Any], running: list[str], events: int) -> str:
 
 
 def _finish(run: dict[str, Any], out: TextIO, *, show_result: bool) -> int:
-    took = f" in {run['duration_ms'] / 1000:.1f} s" if run.get("duration_ms") else ""
+    took = f" in {format_duration(run['duration_ms'])}" if run.get("duration_ms") else ""
     print(f"Run {run['id']} {run['status']}{took}.", file=out)
     if show_result and run["status"] == "succeeded":
         print(json.dumps(run["output"], indent=2, ensure_ascii=False), file=out)
@@ -275,7 +275,7 @@ def list_runs(
         return EXIT_OK
     print(f"{'RUN':36}  {'WORKFLOW':28}  {'STATUS':10}  {'CREATED':19}  TOOK", file=out)
     for run in runs:
-        took = f"{run['duration_ms'] / 1000:.1f} s" if run.get("duration_ms") else ""
+        took = format_duration(run["duration_ms"]) if run.get("duration_ms") else ""
         print(
             f"{run['id']:36}  {run['workflow'][:28]:28}  {run['status']:10}  "
             f"{_local(run['created_at']):19}  {took}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from uuid import uuid4
 
+from dataworkflows.contracts.runs import format_duration
 from dataworkflows.reports import PostgresReportStore
 from dataworkflows.reports.registry import register_project
 from dataworkflows.reports.store import NewReport
@@ -90,6 +91,10 @@ async def test_a_failed_run_is_read_and_retried_from_the_console(database_url: s
 
         listed = await browser.get("/runs?status=failed")
         assert f"/runs/{run_id}" in listed.text
+        # A run of a few milliseconds took "N ms", not "0.0 s".
+        took = (await engine.client.get(f"/v1/runs/{run_id}")).json()["run"]["duration_ms"]
+        assert f"<td>{format_duration(took)}</td>" in listed.text
+        assert "0.0 s" not in listed.text
         page = await browser.get(f"/runs/{run_id}")
         assert page.status_code == 200
         assert "the board is gone" in page.text

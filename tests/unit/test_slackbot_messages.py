@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dataworkflows.contracts.runs import format_duration
 from dataworkflows.slackbot.engine_client import RunInfo
 from dataworkflows.slackbot.messages import (
     MAX_BLOCKS,
@@ -18,7 +19,6 @@ from dataworkflows.slackbot.messages import (
     Message,
     StatusOutputInvalid,
     finished_message,
-    format_duration,
     refused_message,
     report_reply,
     runs_message,

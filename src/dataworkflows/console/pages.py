@@ -11,6 +11,7 @@ from litestar import Request, Response
 from litestar.response import Redirect
 
 from dataworkflows.console.session import COOKIE, Sessions
+from dataworkflows.contracts.runs import format_duration
 
 __all__ = ["HERE", "PAGE_SIZE", "STATIC_PREFIX", "STATUSES", "Pages", "Req", "safe_next"]
 
@@ -30,6 +31,7 @@ HEADERS: Final = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 _ENV: Final = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+_ENV.filters["duration"] = format_duration
 
 Req = Request[Any, Any, Any]
 

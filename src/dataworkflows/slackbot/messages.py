@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import msgspec
 
+from dataworkflows.contracts.runs import format_duration
 from dataworkflows.slackbot.engine_client import RunInfo
 from dataworkflows.slackbot.replies import Block
 
@@ -30,7 +31,6 @@ __all__ = [
     "StatusOutputInvalid",
     "escape",
     "finished_message",
-    "format_duration",
     "help_message",
     "note_message",
     "problems_message",
@@ -101,22 +101,6 @@ def _mention(user: str) -> str:
 def _code(text: str) -> str:
     # A backtick inside would end the code span early.
     return "`" + escape(text).replace("`", "'") + "`"
-
-
-def format_duration(ms: float | None) -> str:
-    """``850 ms``, ``3.2 s``, ``2 min 5 s``, ``1 h 3 min``."""
-    if ms is None:
-        return "?"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _ago(then: datetime | None, now: float) -> str:
