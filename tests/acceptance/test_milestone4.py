@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import re
 import signal
 from datetime import datetime, timedelta
@@ -211,6 +212,13 @@ def test_status_report_from_every_sandbox_and_what_changed_since_the_last(
             talk = markdown.split("## Most discussed in Slack", 1)[1].split("\n---", 1)[0]
             assert talk.strip(), "the demo channel has recent threads"
             assert not re.search(r"\bU[0-9A-Z]{8,}\b", talk), talk
+            # The console shows that markdown as text, not as its stored JSON.
+            with httpx.Client(base_url=url["engine"], timeout=30) as browser:
+                browser.post("/sign-in", data={"api_key": API_KEY})
+                shown = browser.get(f"/reports/{first['id']}")
+            assert shown.status_code == 200
+            assert html.escape(markdown.split("\n", 1)[0], quote=False) in shown.text
+            assert '"format"' not in shown.text
 
             # Between the reports, Monday and the tracker change.
             items = call("monday", "list_items", board_id=APOLLO_BOARD)["items"]

@@ -291,7 +291,8 @@ async def test_runs_are_found_by_trigger_and_text_and_show_what_they_touched(
 
 async def test_reports_are_read_in_the_console_with_what_changed(database_url: str) -> None:
     """The reports page lists a project's reports; a report shows its health, what
-    changed since the previous one (linked) and its markdown rendering."""
+    changed since the previous one (linked) and its markdown rendering as text, stored
+    as the report workflow stores it (Slack's blocks as JSON)."""
     pool = await open_pool(database_url, max_size=2, name="console-reports-test")
     store = PostgresReportStore(pool)
     key = f"con-{uuid4().hex[:8]}"
@@ -322,7 +323,11 @@ async def test_reports_are_read_in_the_console_with_what_changed(database_url: s
                 run_id=None,
                 idempotency_key=None,
                 outputs={
-                    "markdown": "# Console project\n\n<b>Done</b>: 1",
+                    "markdown": {
+                        "format": "markdown",
+                        "text": "# Console · project\n\n<b>Done</b>: 1",
+                    },
+                    "confluence": {"format": "confluence", "body": "<p>Done: 1</p>"},
                     "slack": {"blocks": []},
                 },
                 snapshot={},
@@ -348,7 +353,12 @@ async def test_reports_are_read_in_the_console_with_what_changed(database_url: s
             assert "At risk" in shown.text
             assert "Ship &lt;the&gt; console" in shown.text, "report data is escaped"
             assert f'href="/reports/{first.id}"' in shown.text
-            assert "&lt;b&gt;Done&lt;/b&gt;: 1" in shown.text
+            assert (
+                '<pre class="report"># Console · project\n\n&lt;b&gt;Done&lt;/b&gt;: 1</pre>'
+                in (shown.text)
+            )
+            confluence = await browser.get(f"/reports/{second.id}?format=confluence")
+            assert '<pre class="report">&lt;p&gt;Done: 1&lt;/p&gt;</pre>' in confluence.text
             slack = await browser.get(f"/reports/{second.id}?format=slack")
             assert '<pre class="report">{\n  "blocks": []\n}</pre>' in slack.text
             assert (await browser.get(f"/reports/{uuid4()}")).status_code == 404

@@ -27,7 +27,23 @@ CHANGE_TITLES: Final = {
 }
 """The lists of a report's ``changes``, in the order shown."""
 READABLE: Final = ("markdown", "text")
-"""Renderings shown as they are (others are listed and shown as source)."""
+"""Renderings shown first, when a report has them."""
+SOURCE_FIELDS: Final = {"markdown": "text", "text": "text", "confluence": "body"}
+"""The field of a stored rendering that holds its text, by format: the report workflow
+stores ``{"format": "markdown", "text": ...}`` and ``{"format": "confluence", "body":
+...}``. Others (Slack's blocks) are shown as their JSON."""
+
+
+def rendering_text(name: str, rendering: Any) -> str | None:
+    """The text of rendering ``name`` to show as it is, or None to show it as JSON."""
+    if isinstance(rendering, str):
+        return rendering
+    field = SOURCE_FIELDS.get(name)
+    if field is not None and isinstance(rendering, dict):
+        text = rendering.get(field)
+        if isinstance(text, str):
+            return text
+    return None
 
 
 def report_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
@@ -72,6 +88,7 @@ def report_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
         if shown not in outputs:
             shown = next((f for f in (*READABLE, *sorted(outputs)) if f in outputs), None)
         rendering = outputs.get(shown) if shown else None
+        text = rendering_text(shown, rendering) if shown else None
         changes = found.get("changes") or {}
         return pages.page(
             request,
@@ -79,8 +96,8 @@ def report_handlers(pages: Pages, backend: Backend) -> list[HTTPRouteHandler]:
             report=found,
             formats=sorted(outputs),
             shown=shown,
-            rendering=rendering if isinstance(rendering, str) else None,
-            structured=None if isinstance(rendering, str) else rendering,
+            rendering=text,
+            structured=rendering if text is None else None,
             summary=found.get("summary") or {},
             changes=changes,
             lists=[
