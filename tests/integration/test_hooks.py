@@ -146,6 +146,31 @@ async def test_bearer_hooks_and_deletion(database_url: str) -> None:
         )
         assert ok.status_code == 202, ok.text
         assert ok.json()["trigger"] == {"source": "hook", "hook": "token"}
+        # The default delivery id is the X-DW-Delivery header; a sender that sends none
+        # starts a run with each delivery, and one that does is answered once per id.
+        default = {key: value for key, value in body.items() if key != "delivery"}
+        put = await engine.client.put("/v1/hooks/headerless", json=default)
+        assert put.json()["delivery"] == "{{ headers['x-dw-delivery'] | default('') }}"
+        bearer = {"Authorization": f"Bearer {SECRET}"}
+        plain = [
+            await engine.client.post(
+                "/v1/hooks/headerless?board=b", content=payload, headers=bearer
+            )
+            for _ in range(2)
+        ]
+        assert [answer.status_code for answer in plain] == [202, 202], plain[0].text
+        assert plain[0].json()["id"] != plain[1].json()["id"]
+        assert plain[0].json()["trigger"] == {"source": "hook", "hook": "headerless"}
+        named = [
+            await engine.client.post(
+                "/v1/hooks/headerless?board=b",
+                content=payload,
+                headers={**bearer, "X-DW-Delivery": "d-1"},
+            )
+            for _ in range(2)
+        ]
+        assert [answer.status_code for answer in named] == [202, 200]
+        assert named[0].json()["id"] == named[1].json()["id"]
         wrong = await engine.client.post(
             "/v1/hooks/token?board=b",
             content=payload,

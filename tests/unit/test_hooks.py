@@ -10,10 +10,12 @@ import jwt
 import pytest
 
 from dataworkflows.engine.definitions import DefinitionError
+from dataworkflows.engine.expressions import evaluate
 from dataworkflows.engine.hooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     VerifyFailed,
+    compile_hook,
     monday_challenge,
     parse_hook,
     sign,
@@ -211,3 +213,28 @@ def test_forged_or_expired_monday_deliveries_are_refused(authorization: str, rea
 def test_only_monday_s_challenge_body_is_a_challenge(body: bytes, challenge: str | None) -> None:
     """Exactly {"challenge": "<string>"} is answered; anything else is a delivery."""
     assert monday_challenge(body) == challenge
+
+
+@pytest.mark.parametrize(
+    "delivery",
+    [
+        "{{ headers['x-dw-delivery'] | default('') }}",  # the default now
+        "{{ headers['x-dw-delivery'] }}",  # the first default, still stored with hooks
+    ],
+)
+def test_a_delivery_without_the_delivery_header_has_no_id(delivery: str) -> None:
+    """With the default delivery id, a delivery that sends no X-DW-Delivery has none (a
+    run per delivery) instead of failing; one that sends it has that id."""
+    spec, _ = parse_hook(
+        {
+            "name": "h",
+            "workflow": "w",
+            "verify": {"kind": "bearer", "secret": SECRET},
+            "delivery": delivery,
+        }
+    )
+    compiled = compile_hook(spec)
+    context: dict[str, Any] = {"body": {}, "query": {}}
+    assert evaluate(compiled.delivery, {**context, "headers": {}}) == ""
+    with_id = {**context, "headers": {"x-dw-delivery": "d-7"}}
+    assert evaluate(compiled.delivery, with_id) == "d-7"

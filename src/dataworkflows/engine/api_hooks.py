@@ -145,7 +145,7 @@ class HookController(Controller):
                             "workflow": "monday-to-tracker",
                             "verify": {"kind": "hmac", "secret": "a-long-random-shared-secret"},
                             "inputs": {"board_id": "{{ body.board_id }}"},
-                            "delivery": "{{ headers['x-dw-delivery'] }}",
+                            "delivery": "{{ headers['x-dw-delivery'] | default('') }}",
                         },
                     )
                 ]

@@ -203,13 +203,19 @@ class HookService:
         compiled = self._compile(record)
         try:
             inputs = await self._evaluator.evaluate(compiled.inputs, context, seconds=EVALUATION_S)
+        except ExpressionError as exc:
+            raise Invalid(
+                "The delivery does not map to the workflow's inputs.",
+                errors=[FieldError(field="body", message=str(exc))],
+            ) from None
+        try:
             delivery = await self._evaluator.evaluate(
                 compiled.delivery, context, seconds=EVALUATION_S
             )
         except ExpressionError as exc:
             raise Invalid(
-                "The delivery does not map to the workflow's inputs.",
-                errors=[FieldError(field="body", message=str(exc))],
+                "The hook's delivery id cannot be read from this delivery.",
+                errors=[FieldError(field="delivery", message=str(exc))],
             ) from None
         if not isinstance(inputs, dict):
             raise Invalid(

@@ -47,6 +47,7 @@ from dataworkflows.runtime.problems import FieldError
 from dataworkflows.runtime.settings import FILE_SUFFIX, SettingsError, read_credential_file
 
 __all__ = [
+    "DEFAULT_DELIVERY",
     "DELIVERY_HEADER",
     "HOOK_ROOTS",
     "SIGNATURE_HEADER",
@@ -65,6 +66,11 @@ __all__ = [
 SIGNATURE_HEADER: Final = "x-dw-signature"
 TIMESTAMP_HEADER: Final = "x-dw-timestamp"
 DELIVERY_HEADER: Final = "x-dw-delivery"
+DEFAULT_DELIVERY: Final = "{{ headers['" + DELIVERY_HEADER + "'] | default('') }}"
+"""A delivery's id by default: its X-DW-Delivery header, or none when it has none."""
+_FIRST_DEFAULT_DELIVERY: Final = "{{ headers['" + DELIVERY_HEADER + "'] }}"
+"""The first default, which refused a delivery without the header (a 422): hooks
+declared with it still carry it, and mean :data:`DEFAULT_DELIVERY`."""
 HOOK_ROOTS: Final = frozenset({"body", "headers", "query"})
 """What a hook's expressions may read."""
 DEFAULT_TOLERANCE_S: Final = 300.0
@@ -98,7 +104,7 @@ class HookSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     verify: Verify
     inputs: dict[str, Any] = msgspec.field(default_factory=dict)
     """The run's inputs: values, or ``{{ }}`` over body, headers and query."""
-    delivery: str = "{{ headers['" + DELIVERY_HEADER + "'] }}"
+    delivery: str = DEFAULT_DELIVERY
     """The delivery's id (empty: none, every request starts a run)."""
     description: str = ""
 
@@ -228,7 +234,8 @@ def compile_hook(spec: HookSpec) -> CompiledHook:
     name it reads that is not body, headers or query."""
     problems: list[FieldError] = []
     compiled: dict[str, CompiledValue] = {}
-    for field, raw in (("inputs", spec.inputs), ("delivery", spec.delivery)):
+    delivery = DEFAULT_DELIVERY if spec.delivery == _FIRST_DEFAULT_DELIVERY else spec.delivery
+    for field, raw in (("inputs", spec.inputs), ("delivery", delivery)):
         try:
             value = compile_value(raw)
         except ValueError as exc:
