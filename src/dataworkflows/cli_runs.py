@@ -163,7 +163,7 @@ def follow(api: EngineApi, run_id: str, *, out: TextIO, show_result: bool) -> in
             if key in printed or attempt["status"] in ("queued", "running"):
                 continue
             printed.add(key)
-            live.line(_attempt_line(attempt, run))
+            live.line(attempt_line(attempt, run))
         events_seen = len(detail["events"])
         if run["status"] in ENDED:
             live.clear()
@@ -173,18 +173,22 @@ def follow(api: EngineApi, run_id: str, *, out: TextIO, show_result: bool) -> in
         time.sleep(POLL_S)
 
 
-def _attempt_line(attempt: dict[str, Any], run: dict[str, Any]) -> str:
+def attempt_line(attempt: dict[str, Any], run: dict[str, Any]) -> str:
+    """One step attempt of ``run`` as `logs` and `run --follow` print it."""
     name = attempt["step_id"]
     if attempt["iteration"] >= 0:
         name += f"[{attempt['iteration']}]"
     if attempt["attempt"] > 1:
         name += f" (attempt {attempt['attempt']})"
     status = attempt["status"]
-    took = f" {attempt['duration_ms']:.0f} ms" if attempt.get("duration_ms") is not None else ""
+    took = ""
+    if attempt.get("duration_ms") is not None and status not in ("waiting", "skipped"):
+        took = f" {format_duration(attempt['duration_ms'])}"
     line = f"  {MARKS.get(status, '?')} {name}  {attempt['action']}{took}"
-    if status == "waiting":
-        what = run.get("waiting_for") or "a time"
-        line += f"  waiting for {what}"
+    if status == "waiting" and run["status"] == "waiting":
+        line += f"  waiting for {run.get('waiting_for') or 'a time'}"
+    elif status == "waiting":  # the run went on: the next attempt is the resumed step
+        line += "  waited"
     error = attempt.get("error")
     if error:
         line += f"\n      {error.get('code')}: {error.get('message')}"
@@ -343,5 +347,5 @@ def show_logs(api: EngineApi, run_id: str, *, follow_run: bool, out: TextIO) -> 
     if follow_run and run["status"] not in ENDED:
         return follow(api, run["id"], out=out, show_result=True)
     for attempt in detail["steps"]:
-        print(_attempt_line(attempt, run), file=out)
+        print(attempt_line(attempt, run), file=out)
     return _finish(run, out, show_result=True)

@@ -9,7 +9,13 @@ from uuid import UUID
 
 import pytest
 
-from dataworkflows.cli_runs import EXIT_USAGE, CliProblem, list_runs, resolve_run_id
+from dataworkflows.cli_runs import (
+    EXIT_USAGE,
+    CliProblem,
+    attempt_line,
+    list_runs,
+    resolve_run_id,
+)
 
 RUNS = [
     "56aa47d5-4baf-4fc2-b8a9-54411ef04be0",
@@ -119,3 +125,34 @@ def test_runs_lists_more_than_one_page_when_asked(limit: int, existing: int, sho
     lines = out.getvalue().splitlines()[1:]
     assert [line.split()[0] for line in lines] == engine.ids[:shown]
     assert all(page <= 200 for page in engine.limits)
+
+
+def attempt(step: str, status: str, ms: float, number: int = 1) -> dict[str, Any]:
+    """A step attempt as `GET /v1/runs/{id}` lists it."""
+    return {
+        "step_id": step,
+        "iteration": -1,
+        "attempt": number,
+        "action": "wait.signal",
+        "status": status,
+        "duration_ms": ms,
+        "error": None,
+    }
+
+
+def test_logs_show_a_wait_as_waiting_while_it_lasts_and_as_waited_after() -> None:
+    """A step that waited reads "waiting for <signal>" while its run waits and "waited"
+    once the run went on; skipped and waiting steps show no duration, long ones read as
+    minutes."""
+    waiting_run = {"status": "waiting", "waiting_for": "approval"}
+    ended_run = {"status": "succeeded", "waiting_for": None}
+    assert attempt_line(attempt("decision", "waiting", 0), waiting_run) == (
+        "  … decision  wait.signal  waiting for approval"
+    )
+    assert attempt_line(attempt("decision", "waiting", 0), ended_run) == (
+        "  … decision  wait.signal  waited"
+    )
+    assert attempt_line(attempt("decision", "succeeded", 202_844, 2), ended_run) == (
+        "  ✓ decision (attempt 2)  wait.signal 3 min 23 s"
+    )
+    assert attempt_line(attempt("sync", "skipped", 0), ended_run) == "  - sync  wait.signal"
