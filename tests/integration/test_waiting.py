@@ -8,7 +8,7 @@ import time
 from typing import Any
 from uuid import UUID
 
-from tests.support.engine import running_engine
+from tests.support.engine import API_KEY, running_engine
 
 APPROVAL = """
 name: needs-approval
@@ -46,8 +46,10 @@ async def until_status(engine: Any, run_id: UUID, status: str, within_s: float =
 
 async def test_a_run_waits_outside_the_engine_and_a_signal_resumes_it(database_url: str) -> None:
     """While waiting the run holds nothing; the signal's payload is the step's output,
-    and the steps before it are not run again."""
-    async with running_engine(database_url) as engine:
+    and the steps before it are not run again. The console shows the step waiting,
+    then, once the run went on, as waited."""
+    async with running_engine(database_url) as engine, engine.browser() as browser:
+        await browser.post("/sign-in", data={"api_key": API_KEY, "next": "/runs"})
         await engine.register(APPROVAL)
         run = await start(engine, "needs-approval")
         waiting = await until_status(engine, run.id, "waiting")
@@ -58,6 +60,8 @@ async def test_a_run_waits_outside_the_engine_and_a_signal_resumes_it(database_u
         view = (await engine.client.get(f"/v1/runs/{run.id}")).json()
         assert view["run"]["status"] == "waiting"
         assert view["run"]["waiting_for"] == "approval"
+        page = (await browser.get(f"/runs/{run.id}")).text
+        assert '<span class="status waiting">waiting</span>' in page
 
         sent = await engine.client.post(
             f"/v1/runs/{run.id}/signals/approval", json={"payload": {"approved": True}}
@@ -67,7 +71,10 @@ async def test_a_run_waits_outside_the_engine_and_a_signal_resumes_it(database_u
         done = await engine.service.wait(await engine.service.run(run.id), 10)
         attempts = await engine.attempts(run.id)
         calls = [c.key for c in engine.probe.calls]
+        page = (await browser.get(f"/runs/{run.id}")).text
     assert done.status == "succeeded", done.error
+    assert '<span class="status waiting">waited</span>' in page
+    assert '<span class="status waiting">waiting</span>' not in page
     assert done.output == {"decision": {"approved": True}, "timed_out": False}
     assert calls == [f"before-{run.id}", f"after-{run.id}"]
     waits = [(a.attempt, a.status) for a in attempts if a.step_id == "approval"]
