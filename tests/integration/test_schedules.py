@@ -188,9 +188,12 @@ async def test_a_due_tick_starts_exactly_one_run_with_two_engines(database_url: 
     the tick made due again (a crash before the schedule moved on) starts none."""
     async with running_engine(database_url) as a, running_engine(database_url) as b:
         await a.register(FLOW)
-        body = {"workflow": "scheduled-probe", "cron": "* * * * *", "inputs": {"label": "both"}}
+        # Hourly, not every minute: the clock must not reach the schedule's next tick of
+        # its own while the test runs (with "* * * * *" a test that straddled a minute
+        # saw that minute's run too).
+        body = {"workflow": "scheduled-probe", "cron": "0 * * * *", "inputs": {"label": "both"}}
         assert (await a.client.put("/v1/schedules/both", json=body)).status_code == 201
-        tick = datetime.now(UTC).replace(second=0, microsecond=0)
+        tick = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         for _ in range(2):
             await make_due(database_url, "both", tick)
 
