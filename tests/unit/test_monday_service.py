@@ -119,12 +119,19 @@ async def test_monday_errors_become_typed_action_errors(
 
 
 async def test_invalid_inputs_are_refused_before_calling_monday(fake: FakeMonday) -> None:
-    """A board id that is not digits, or an unknown field, never reaches monday."""
+    """A board id that is not digits, or an unknown field, never reaches monday; a
+    mistyped field is named with the field meant."""
     actions = monday_actions(fake)
     for bad in ({"board_id": "abc"}, {"board_id": "100", "colour": "red"}, {}):
         with pytest.raises(ActionFailed) as caught:
             await actions.invoke("list_items", ActionRequest(input=bad))
         assert caught.value.error.code == "invalid_input"
+    with pytest.raises(ActionFailed) as caught:
+        await actions.invoke("list_items", ActionRequest(input={"board_id": "100", "limt": 3}))
+    assert caught.value.error.message == (
+        "limt: is not a known field; did you mean 'limit'? "
+        "(known fields: board_id, limit, page_size, item_ids)"
+    )
     assert fake.calls == []
 
 

@@ -29,6 +29,7 @@ from dataworkflows.contracts import (
     UpstreamError,
 )
 from dataworkflows.runtime.metrics import CONNECTOR_CALLS, Children
+from dataworkflows.runtime.struct_errors import field_problem
 
 __all__ = ["Action", "ActionCall", "ActionSet"]
 
@@ -157,7 +158,9 @@ class ActionSet:
             try:
                 value = msgspec.convert(request.input, spec.input_type)
             except msgspec.ValidationError as exc:
-                raise ActionFailed.of("invalid_input", _input_message(exc)) from None
+                raise ActionFailed.of(
+                    "invalid_input", _input_message(exc, spec.input_type)
+                ) from None
             try:
                 result = await spec.handler(
                     value,
@@ -185,12 +188,8 @@ class ActionSet:
         return output
 
 
-def _input_message(exc: msgspec.ValidationError) -> str:
-    # msgspec: "Expected `int`, got `str` - at `$.board_id`"
-    #      ->  "board_id: Expected `int`, got `str`"
-    text = str(exc)
-    message, sep, where = text.rpartition(" - at `$")
-    if not sep:
-        return text
-    path = where.rstrip("`").lstrip(".")
+def _input_message(exc: msgspec.ValidationError, input_type: Any) -> str:
+    # msgspec: "Object contains unknown field `limt` - at `$`"
+    #      ->  "limt: is not a known field; did you mean 'limit'? (known fields: ...)"
+    path, message = field_problem(exc, input_type)
     return f"{path}: {message}" if path else message
