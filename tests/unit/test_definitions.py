@@ -235,3 +235,11 @@ def test_retry_delay_is_always_within_bounds(
     assert delay <= min(max(initial + extra + jitter, retry_after or 0.0), 3600.0) + 1e-9
     if retry_after is not None:
         assert delay >= min(retry_after, 3600.0)
+
+
+def test_a_huge_mistyped_key_is_echoed_short() -> None:
+    """A caller's unknown field name of 10,000 characters comes back cut to 80."""
+    document = {"name": "x", "steps": [{"id": "a", "uses": "core.echo", "k" * 10_000: 1}]}
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(document)
+    assert [p.field for p in caught.value.problems] == ["steps[0]." + "k" * 80 + "..."]

@@ -289,7 +289,8 @@ def _handle_http(request: Request[Any, Any, Any], exc: Exception) -> Response[by
         # type is what to fix, not the JSON's first byte. (A body that names no type
         # is taken for JSON, and malformed JSON stays a 400.)
         return problem_response(
-            request, Problem(415, f"Send the body as application/json (it was sent as {sent}).")
+            request,
+            Problem(415, f"Send the body as application/json (it was sent as {sent[:100]})."),
         )
     if status >= 500:
         _log.error("request failed", status=status, detail=detail)

@@ -21,6 +21,8 @@ __all__ = ["explain", "field_problem"]
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.*)$")
 _SEGMENT: Final = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+)\]|\[\.\.\.\]")
+_MAX_NAME: Final = 80
+"""A caller's unknown field name or refused value is echoed up to this many characters."""
 _MAX_LISTED: Final = 12
 """A closed set longer than this is not spelled out (the message stays one line)."""
 
@@ -42,6 +44,8 @@ def explain(message: str, target: Any, path: str) -> tuple[str, str]:
     if unknown:
         name = unknown.group("name")
         known = _struct_fields(_resolve(target, path))
+        if len(name) > _MAX_NAME:  # a caller's key, echoed: keep the answer small
+            name = name[:_MAX_NAME] + "..."
         field = f"{path}.{name}".lstrip(".")
         return field, "is not a known field" + _suggestion(name, known)
     enum = _ENUM.match(message)
@@ -49,7 +53,10 @@ def explain(message: str, target: Any, path: str) -> tuple[str, str]:
         values = _literal_values(_resolve(target, path))
         if values and len(values) <= _MAX_LISTED:
             listed = ", ".join(repr(v) for v in values)
-            return path.lstrip("."), f"must be one of {listed}; got {enum.group('value')}"
+            given = enum.group("value")
+            if len(given) > _MAX_NAME:
+                given = given[:_MAX_NAME] + "..."
+            return path.lstrip("."), f"must be one of {listed}; got {given}"
     return path.lstrip("."), message
 
 
