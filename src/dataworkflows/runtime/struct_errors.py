@@ -21,6 +21,7 @@ __all__ = ["explain", "field_problem"]
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.*)$")
 _SEGMENT: Final = re.compile(r"\.(?P<field>[^.\[]+)|\[(?P<index>\d+)\]|\[\.\.\.\]")
+_PATTERN: Final = "Expected `str` matching regex"
 _MAX_NAME: Final = 80
 """A caller's unknown field name or refused value is echoed up to this many characters."""
 _MAX_LISTED: Final = 12
@@ -57,6 +58,17 @@ def explain(message: str, target: Any, path: str) -> tuple[str, str]:
             if len(given) > _MAX_NAME:
                 given = given[:_MAX_NAME] + "..."
             return path.lstrip("."), f"must be one of {listed}; got {given}"
+    if message.startswith(_PATTERN):
+        info = _resolve(target, path)
+        description = _description(info)
+        choices = _choices(info) if info is not None else ()
+        string = next((c for c in choices if isinstance(c, inspect.StrType)), None)
+        if description and string is not None and string.pattern:
+            # "Expected `str` matching regex '^\\d+$'" says how, not what: the field's
+            # own description ("A board id (digits)") says what.
+            return path.lstrip("."), (
+                f"must be {_lower_first(description)}, matching {string.pattern}"
+            )
     return path.lstrip("."), message
 
 
@@ -88,8 +100,32 @@ def _resolve(target: Any, path: str) -> inspect.Type | None:
     return info
 
 
+def _unwrapped(info: inspect.Type) -> inspect.Type:
+    """``info`` without its ``Annotated`` metadata (constraints, descriptions)."""
+    while isinstance(info, inspect.Metadata):
+        info = info.type
+    return info
+
+
 def _choices(info: inspect.Type) -> tuple[inspect.Type, ...]:
-    return info.types if isinstance(info, inspect.UnionType) else (info,)
+    info = _unwrapped(info)
+    if isinstance(info, inspect.UnionType):
+        return tuple(_unwrapped(member) for member in info.types)
+    return (info,)
+
+
+def _description(info: inspect.Type | None) -> str:
+    """The ``description`` a ``msgspec.Meta`` gives the type, if any."""
+    while isinstance(info, inspect.Metadata):
+        described = (info.extra_json_schema or {}).get("description")
+        if isinstance(described, str) and described:
+            return described
+        info = info.type
+    return ""
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _member(info: inspect.Type, name: str) -> inspect.Type | None:
