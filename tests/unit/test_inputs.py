@@ -99,6 +99,12 @@ def test_unknown_missing_and_repeated_inputs_are_all_reported() -> None:
     assert len(problems) == 3
 
 
+def test_a_mistyped_input_name_suggests_the_input_meant() -> None:
+    """`titel=...` is answered with the input it probably meant."""
+    _, problems = coerce_inputs(DECLARED, [("titel", "Ship it")])
+    assert problems[0].startswith("`titel` is not an input of this workflow; did you mean 'title'?")
+
+
 def test_inputs_with_defaults_may_be_left_out() -> None:
     """Only inputs without a default (or marked required) must be given."""
     values, problems = coerce_inputs(DECLARED, [("title", "t")])

@@ -57,12 +57,14 @@ steps:
   - {id: a, uses: core.sleep, with: {seconds: soon, snooze: 1}}
   - {id: b, uses: core.fail, with: {code: teapot}}
   - {id: c, uses: core.sleep, with: {seconds: "{{ 1 + 1 }}"}}
+  - {id: d, uses: core.sleep, with: {secnds: 1}}
 """
     )
     assert found == {
         "steps[0].with.seconds": "'soon' is not of type 'number'",
         "steps[0].with.snooze": "is not an input of core.sleep",
         "steps[1].with.code": found["steps[1].with.code"],
+        "steps[3].with.secnds": "is not an input of core.sleep; did you mean 'seconds'?",
     }
     assert "'teapot' is not one of" in found["steps[1].with.code"]
 
@@ -198,6 +200,13 @@ def test_inputs_get_defaults_and_keep_given_values() -> None:
             {"board": "b", "colour": "red"},
             {
                 "inputs.colour": "is not an input of inputs-demo (declared: board, limit, ratio, tags)"
+            },
+        ),
+        (
+            {"board": "b", "limt": 3},
+            {
+                "inputs.limt": "is not an input of inputs-demo; did you mean 'limit'? "
+                "(declared: board, limit, ratio, tags)"
             },
         ),
     ],

@@ -51,6 +51,7 @@ from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.problems import FieldError
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.sealing import Sealer
+from dataworkflows.runtime.struct_errors import did_you_mean
 
 __all__ = ["WorkflowService", "validate_inputs", "yaml_source"]
 
@@ -68,7 +69,8 @@ def validate_inputs(definition: WorkflowDefinition, inputs: dict[str, Any]) -> d
             problems.append(
                 FieldError(
                     field=f"inputs.{name}",
-                    message=f"is not an input of {definition.name} (declared: {declared})",
+                    message=f"is not an input of {definition.name}"
+                    f"{did_you_mean(name, definition.inputs)} (declared: {declared})",
                 )
             )
     for name, spec in definition.inputs.items():

@@ -33,6 +33,7 @@ from dataworkflows.engine.expressions import (
 )
 from dataworkflows.engine.waiting import WAIT_ACTIONS
 from dataworkflows.runtime.problems import FieldError
+from dataworkflows.runtime.struct_errors import did_you_mean
 
 __all__ = ["CompiledStep", "CompiledWorkflow", "compile_workflow"]
 
@@ -286,8 +287,12 @@ class _Checker:
                 self.problem(f"{at}.with.{missing}", f"is required by {step.uses}")
                 continue
             if error.validator == "additionalProperties" and not path:
-                for key in sorted(set(literal) - set(_declared(descriptor.input_schema))):
-                    self.problem(f"{at}.with.{key}", f"is not an input of {step.uses}")
+                declared = _declared(descriptor.input_schema)
+                for key in sorted(set(literal) - set(declared)):
+                    self.problem(
+                        f"{at}.with.{key}",
+                        f"is not an input of {step.uses}{did_you_mean(key, declared)}",
+                    )
                 continue
             field = ".".join([f"{at}.with", *path]) if path else f"{at}.with"
             self.problem(field, error.message)

@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import msgspec
 
+from dataworkflows.runtime.struct_errors import did_you_mean
+
 __all__ = ["InputDecl", "coerce_inputs", "convert_input", "declared_inputs"]
 
 _INT_RE: Final = re.compile(r"^[+-]?[0-9]{1,18}$")
@@ -117,7 +119,10 @@ def coerce_inputs(
         spec = declared.get(key)
         if spec is None:
             known = ", ".join(f"`{name}`" for name in sorted(declared)) or "none"
-            problems.append(f"`{key}` is not an input of this workflow (its inputs: {known})")
+            problems.append(
+                f"`{key}` is not an input of this workflow{did_you_mean(key, declared)} "
+                f"(its inputs: {known})"
+            )
             values[key] = None
             continue
         try:

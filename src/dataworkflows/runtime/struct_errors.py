@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from typing import Any, Final
 
 import msgspec
 from msgspec import inspect
 
-__all__ = ["explain", "field_problem"]
+__all__ = ["did_you_mean", "explain", "field_problem"]
 
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.*)$")
@@ -72,11 +73,18 @@ def explain(message: str, target: Any, path: str) -> tuple[str, str]:
     return path.lstrip("."), message
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'names'?"`` when one of ``known`` is close to ``name``, else ""."""
+    if len(name) > _MAX_NAME:
+        return ""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _suggestion(name: str, known: list[str]) -> str:
     if not known:
         return ""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(name, known)
     shown = known if len(known) <= _MAX_LISTED else [*known[:_MAX_LISTED], "..."]
     return f"{hint} (known fields: {', '.join(shown)})"
 
