@@ -25,6 +25,7 @@ from dataworkflows.composition.settings import Settings
 from dataworkflows.contracts.runs import RUN_ID_START, format_duration
 from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
 from dataworkflows.runtime.problems import read_problem
+from dataworkflows.runtime.struct_errors import did_you_mean
 
 __all__ = ["CliProblem", "EngineApi", "engine_target", "list_runs", "show_logs", "start_run"]
 
@@ -248,7 +249,8 @@ def _check_workflow(api: EngineApi, workflow: str) -> Any:
         if problem.status == EXIT_USAGE and "401" not in str(problem):
             names = [w["name"] for w in api.call("GET", "/v1/workflows")["workflows"]]
             raise CliProblem(
-                f"there is no workflow called {workflow!r}; there are: {', '.join(names)}",
+                f"there is no workflow called {workflow!r}{did_you_mean(workflow, names)} "
+                f"(there are: {', '.join(names)})",
                 EXIT_USAGE,
             ) from None
         raise

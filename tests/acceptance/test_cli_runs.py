@@ -62,8 +62,7 @@ def test_run_follow_runs_and_logs(empty_database_url: str, tmp_path: Path) -> No
         assert "name is required" in refused.stderr
         unknown = run_cli("run", "gret", env=client, cwd=tmp_path)
         assert unknown.returncode == 2
-        assert "no workflow called 'gret'" in unknown.stderr
-        assert "greet" in unknown.stderr
+        assert "no workflow called 'gret'; did you mean 'greet'?" in unknown.stderr
         unknown_filter = run_cli("runs", "--workflow", "gret", env=client, cwd=tmp_path)
         assert unknown_filter.returncode == 2
         assert "no workflow called 'gret'" in unknown_filter.stderr

@@ -400,7 +400,8 @@ async def test_reports_project_finds_a_project_and_its_window(store: PostgresRep
 async def test_reports_project_names_the_known_projects_when_none_matches(
     store: PostgresReportStore,
 ) -> None:
-    """An unknown project is not_found, listing the keys there are; an ambiguous one says which."""
+    """An unknown project is not_found, listing the keys there are (and the one probably
+    meant); an ambiguous one says which."""
     group = unique("amb")
     await add_project(store, f"{group}-one")
     await add_project(store, f"{group}-two")
@@ -409,9 +410,12 @@ async def test_reports_project_names_the_known_projects_when_none_matches(
         await actions.invoke("project", ActionRequest(input={"project": "no-such-project-at-all"}))
     with pytest.raises(ActionFailed) as ambiguous:
         await actions.invoke("project", ActionRequest(input={"project": group}))
+    with pytest.raises(ActionFailed) as typo:
+        await actions.invoke("project", ActionRequest(input={"project": f"{group}-oen"}))
     exact = await actions.invoke("project", ActionRequest(input={"project": f"{group}-two"}))
     assert unknown.value.error.code == "not_found"
     assert f"{group}-one" in unknown.value.error.message
+    assert f"did you mean '{group}-one'?" in typo.value.error.message
     assert ambiguous.value.error.code == "invalid_input"
     assert f"{group}-one" in ambiguous.value.error.message
     assert f"{group}-two" in ambiguous.value.error.message

@@ -176,13 +176,16 @@ async def test_input_mistakes_are_answered_ephemerally_naming_each_input(bot: Bo
 
 
 async def test_an_unknown_workflow_is_named_with_the_known_ones(bot: Bot) -> None:
-    """`/dw run nope` says there is no such workflow and lists those there are."""
+    """`/dw run nope` says there is no such workflow and lists those there are; a typo
+    of one gets the one meant."""
     await bot.command("run nope a=1")
+    await bot.command("run gret who=Ada")
     await bot.idle()
-    [answer] = bot.slack.responses
+    answer, typo = bot.slack.responses
     assert answer.response_type == "ephemeral"
-    assert "There is no workflow `nope`" in answer.all_text
+    assert "There is no workflow `nope`. Workflows:" in answer.all_text
     assert "`greet`" in answer.all_text
+    assert "There is no workflow `gret`. Did you mean 'greet'? Workflows:" in typo.all_text
 
 
 async def test_run_outside_the_allow_list_is_refused(engine: Harness) -> None:

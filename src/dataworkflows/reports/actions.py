@@ -53,6 +53,7 @@ from dataworkflows.reports.templates import (
 from dataworkflows.runtime.actions import ActionCall, ActionSet
 from dataworkflows.runtime.evaluation_pool import EvaluationPool
 from dataworkflows.runtime.logging import get_logger
+from dataworkflows.runtime.struct_errors import did_you_mean
 
 __all__ = ["StoredTemplateSource", "project_options", "reports_actions"]
 
@@ -142,8 +143,12 @@ async def _resolve(store: ReportStore, text: str) -> Project:
     """The project ``text`` names: its key, its whole name, or the only one containing it."""
     matches = await store.find_projects(text)
     if not matches:
-        known = ", ".join(p.key for p in await store.list_projects()) or "none"
-        raise ActionFailed.of("not_found", f"there is no project {text!r}; projects: {known}")
+        keys = [p.key for p in await store.list_projects()]
+        known = ", ".join(keys) or "none"
+        raise ActionFailed.of(
+            "not_found",
+            f"there is no project {text!r}{did_you_mean(text, keys)} (projects: {known})",
+        )
     best = [m for m in matches if m.rank == matches[0].rank]
     if len(best) > 1:
         names = ", ".join(f"{m.project.key} ({m.project.name})" for m in best)
