@@ -10,6 +10,7 @@ field for a typo, every known field, or the values of a closed set.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any, Final
@@ -92,8 +93,8 @@ def _suggestion(name: str, known: list[str]) -> str:
 def _resolve(target: Any, path: str) -> inspect.Type | None:
     """The type ``target`` expects at ``path`` (msgspec's ``.a[0].b`` form), if known."""
     try:
-        info: inspect.Type | None = inspect.type_info(target)
-    except (TypeError, ValueError):  # not a type msgspec can describe
+        info: inspect.Type | None = _type_info(target)
+    except (TypeError, ValueError):  # not a type msgspec can describe (or not hashable)
         return None
     for segment in _SEGMENT.finditer(path):
         if info is None:
@@ -106,6 +107,13 @@ def _resolve(target: Any, path: str) -> inspect.Type | None:
         else:  # [...]: a mapping's value
             info = _value(info)
     return info
+
+
+@functools.lru_cache(maxsize=256)
+def _type_info(target: Any) -> inspect.Type:
+    # Describing a type takes a while (about 0.3 ms for a workflow step), and a
+    # definition may have a problem in each of its steps: once per type is enough.
+    return inspect.type_info(target)
 
 
 def _unwrapped(info: inspect.Type) -> inspect.Type:
