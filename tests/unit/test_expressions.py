@@ -118,3 +118,18 @@ def test_containing_finds_text_ignoring_case_and_never_as_a_pattern() -> None:
     assert evaluate(pick, context) == [{"name": "Borealis (app)"}]
     context["inputs"]["q"] = "(a+)+$"
     assert evaluate(pick, context) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ("{{ x | uper }}", "No filter named 'uper'; did you mean 'upper'?"),
+        ("{{ x is defind }}", "No test named 'defind'; did you mean 'defined'?"),
+        ("{{ x | qqq }}", "No filter named 'qqq'."),
+    ],
+)
+def test_a_misspelt_filter_or_test_names_the_one_meant(raw: str, said: str) -> None:
+    """A typo in a filter or test is refused when compiling, with the name meant."""
+    with pytest.raises(ValueError, match="does not compile") as caught:
+        compile_value(raw)
+    assert str(caught.value) == f"expression does not compile: {said}"

@@ -556,9 +556,12 @@ def test_a_syntax_error_names_the_line() -> None:
 
 
 def test_an_unknown_filter_is_a_compile_error() -> None:
-    """A misspelt filter is caught at registration, not at the first report."""
-    with pytest.raises(TemplateProblem, match="line 2: No filter named 'plurl'"):
+    """A misspelt filter is caught at registration, not at the first report, and named
+    with the filter probably meant."""
+    with pytest.raises(TemplateProblem) as caught:
         compile_template("ok\n{{ n | plurl('x') }}", format="text")
+    [error] = caught.value.errors
+    assert error.message == "line 2: No filter named 'plurl'; did you mean 'plural'?"
 
 
 def test_an_undefined_name_fails_the_render_with_its_line() -> None:

@@ -28,7 +28,7 @@ import msgspec
 from jinja2 import meta, nodes
 
 from dataworkflows.runtime.limits import LimitExceeded, check_jinja
-from dataworkflows.runtime.templating import DataFirstEnvironment
+from dataworkflows.runtime.templating import DataFirstEnvironment, syntax_message
 
 __all__ = [
     "EVALUATION_TASKS",
@@ -204,7 +204,7 @@ def _is_bounded(ast: nodes.Template) -> bool:
 
 
 def _syntax_message(exc: jinja2.TemplateSyntaxError) -> str:
-    return f"expression does not compile: {exc.message}"
+    return f"expression does not compile: {syntax_message(exc, _ENV)}"
 
 
 def _parse(source: str) -> nodes.Template:

@@ -54,7 +54,7 @@ from dataworkflows.reports.filters import COMMON_FILTERS, FILTERS_BY_FORMAT
 from dataworkflows.reports.store import TEMPLATE_NAME_PATTERN, TemplateFormat
 from dataworkflows.runtime.limits import LimitExceeded, check_jinja
 from dataworkflows.runtime.problems import FieldError
-from dataworkflows.runtime.templating import DataFirstEnvironment
+from dataworkflows.runtime.templating import DataFirstEnvironment, syntax_message
 
 __all__ = [
     "FORMATS",
@@ -261,7 +261,12 @@ def compile_template(
         ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(
-            [FieldError(field="source", message=f"line {exc.lineno}: {exc.message}")]
+            [
+                FieldError(
+                    field="source",
+                    message=f"line {exc.lineno}: {syntax_message(exc, environment)}",
+                )
+            ]
         ) from None
     except (RecursionError, SyntaxError, MemoryError):
         # Python's own compiler has limits of its own (nested parentheses, blocks).
