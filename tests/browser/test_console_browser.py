@@ -30,7 +30,9 @@ steps:
 """
 TYPED = """\
 name: greet
-description: Greets someone, a number of times.
+description: >-
+  Greets someone, a number of times, with the greeting of their choice, then waits a
+  moment between greetings so that nobody is greeted twice in the same second.
 inputs:
   name: {type: string, description: Who to greet}
   times: {type: integer, default: 1, description: How many times}
@@ -96,6 +98,12 @@ def test_the_console_in_a_browser(empty_database_url: str, tmp_path: Path) -> No
                 shot(page, "workflow")
                 page.goto(f"{base}/runs")
                 shot(page, "runs")
+                # A long description wraps in its cell: the table needs no scrolling.
+                page.goto(f"{base}/workflows")
+                table = page.locator("table")
+                expect(table).to_contain_text("nobody is greeted twice")
+                overflow = table.evaluate("t => t.scrollWidth - t.clientWidth")
+                assert overflow <= 0, f"the workflows table scrolls by {overflow}px"
 
                 phone = browser.new_page(viewport={"width": 390, "height": 844})
                 phone.context.add_cookies(page.context.cookies())
