@@ -16,6 +16,7 @@ from dataworkflows.runtime.migrations import (
     migration_status,
     prepare_database,
 )
+from tests.support.net import free_port
 
 
 def write(directory: Path, name: str, sql: str) -> None:
@@ -237,7 +238,7 @@ def test_prepare_waits_for_an_unreachable_database_then_names_it(scratch_dir: Pa
     """A database that never answers is retried until the timeout, then named (no password)."""
     reasons: list[str] = []
     clock = FakeClock()
-    url = f"postgresql://dw:hunter2-password@127.0.0.1:{_closed_port()}/dw"
+    url = f"postgresql://dw:hunter2-password@127.0.0.1:{free_port()}/dw"
     with pytest.raises(DatabaseUnavailable, match=r"127\.0\.0\.1:\d+, database \"dw\"") as caught:
         prepare_database(
             url,
@@ -289,11 +290,3 @@ def test_prepare_refuses_an_edited_migration_at_once(
             clock=clock,
         )
     assert clock.sleeps == []
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
