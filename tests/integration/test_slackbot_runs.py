@@ -181,7 +181,9 @@ async def test_an_unknown_workflow_is_named_with_the_known_ones(bot: Bot) -> Non
     await bot.command("run nope a=1")
     await bot.command("run gret who=Ada")
     await bot.idle()
-    answer, typo = bot.slack.responses
+    # The two commands are answered concurrently: in either order.
+    [answer] = [r for r in bot.slack.responses if "`nope`" in r.all_text]
+    [typo] = [r for r in bot.slack.responses if "`gret`" in r.all_text]
     assert answer.response_type == "ephemeral"
     assert "There is no workflow `nope`. Workflows:" in answer.all_text
     assert "`greet`" in answer.all_text
