@@ -187,9 +187,6 @@ def _from_validation(exc: ValidationException, request: Request[Any, Any, Any]) 
     return Problem(exc.status_code, detail, errors=errors)
 
 
-_UNKNOWN_FIELD_RE: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`")
-
-
 def _field_error(item: Mapping[str, Any], request: Request[Any, Any, Any]) -> FieldError:
     """Litestar's validation detail as a field path and a message a caller can act on."""
     field = str(item.get("key") or item.get("source") or "body")
@@ -199,21 +196,15 @@ def _field_error(item: Mapping[str, Any], request: Request[Any, Any, Any]) -> Fi
     if field == "data" and message == "'data'":
         return FieldError(field="body", message="a JSON body is required")
     declared = _declared(request, source, field)
-    if declared is not None:
-        annotation, public = declared
-        # The body's own fields are keyed by their path in it; "data" is the body.
-        path = "" if source != "body" or field == "data" else f".{field}"
-        named, message = explain(message, annotation, path)
-        if named and source != "body":  # a parameter's own part (rare: an object)
-            named = f"{public}.{named}"
-        return FieldError(field=named or public, message=message)
-    unknown = _UNKNOWN_FIELD_RE.match(message)
-    if unknown:
-        prefix = "" if field == "data" else f"{field}."
-        return FieldError(field=prefix + unknown.group("name"), message="is not a known field")
-    if field == "data":
-        field = "body"
-    return FieldError(field=field, message=message)
+    # Without a declared type, the key is read as a path in the body, as Litestar's are.
+    annotation, public = declared if declared is not None else (None, "body")
+    in_body = declared is None or source == "body"
+    # The body's own fields are keyed by their path in it; "data" is the body.
+    path = f".{field}" if in_body and field != "data" else ""
+    named, message = explain(message, annotation, path)
+    if named and not in_body:  # a parameter's own part (rare: an object)
+        named = f"{public}.{named}"
+    return FieldError(field=named or public, message=message)
 
 
 def _declared(request: Request[Any, Any, Any], source: str, key: str) -> tuple[Any, str] | None:
