@@ -18,7 +18,7 @@ from typing import Any, Final
 import msgspec
 from msgspec import inspect
 
-__all__ = ["did_you_mean", "explain", "field_problem"]
+__all__ = ["did_you_mean", "explain", "field_problem", "nearest"]
 
 _UNKNOWN: Final = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)`$")
 _ENUM: Final = re.compile(r"^Invalid enum value (?P<value>.*)$")
@@ -74,12 +74,18 @@ def explain(message: str, target: Any, path: str) -> tuple[str, str]:
     return path.lstrip("."), message
 
 
+def nearest(name: str, known: Iterable[str]) -> str | None:
+    """The one of ``known`` that ``name`` is probably a typo of, if any."""
+    if len(name) > _MAX_NAME:
+        return None
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'names'?"`` when one of ``known`` is close to ``name``, else ""."""
-    if len(name) > _MAX_NAME:
-        return ""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    meant = nearest(name, known)
+    return f"; did you mean {meant!r}?" if meant else ""
 
 
 def _suggestion(name: str, known: list[str]) -> str:
@@ -91,7 +97,10 @@ def _suggestion(name: str, known: list[str]) -> str:
 
 
 def _resolve(target: Any, path: str) -> inspect.Type | None:
-    """The type ``target`` expects at ``path`` (msgspec's ``.a[0].b`` form), if known."""
+    """The type ``target`` expects at ``path`` (msgspec's ``.a[0].b`` form), if known
+    (``target`` None: not known)."""
+    if target is None:
+        return None
     try:
         info: inspect.Type | None = _type_info(target)
     except (TypeError, ValueError):  # not a type msgspec can describe (or not hashable)
@@ -157,9 +166,10 @@ def _member(info: inspect.Type, name: str) -> inspect.Type | None:
 
 def _item(info: inspect.Type) -> inspect.Type | None:
     for choice in _choices(info):
-        if isinstance(choice, inspect.ListType | inspect.SetType | inspect.FrozenSetType):
-            return choice.item_type
-        if isinstance(choice, inspect.VarTupleType):
+        if isinstance(
+            choice,
+            inspect.ListType | inspect.SetType | inspect.FrozenSetType | inspect.VarTupleType,
+        ):
             return choice.item_type
     return None
 

@@ -21,7 +21,7 @@ from dataworkflows.contracts import ActionFailed
 from dataworkflows.contracts.approvals import ApprovalRef
 from dataworkflows.runtime.inputs import coerce_inputs, declared_inputs
 from dataworkflows.runtime.logging import get_logger
-from dataworkflows.runtime.struct_errors import did_you_mean
+from dataworkflows.runtime.struct_errors import nearest
 from dataworkflows.slackbot.approvals import decide
 from dataworkflows.slackbot.commands import Run
 from dataworkflows.slackbot.engine_client import (
@@ -245,8 +245,8 @@ class Conversation:
         except (EngineRefused, EngineUnavailable):
             known = []
         listed = ", ".join(f"`{w}`" for w in known[:30]) or "none"
-        meant = did_you_mean(name, known).removeprefix("; ")
-        hint = f" {meant[:1].upper()}{meant[1:]}" if meant else ""
+        meant = nearest(name, known)
+        hint = f" Did you mean {meant!r}?" if meant else ""
         return note_message(f"❗ There is no workflow `{name}`.{hint} Workflows: {listed}.")
 
     async def runs(self, origin: Origin, workflow: str | None) -> None:
