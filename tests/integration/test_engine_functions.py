@@ -341,6 +341,59 @@ def test_start_and_end_in_one_batch_keep_the_end(db: psycopg.Connection[dict[str
     assert [(r["status"], r["output"]) for r in rows] == [("succeeded", {"ok": 1})]
 
 
+def test_a_batch_meeting_a_progress_row_writes_all_of_its_attempts(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """A batch that completes a long attempt's progress row keeps its new attempts too."""
+    put(db, "mixed-demo", "5a" * 32)
+    run_id = create_run(db, "mixed-demo", owner="engine-a")["id"]
+    write(db, "engine-a", attempts=[attempt(run_id, "long", "running")])
+    batch = [
+        attempt(run_id, "short", "succeeded", output={"n": 1}),
+        attempt(run_id, "long", "succeeded", output={"n": 2}),
+    ]
+    assert write(db, "engine-a", attempts=batch) == []
+    rows = db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall()
+    assert sorted((r["step_id"], r["status"], r["output"]) for r in rows) == [
+        ("long", "succeeded", {"n": 2}),
+        ("short", "succeeded", {"n": 1}),
+    ]
+
+
+def test_a_batch_written_twice_records_each_attempt_once(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """A batch sent again (its first answer lost) is accepted and changes nothing."""
+    put(db, "again-demo", "5b" * 32)
+    run_id = create_run(db, "again-demo", owner="engine-a")["id"]
+    batch = [attempt(run_id, "a", "succeeded", output={"n": 1}), attempt(run_id, "b", "failed")]
+    assert write(db, "engine-a", attempts=batch) == []
+    assert write(db, "engine-a", attempts=batch) == []
+    rows = db.execute("SELECT * FROM dw.get_step_attempts_v1(%s)", (run_id,)).fetchall()
+    assert sorted((r["step_id"], r["status"], r["output"]) for r in rows) == [
+        ("a", "succeeded", {"n": 1}),
+        ("b", "failed", None),
+    ]
+
+
+def test_new_attempts_are_inserted_without_probing_for_a_conflict(
+    db: psycopg.Connection[dict[str, Any]],
+) -> None:
+    """A batch of new attempts costs PostgreSQL no index probe per row (issue 18)."""
+    put(db, "plain-demo", "5c" * 32)
+    runs = create_runs(db, [("plain-demo", None, "engine-a", None)] * 20)
+    with db.transaction():
+        batch = [attempt(run["id"], "s", "succeeded") for run in runs]
+        assert write(db, "engine-a", attempts=batch) == []
+        # An upsert probes the primary key once per row before inserting; a plain
+        # insert checks uniqueness while it inserts, which is not counted as a scan.
+        row = db.execute(
+            "SELECT pg_stat_get_xact_numscans('dw.step_attempts_pkey'::regclass) AS n"
+        ).fetchone()
+    assert row is not None
+    assert row["n"] == 0
+
+
 def test_records_from_an_engine_without_the_lease_are_refused(
     db: psycopg.Connection[dict[str, Any]],
 ) -> None:

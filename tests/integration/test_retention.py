@@ -60,6 +60,12 @@ async def test_old_ended_runs_are_pruned_and_their_days_still_counted(database_u
                 )
             ).fetchone()
             assert attempts == (0,)
+            events = await (
+                await conn.execute(
+                    "SELECT count(*) FROM dw.run_events WHERE run_id::text = ANY(%s)", (old,)
+                )
+            ).fetchone()
+            assert events == (0,)
             day = await (
                 await conn.execute(
                     "SELECT runs, avg_duration_ms FROM dw.runs_per_day"
