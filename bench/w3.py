@@ -454,7 +454,7 @@ ROWS: Final[tuple[Row, ...]] = (
     ("end-to-end p95 (ms)", "e2e_p95_ms", "{:,.1f}"),
     ("end-to-end p99 (ms)", "e2e_p99_ms", "{:,.1f}"),
     ("commits/step (all, reads incl.)", "commits_per_step", "{:.3f}"),
-    ("write commits/step (xids)", "write_commits_per_step", "{:.3f}"),
+    ("xids/step (writes, savepoints)", "write_commits_per_step", "{:.3f}"),
     ("journal batches/step", "batches_per_step", "{:.3f}"),
     ("engine CPU (s in window)", "engine_cpu_s", "{:.1f}"),
     ("engine CPU per step (us)", "engine_cpu_us_per_step", "{:,.0f}"),

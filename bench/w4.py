@@ -437,7 +437,7 @@ ROWS: Final[tuple[Row, ...]] = (
     ("engine CPU, whole measurement (s)", "engine_cpu_s", "{:.1f}"),
     ("PostgreSQL CPU, whole measurement (s)", "postgres_cpu_s", "{:.1f}"),
     ("commits (all, reads incl.)", "commits", "{:,.0f}"),
-    ("write commits (xids)", "write_commits", "{:,.0f}"),
+    ("xids (writes, savepoints)", "write_commits", "{:,.0f}"),
     ("commits per run", "commits_per_run", "{:.3f}"),
     ("durable steps", "durable_steps", "{:,.0f}"),
 )

@@ -607,7 +607,7 @@ _ROWS: Final[tuple[Row, ...]] = (
     ("overhead/step p50 (ms)", "overhead_p50_ms", "{:,.2f}"),
     ("overhead/step p99 (ms)", "overhead_p99_ms", "{:,.2f}"),
     ("commits/step (all, reads incl.)", "commits_per_step", "{:.3f}"),
-    ("write commits/step (xids)", "write_commits_per_step", "{:.3f}"),
+    ("xids/step (writes, savepoints)", "write_commits_per_step", "{:.3f}"),
     ("journal batches/step", "batches_per_step", "{:.3f}"),
     ("engine CPU (s in window)", "engine_cpu_s", "{:.1f}"),
     ("engine CPU per step (us)", "engine_cpu_us_per_step", "{:,.0f}"),
@@ -695,7 +695,9 @@ def format_table(opts: Options, server: Server, results: Sequence[Result]) -> st
     lines.append(
         "commits/step counts every committed transaction of the database "
         "(pg_stat_database.xact_commit, read-only ones included; backends report "
-        "it up to ~1 s late); write commits/step counts transactions that wrote."
+        "it up to ~1 s late); xids/step counts transaction ids: one per transaction "
+        "that wrote, and one more per journal batch of step attempts (its savepoint, "
+        "migration 0015)."
     )
     lines.append(
         "engine CPU is this whole process (engine and load driver); overhead/step is "

@@ -101,42 +101,45 @@ BEGIN
     -- already there (a long attempt's progress row, a closed row, a batch retried after
     -- a lost answer) is written again as an upsert: the sub-transaction rolls the plain
     -- attempt back first.
-    BEGIN
-        INSERT INTO dw.step_attempts (
-            run_id, step_id, iteration, attempt, action, aggregate, redacted, status, input,
-            output, error, queued_at, started_at, finished_at
-        )
-        SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate,
-               b.redacted, b.status, b.input, b.output, b.error, b.queued_at,
-               b.started_at, b.finished_at
-        FROM dw.batch_attempts_v1(
-            p_run_ids, p_step_ids, p_iterations, p_attempts, p_actions, p_aggregates,
-            p_redacted, p_statuses, p_inputs, p_outputs, p_errors, p_queued_at,
-            p_started_at, p_finished_at, v_held
-        ) AS b;
-    EXCEPTION WHEN unique_violation THEN
-        INSERT INTO dw.step_attempts AS s (
-            run_id, step_id, iteration, attempt, action, aggregate, redacted, status, input,
-            output, error, queued_at, started_at, finished_at
-        )
-        SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate,
-               b.redacted, b.status, b.input, b.output, b.error, b.queued_at,
-               b.started_at, b.finished_at
-        FROM dw.batch_attempts_v1(
-            p_run_ids, p_step_ids, p_iterations, p_attempts, p_actions, p_aggregates,
-            p_redacted, p_statuses, p_inputs, p_outputs, p_errors, p_queued_at,
-            p_started_at, p_finished_at, v_held
-        ) AS b
-        ON CONFLICT (run_id, step_id, iteration, attempt) DO UPDATE
-            SET status = excluded.status,
-                input = coalesce(excluded.input, s.input),
-                output = excluded.output,
-                redacted = excluded.redacted,
-                error = excluded.error,
-                finished_at = excluded.finished_at
-            -- A completed attempt is final; a late 'running' row must not reopen it.
-            WHERE s.status = 'running';
-    END;
+    -- (A batch of finished runs or events alone opens no sub-transaction.)
+    IF cardinality(p_run_ids) > 0 AND cardinality(v_held) > 0 THEN
+        BEGIN
+            INSERT INTO dw.step_attempts (
+                run_id, step_id, iteration, attempt, action, aggregate, redacted, status,
+                input, output, error, queued_at, started_at, finished_at
+            )
+            SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate,
+                   b.redacted, b.status, b.input, b.output, b.error, b.queued_at,
+                   b.started_at, b.finished_at
+            FROM dw.batch_attempts_v1(
+                p_run_ids, p_step_ids, p_iterations, p_attempts, p_actions, p_aggregates,
+                p_redacted, p_statuses, p_inputs, p_outputs, p_errors, p_queued_at,
+                p_started_at, p_finished_at, v_held
+            ) AS b;
+        EXCEPTION WHEN unique_violation THEN
+            INSERT INTO dw.step_attempts AS s (
+                run_id, step_id, iteration, attempt, action, aggregate, redacted, status,
+                input, output, error, queued_at, started_at, finished_at
+            )
+            SELECT b.run_id, b.step_id, b.iteration, b.attempt, b.action, b.aggregate,
+                   b.redacted, b.status, b.input, b.output, b.error, b.queued_at,
+                   b.started_at, b.finished_at
+            FROM dw.batch_attempts_v1(
+                p_run_ids, p_step_ids, p_iterations, p_attempts, p_actions, p_aggregates,
+                p_redacted, p_statuses, p_inputs, p_outputs, p_errors, p_queued_at,
+                p_started_at, p_finished_at, v_held
+            ) AS b
+            ON CONFLICT (run_id, step_id, iteration, attempt) DO UPDATE
+                SET status = excluded.status,
+                    input = coalesce(excluded.input, s.input),
+                    output = excluded.output,
+                    redacted = excluded.redacted,
+                    error = excluded.error,
+                    finished_at = excluded.finished_at
+                -- A completed attempt is final; a late 'running' row must not reopen it.
+                WHERE s.status = 'running';
+        END;
+    END IF;
 
     INSERT INTO dw.run_events (run_id, kind, detail)
     SELECT e.run_id, e.kind, coalesce(e.detail::jsonb, '{}')
