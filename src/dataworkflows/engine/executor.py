@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from prometheus_client import Counter, Histogram
 
@@ -50,7 +50,6 @@ from dataworkflows.runtime.logging import get_logger
 from dataworkflows.runtime.metrics import Children
 from dataworkflows.runtime.redaction import Redactor
 from dataworkflows.runtime.sealing import Sealer
-from dataworkflows.runtime.uuids import uuid7
 
 __all__ = ["EngineConfig", "Executor", "WorkflowLoader"]
 
@@ -237,7 +236,7 @@ class Executor:
         local = not self._stopping and self._capacity() > 0
         if local:
             self._reserved += 1
-        run_id = uuid7()
+        run_id = uuid4()
         try:
             run, created = await self._intake.create(
                 NewRun(
