@@ -5,12 +5,12 @@
 -- ends), yet dw.write_batch_v1 wrote every row as an upsert. PostgreSQL's upsert first
 -- probes the primary key for a conflict, then inserts speculatively and confirms: a
 -- second index descent and a WAL record of its own per row, about a tenth of
--- PostgreSQL's CPU per step at W2 (bench/README.md, "PostgreSQL's CPU per step"). A
--- plain INSERT checks the key while it inserts. So a batch is now inserted plainly,
--- in a sub-transaction; only a batch that meets a row already there (the end of a
--- long attempt whose progress row was written, a row closed on resume, a batch
--- written again after its answer was lost) is rolled back to that point and written
--- as before, as an upsert.
+-- PostgreSQL's CPU per step at W2 (bench/README.md, "PostgreSQL's CPU per step,
+-- again"). A plain INSERT checks the key while it inserts. So a batch is now inserted
+-- plainly, in a sub-transaction; only a batch that meets a row already there (the end
+-- of a long attempt whose progress row was written, a row closed on resume, a batch
+-- written again after its answer was lost) is rolled back to that point and written as
+-- before, as an upsert.
 --
 -- The foreign key from dw.run_events to dw.runs checked, for each event inserted,
 -- that its run exists and took a KEY SHARE lock on the run's row (a change to the
